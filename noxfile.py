@@ -1,0 +1,74 @@
+"""Maintainer and CI checks. `nox` runs lint, tests and smoke; `nox -s smoke_docker` and `nox -s bench` on demand."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import nox
+
+nox.options.sessions = ["lint", "tests", "smoke"]
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+
+# Installing arize-phoenix takes minutes with pip: every session that runs the stack shares this one.
+STACK_ENV = Path(".nox/stack").resolve()
+
+
+def stack_env(session: nox.Session) -> dict[str, str]:
+    """Create or update the shared environment; return the variables that make `session.run` use it."""
+    python = STACK_ENV / "bin" / "python"
+    if shutil.which("uv"):
+        if not python.exists():
+            session.run("uv", "venv", "--quiet", str(STACK_ENV), external=True)
+        session.run("uv", "pip", "install", "--quiet", "--python", str(python), "-e", ".[stack,test]", external=True)
+    else:
+        if not python.exists():
+            session.run("python3", "-m", "venv", str(STACK_ENV), external=True)
+        session.run(str(python), "-m", "pip", "install", "--quiet", "-e", ".[stack,test]", external=True)
+    return {"VIRTUAL_ENV": str(STACK_ENV), "PATH": f"{STACK_ENV / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff, compose files through a real Compose (or the Compose schema), Alloy files through verify --static."""
+    session.install("-e", ".", "ruff", "pyyaml", "jsonschema")
+    # Only for the Compose Specification schema it ships; none of its code is imported.
+    session.install("--no-deps", "docker-compose==1.29.2")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("python", "-m", "stackkit.compose_lint")
+    session.run("invoke", "verify", "--static")
+    if shutil.which("alloy"):
+        session.run("python", "-m", "stackkit.alloy_fmt", external=True)
+    else:
+        session.log("no alloy binary on PATH: `alloy fmt` skipped (the static checks above parse the files)")
+
+
+@nox.session(venv_backend="none")
+def tests(session: nox.Session) -> None:
+    """Unit and integration tests against the real Phoenix, the real demo and PostgreSQL, with coverage."""
+    env = stack_env(session)
+    session.run("pytest", "--cov", "--cov-report=term", "--cov-report=xml", *session.posargs, env=env, external=True)
+
+
+@nox.session(venv_backend="none")
+def smoke(session: nox.Session) -> None:
+    """The user's path, up -> verify -> traffic -> read back -> down, in a fresh state folder on free ports."""
+    env = stack_env(session)
+    session.run("python", "-m", "stackkit.smoke", *session.posargs, env=env, external=True)
+
+
+@nox.session(venv_backend="none", default=False)
+def smoke_docker(session: nox.Session) -> None:
+    """The smoke path on the docker runtime, with a local engine and locally built images."""
+    env = stack_env(session)
+    session.run("python", "-m", "stackkit.smoke", "--runtime", "docker", *session.posargs, env=env, external=True)
+
+
+@nox.session(venv_backend="none", default=False)
+def bench(session: nox.Session) -> None:
+    """Benchmarks on the native runtime; JSON, a table and a plot in bench/results/."""
+    env = stack_env(session)
+    session.run("python", "-m", "stackkit.bench", *session.posargs, env=env, external=True)

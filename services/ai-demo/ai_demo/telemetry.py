@@ -1,0 +1,159 @@
+"""Traces through phoenix.otel.register() and metrics through OTLP/HTTP, configured only from DemoConfig."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+from opentelemetry.metrics import Meter, MeterProvider, NoOpMeterProvider
+from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
+from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import NoOpTracer, Tracer
+
+from ai_demo.config import DemoConfig
+
+SERVICE = "ai-demo"
+INSTRUMENTATION_SCOPE = "ai_demo"
+METRIC_EXPORT_INTERVAL_MS = 10_000
+SHUTDOWN_FLUSH_TIMEOUT_MS = 10_000
+logger = logging.getLogger("ai_demo")
+
+# Variables the Phoenix and OpenTelemetry SDKs would read on their own (and a `.env.phoenix` file they would
+# discover above the working directory). They could add a second key or another endpoint behind the
+# config's back, so they are hidden while the exporters are built.
+_IMPLICIT_SETTINGS = (
+    "PHOENIX_API_KEY",
+    "PHOENIX_CLIENT_HEADERS",
+    "PHOENIX_COLLECTOR_ENDPOINT",
+    "PHOENIX_GRPC_PORT",
+    "PHOENIX_PROJECT",
+    "PHOENIX_PROJECT_NAME",
+    "OTEL_EXPORTER_OTLP_HEADERS",
+    "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+    "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+)
+
+
+@dataclass(frozen=True)
+class Telemetry:
+    """The providers the demo exports through; None when that signal is off."""
+
+    tracer_provider: TracerProvider | None
+    meter_provider: SdkMeterProvider | None
+
+    @property
+    def tracer(self) -> Tracer:
+        if self.tracer_provider is None:
+            return NoOpTracer()
+        return self.tracer_provider.get_tracer(INSTRUMENTATION_SCOPE)
+
+    @property
+    def metrics_provider(self) -> MeterProvider:
+        return self.meter_provider or NoOpMeterProvider()
+
+    @property
+    def meter(self) -> Meter:
+        return self.metrics_provider.get_meter(INSTRUMENTATION_SCOPE)
+
+    def shutdown(self) -> None:
+        """Export what is still buffered, then stop: called on SIGTERM so the last requests are not lost."""
+        for name, provider in (("traces", self.tracer_provider), ("metrics", self.meter_provider)):
+            if provider is None:
+                continue
+            flushed = provider.force_flush(SHUTDOWN_FLUSH_TIMEOUT_MS)
+            provider.shutdown()
+            logger.info("ai-demo: %s %s on shutdown", name, "flushed" if flushed else "NOT fully flushed")
+
+
+def auth_headers(config: DemoConfig) -> dict[str, str]:
+    """The bearer header when a key is configured; nothing at all otherwise."""
+    return {"authorization": f"Bearer {config.phoenix_api_key}"} if config.phoenix_api_key else {}
+
+
+@contextmanager
+def _implicit_settings_hidden() -> Iterator[None]:
+    saved = {name: os.environ.pop(name) for name in _IMPLICIT_SETTINGS if name in os.environ}
+    discover = os.environ.get("PHOENIX_DISCOVER_CONFIG")
+    os.environ["PHOENIX_DISCOVER_CONFIG"] = "false"
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+        if discover is None:
+            del os.environ["PHOENIX_DISCOVER_CONFIG"]
+        else:
+            os.environ["PHOENIX_DISCOVER_CONFIG"] = discover
+
+
+def setup_telemetry(config: DemoConfig) -> Telemetry:
+    resource = Resource.create({SERVICE_NAME: SERVICE})
+    with _implicit_settings_hidden():
+        tracer_provider = _tracer_provider(config, resource) if config.tracing else None
+        meter_provider = _meter_provider(config, resource) if config.export_metrics else None
+    logger.info(
+        "ai-demo: traces %s, metrics %s, project %r, auth header %s",
+        f"-> {config.traces_endpoint} ({config.span_processor})" if config.tracing else "off",
+        f"-> {config.metrics_endpoint}" if config.export_metrics else "off",
+        config.project_name,
+        "set" if config.phoenix_api_key else "not set",
+    )
+    return Telemetry(tracer_provider, meter_provider)
+
+
+def _tracer_provider(config: DemoConfig, resource: Resource) -> TracerProvider:
+    from phoenix.otel import register
+
+    # Endpoint and protocol both explicit: a /v1/traces endpoint without a protocol is sent over gRPC to
+    # port 4317 (Arize-ai/phoenix#10730). Not set as the global provider: everything that traces gets it
+    # passed, so tests can build several apps in one process.
+    return register(
+        endpoint=config.traces_endpoint,
+        protocol="http/protobuf",
+        project_name=config.project_name,
+        batch=config.span_processor == "batch",
+        headers=auth_headers(config) or None,
+        set_global_tracer_provider=False,
+        # Only the real SDKs have OpenInference instrumentors; instrumenting them patches their modules for
+        # the whole process, and importing them costs seconds.
+        auto_instrument=config.llm_provider != "offline",
+        verbose=False,
+        resource=resource,
+    )
+
+
+def _meter_provider(config: DemoConfig, resource: Resource) -> SdkMeterProvider:
+    exporter = OTLPMetricExporter(endpoint=config.metrics_endpoint, headers=auth_headers(config))
+    reader = PeriodicExportingMetricReader(exporter, export_interval_millis=METRIC_EXPORT_INTERVAL_MS)
+    return SdkMeterProvider(resource=resource, metric_readers=[reader])
+
+
+class DemoMetrics:
+    """Request count and latency, tokens used and tool retries."""
+
+    def __init__(self, meter: Meter):
+        self.requests = meter.create_counter("ai_demo.requests", unit="{request}", description="Chat requests")
+        self.duration = meter.create_histogram(
+            "ai_demo.request.duration", unit="s", description="Time to answer a chat request"
+        )
+        self.tokens = meter.create_counter("ai_demo.llm.tokens", unit="{token}", description="LLM tokens used")
+        self.tool_retries = meter.create_counter(
+            "ai_demo.tool.retries", unit="{retry}", description="Tool attempts beyond the first"
+        )
+
+    def record_request(self, seconds: float, outcome: str) -> None:
+        self.requests.add(1, {"outcome": outcome})
+        self.duration.record(seconds, {"outcome": outcome})
+
+    def record_tokens(self, step: str, model: str, prompt: int, completion: int) -> None:
+        self.tokens.add(prompt, {"step": step, "model": model, "type": "prompt"})
+        self.tokens.add(completion, {"step": step, "model": model, "type": "completion"})
+
+    def record_tool_retries(self, tool: str, retries: int) -> None:
+        if retries:
+            self.tool_retries.add(retries, {"tool": tool})

@@ -1,0 +1,93 @@
+"""What each invoke task does, so tasks.py stays wiring. Errors become one message and an exit code."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from invoke.exceptions import Exit
+
+from stackkit import stack
+from stackkit.render import render as render_files
+from stackkit.settings import Settings, SettingsError, load_settings
+
+T = TypeVar("T")
+EXIT_FAILED, EXIT_BAD_SETTINGS = 1, 2
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as error:
+        raise Exit(error.render(), code=EXIT_BAD_SETTINGS) from None
+
+
+@contextmanager
+def failures_exit() -> Iterator[None]:
+    try:
+        yield
+    except stack.StackError as error:
+        raise Exit(f"error: {error}", code=EXIT_FAILED) from None
+
+
+def _with_settings(action: Callable[[Settings], T]) -> T:
+    settings = settings_or_exit()
+    with failures_exit():
+        return action(settings)
+
+
+def render() -> None:
+    def action(settings: Settings) -> None:
+        runtime = stack.resolve_runtime(settings, None)
+        plan = stack.make_plan(runtime)
+        for path in render_files(settings, plan, stack.secrets.load(settings)):
+            print(f"wrote {path}")
+
+    _with_settings(action)
+
+
+def up(runtime: str | None, only: str | None) -> None:
+    components = [name.strip() for name in only.split(",")] if only else None
+    _with_settings(lambda settings: stack.up(settings, runtime, components))
+
+
+def down(volumes: bool, yes: bool) -> None:
+    def action(settings: Settings) -> None:
+        if (
+            volumes
+            and not yes
+            and not _confirm(
+                f"Delete ALL stored traces (Phoenix's data in {settings.state_dir} or its Docker volumes)?"
+            )
+        ):
+            raise Exit("nothing deleted (pass --yes to skip this question)", code=EXIT_FAILED)
+        stack.down(settings, remove_data=volumes)
+
+    _with_settings(action)
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        return False
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
+def restart(service: str) -> None:
+    _with_settings(lambda settings: stack.restart(settings, service))
+
+
+def status() -> None:
+    _with_settings(lambda settings: print(stack.format_status(stack.status(settings))))
+
+
+def logs(service: str, follow: bool, tail: int) -> None:
+    def action(settings: Settings) -> None:
+        try:
+            for line in stack.logs(settings, service, tail=tail, follow=follow):
+                print(line, flush=True)
+        except KeyboardInterrupt:
+            pass
+
+    _with_settings(action)

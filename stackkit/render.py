@@ -1,0 +1,213 @@
+"""Render the pieces that depend on `.env` into the state folder; versioned files are never rewritten.
+
+Layout of `<state>/rendered/`:
+  grafana-alloy/config.alloy        verbatim copy of stacks/grafana-alloy/config.alloy
+  grafana-alloy/phoenix-exporter.alloy, metrics.alloy   from the *.alloy.j2 templates
+  env/phoenix.env, alloy.env, ai-demo.env, postgres.env  per-component environment (0600: may hold secrets)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import jinja2
+
+from stackkit.settings import Settings
+
+ALLOY_DIR = "grafana-alloy"
+ENV_DIR = "env"
+# Alloy's sending queue, in batches of up to send_batch_max_size (3000) spans: README explains the sizing.
+ALLOY_QUEUE_SIZE = 1000
+ALLOY_RETRY_MAX_ELAPSED = "10m"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a bring-up runs: the runtime and the components, with the reason for any skipped one."""
+
+    runtime: str
+    components: tuple[str, ...]
+    skipped: Mapping[str, str]
+
+    @property
+    def with_alloy(self) -> bool:
+        return "alloy" in self.components
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """How components reach each other on a runtime (container names on docker, loopback natively)."""
+
+    phoenix_base: str
+    alloy_otlp_http: str
+
+
+def endpoints(settings: Settings, runtime: str) -> Endpoints:
+    if runtime == "docker":
+        return Endpoints(phoenix_base="http://phoenix:6006", alloy_otlp_http="http://alloy:4318")
+    return Endpoints(phoenix_base=settings.phoenix_url, alloy_otlp_http=settings.alloy_otlp_http_url)
+
+
+def phoenix_env(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> dict[str, str]:
+    env = {
+        "PHOENIX_ALLOW_EXTERNAL_RESOURCES": str(settings.phoenix_allow_external_resources).lower(),
+        "PHOENIX_LOG_MIGRATIONS": "false",
+        "PHOENIX_ENABLE_AUTH": str(settings.phoenix_enable_auth).lower(),
+    }
+    if plan.runtime == "docker":
+        env["PHOENIX_WORKING_DIR"] = settings.phoenix_working_dir
+    else:
+        env |= {
+            "PHOENIX_WORKING_DIR": str(settings.data_dir / "phoenix"),
+            "PHOENIX_HOST": "127.0.0.1",
+            "PHOENIX_PORT": str(settings.phoenix_ui_port),
+            "PHOENIX_GRPC_PORT": str(settings.phoenix_grpc_host_port),
+        }
+    if settings.phoenix_enable_auth:
+        env["PHOENIX_SECRET"] = secrets["PHOENIX_SECRET"]
+        env["PHOENIX_ADMIN_SECRET"] = secrets["PHOENIX_ADMIN_SECRET"]
+    database_url = database_url_for(settings, plan.runtime, secrets)
+    if database_url:
+        env["PHOENIX_SQL_DATABASE_URL"] = database_url
+    return env
+
+
+def database_url_for(settings: Settings, runtime: str, secrets: Mapping[str, str]) -> str:
+    if settings.phoenix_db != "postgres":
+        return ""
+    if runtime == "docker":
+        return f"postgresql://phoenix:{secrets['POSTGRES_PASSWORD']}@postgres:5432/phoenix"
+    return settings.phoenix_sql_database_url
+
+
+def alloy_env(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> dict[str, str]:
+    env = {"PHOENIX_OTLP_ENDPOINT": endpoints(settings, plan.runtime).phoenix_base}
+    if settings.phoenix_enable_auth:
+        env["PHOENIX_API_KEY"] = secrets["PHOENIX_API_KEY"]
+    if settings.metrics_enabled:
+        env["PROMETHEUS_REMOTE_WRITE_URL"] = settings.prometheus_remote_write_url
+    if plan.runtime == "native":
+        env["ALLOY_OTLP_GRPC_LISTEN_PORT"] = str(settings.alloy_otlp_grpc_port)
+        env["ALLOY_OTLP_HTTP_LISTEN_PORT"] = str(settings.alloy_otlp_http_port)
+    return env
+
+
+def ai_demo_env(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> dict[str, str]:
+    hops = endpoints(settings, plan.runtime)
+    env = {
+        "AI_DEMO_PROJECT_NAME": settings.phoenix_project_name,
+        "AI_DEMO_LLM_PROVIDER": settings.ai_demo_llm_provider,
+        "AI_DEMO_TOOL_TIMEOUT": str(settings.ai_demo_tool_timeout),
+        "AI_DEMO_TOOL_MAX_RETRIES": str(settings.ai_demo_tool_max_retries),
+        "AI_DEMO_WEATHER_API_URL": settings.ai_demo_weather_api_url,
+    }
+    if plan.with_alloy:
+        env |= {"AI_DEMO_OTLP_ENDPOINT": hops.alloy_otlp_http, "AI_DEMO_EXPORT_METRICS": "true"}
+    else:
+        # Straight to Phoenix, which takes traces only (no /v1/metrics) and wants the key itself.
+        env |= {"AI_DEMO_OTLP_ENDPOINT": hops.phoenix_base, "AI_DEMO_EXPORT_METRICS": "false"}
+        if settings.phoenix_enable_auth:
+            env["AI_DEMO_PHOENIX_API_KEY"] = secrets["PHOENIX_API_KEY"]
+    for key_name, value in (
+        ("ANTHROPIC_API_KEY", settings.anthropic_api_key),
+        ("OPENAI_API_KEY", settings.openai_api_key),
+    ):
+        if value:
+            env[key_name] = value
+    return env
+
+
+def postgres_env(secrets: Mapping[str, str]) -> dict[str, str]:
+    return {
+        "POSTGRES_USER": "phoenix",
+        "POSTGRES_DB": "phoenix",
+        "POSTGRES_PASSWORD": secrets["POSTGRES_PASSWORD"],
+    }
+
+
+def component_envs(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    envs = {
+        "phoenix": phoenix_env(settings, plan, secrets),
+        "alloy": alloy_env(settings, plan, secrets),
+        "ai-demo": ai_demo_env(settings, plan, secrets),
+    }
+    if settings.phoenix_db == "postgres" and plan.runtime == "docker":
+        envs["postgres"] = postgres_env(secrets)
+    return envs
+
+
+def _alloy_pieces(settings: Settings, plan: Plan) -> dict[str, str]:
+    templates = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(settings.repo_root / "stacks" / ALLOY_DIR),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    context = {
+        "auth_enabled": settings.phoenix_enable_auth,
+        "phoenix_endpoint_is_plain_http": urlparse(endpoints(settings, plan.runtime).phoenix_base).scheme
+        == "http",
+        "remote_write_enabled": settings.metrics_enabled,
+        "queue_size": ALLOY_QUEUE_SIZE,
+        "retry_max_elapsed": ALLOY_RETRY_MAX_ELAPSED,
+    }
+    return {
+        name.removesuffix(".j2"): templates.get_template(name).render(context)
+        for name in ("phoenix-exporter.alloy.j2", "metrics.alloy.j2")
+    }
+
+
+def write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)
+
+
+def env_file_text(env: Mapping[str, str]) -> str:
+    # Docker's env_file and python-dotenv both read KEY=value with the value taken verbatim.
+    return "".join(f"{key}={value}\n" for key, value in env.items())
+
+
+def render(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> list[Path]:
+    """Write every rendered piece; return the paths written."""
+    out = settings.rendered_dir
+    written: list[Path] = []
+    alloy_out = out / ALLOY_DIR
+    alloy_out.mkdir(parents=True, exist_ok=True)
+    config = alloy_out / "config.alloy"
+    shutil.copyfile(settings.repo_root / "stacks" / ALLOY_DIR / "config.alloy", config)
+    written.append(config)
+    for name, text in _alloy_pieces(settings, plan).items():
+        (alloy_out / name).write_text(text)
+        written.append(alloy_out / name)
+    for component, env in component_envs(settings, plan, secrets).items():
+        path = out / ENV_DIR / f"{component}.env"
+        write_private(path, env_file_text(env))
+        written.append(path)
+    return written
+
+
+def compose_environment(settings: Settings) -> dict[str, str]:
+    """Variables the versioned compose files interpolate (no secrets: those are in the env files)."""
+    return {
+        "STACK_RENDERED_DIR": str(settings.rendered_dir),
+        "STACK_NETWORK": settings.network,
+        "PHOENIX_IMAGE": settings.phoenix_image,
+        "PHOENIX_UI_PORT": str(settings.phoenix_ui_port),
+        "PHOENIX_GRPC_HOST_PORT": str(settings.phoenix_grpc_host_port),
+        "PHOENIX_WORKING_DIR": settings.phoenix_working_dir,
+        "POSTGRES_IMAGE": settings.postgres_image,
+        "ALLOY_IMAGE": settings.alloy_image,
+        "ALLOY_OTLP_GRPC_PORT": str(settings.alloy_otlp_grpc_port),
+        "ALLOY_OTLP_HTTP_PORT": str(settings.alloy_otlp_http_port),
+        "ALLOY_UI_PORT": str(settings.alloy_ui_port),
+        "AI_DEMO_IMAGE": settings.ai_demo_image,
+        "AI_DEMO_BASE_IMAGE": settings.ai_demo_base_image,
+        "AI_DEMO_PORT": str(settings.ai_demo_port),
+    }

@@ -1,0 +1,109 @@
+"""The smoke test: the user's path with the user's commands, in a fresh state folder on free ports.
+
+`invoke up` -> `invoke verify` -> `invoke traffic` -> every trace read back from Phoenix -> `invoke down`.
+It never touches a stack the user already runs, always tears down, and on failure shows the logs of the
+component that failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from stackkit.phoenix_api import PhoenixClient
+from stackkit.ports import free_ports
+from stackkit.settings import HOST_PORT_SETTINGS, REPO_ROOT, load_settings
+
+
+class SmokeFailure(Exception):
+    pass
+
+
+def smoke_environment(state_dir: Path, runtime: str) -> dict[str, str]:
+    env_file = state_dir.parent / "smoke.env"
+    env_file.write_text("")  # so the developer's own .env is not read
+    env = dict(os.environ)
+    env |= {"STACK_ENV_FILE": str(env_file), "STACK_STATE_DIR": str(state_dir), "STACK_RUNTIME": runtime}
+    env |= dict(zip(HOST_PORT_SETTINGS, map(str, free_ports(len(HOST_PORT_SETTINGS))), strict=True))
+    return env
+
+
+def invoke(env: dict[str, str], *args: str) -> None:
+    print(f"\n$ invoke {' '.join(args)}", flush=True)
+    result = subprocess.run([sys.executable, "-m", "invoke", *args], env=env, cwd=REPO_ROOT)
+    if result.returncode != 0:
+        raise SmokeFailure(f"`invoke {' '.join(args)}` exited {result.returncode}")
+
+
+def read_back(env: dict[str, str], report_file: Path, requests: int) -> None:
+    settings = load_settings(environ=env)
+    report = json.loads(report_file.read_text())
+    trace_ids = report["trace_ids"]
+    if len(trace_ids) != requests:
+        raise SmokeFailure(f"traffic produced {len(trace_ids)} trace ids, expected {requests}")
+    client = PhoenixClient(settings.phoenix_url, token=_read_key(settings))
+    by_trace = client.wait_for_traces(settings.phoenix_project_name, trace_ids, timeout=60, min_spans_per_trace=4)
+    missing = [trace_id for trace_id, spans in by_trace.items() if len(spans) < 4]
+    if missing:
+        raise SmokeFailure(f"{len(missing)} of {requests} traces not (fully) in Phoenix: {missing[:3]}")
+    spans = sum(len(spans) for spans in by_trace.values())
+    print(f"read back {len(by_trace)} traces ({spans} spans) from Phoenix's REST API", flush=True)
+
+
+def _read_key(settings) -> str:
+    from stackkit import secrets
+
+    return secrets.load(settings).get("PHOENIX_ADMIN_SECRET", "")
+
+
+def show_failing_logs(env: dict[str, str]) -> None:
+    """The logs of components that are not healthy (all of them when every one looks healthy)."""
+    from stackkit import stack
+
+    settings = load_settings(environ=env)
+    rows = stack.status(settings)
+    print("\n" + stack.format_status(rows), flush=True)
+    unhealthy = [row.component for row in rows if row.health != "healthy" and row.state != "skipped"]
+    for component in unhealthy or [row.component for row in rows if row.state != "skipped"]:
+        print(f"\n--- logs of {component} (last 40 lines) ---", flush=True)
+        for line in stack.logs(settings, component, tail=40):
+            print(line)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runtime", default="auto", choices=("auto", "docker", "native"))
+    parser.add_argument("--requests", type=int, default=10)
+    args = parser.parse_args(argv)
+
+    state_dir = Path(tempfile.mkdtemp(prefix="stackkit-smoke-")) / "state"
+    env = smoke_environment(state_dir, args.runtime)
+    report_file = state_dir.parent / "traffic.json"
+    failure = None
+    try:
+        invoke(env, "up")
+        invoke(env, "status")
+        invoke(env, "verify")
+        invoke(env, "traffic", "--requests", str(args.requests), "--sessions", "3", "--save", str(report_file))
+        read_back(env, report_file, args.requests)
+    except SmokeFailure as error:
+        failure = error
+        show_failing_logs(env)
+    finally:
+        invoke_down = subprocess.run([sys.executable, "-m", "invoke", "down"], env=env, cwd=REPO_ROOT)
+        if invoke_down.returncode != 0 and failure is None:
+            failure = SmokeFailure("`invoke down` failed")
+    if failure:
+        print(f"\nSMOKE FAILED: {failure}", flush=True)
+        return 1
+    print("\nsmoke passed", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Settings: parsed once, typed, every problem reported together."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stackkit.settings import REPO_ROOT, SPECS, SettingsError, env_example_text, load_settings
+
+
+def environ_with_file(tmp_path: Path, text: str, **environ: str) -> dict[str, str]:
+    env_file = tmp_path / "stack.env"
+    env_file.write_text(text)
+    return {"STACK_ENV_FILE": str(env_file), **environ}
+
+
+def test_defaults_are_pinned_and_documented(tmp_path: Path) -> None:
+    settings = load_settings(environ=environ_with_file(tmp_path, ""))
+    assert settings.phoenix_ui_port == 6006
+    assert settings.phoenix_grpc_host_port == 14317
+    assert (settings.alloy_otlp_grpc_port, settings.alloy_otlp_http_port) == (4317, 4318)
+    assert settings.phoenix_image == "arizephoenix/phoenix:version-20.26.1"
+    assert settings.alloy_image.startswith("grafana/alloy:v1.")
+    assert settings.phoenix_enable_auth is False
+    assert settings.state_dir == REPO_ROOT / ".stack"
+
+
+def test_environment_overrides_env_file(tmp_path: Path) -> None:
+    environ = environ_with_file(tmp_path, "PHOENIX_UI_PORT=7000\nAI_DEMO_PORT=7001\n", PHOENIX_UI_PORT="16006")
+    settings = load_settings(environ=environ)
+    assert settings.phoenix_ui_port == 16006
+    assert settings.ai_demo_port == 7001
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    environ = environ_with_file(
+        tmp_path,
+        "PHOENIX_UI_PORT=abc\nPHOENIX_ENABLE_AUTH=maybe\nALLOY_VERSION=latest\n",
+        AI_DEMO_PORT="70000",
+        PROMETHEUS_REMOTE_WRITE_URL="not a url",
+    )
+    with pytest.raises(SettingsError) as caught:
+        load_settings(environ=environ)
+    text = caught.value.render()
+    for expected in (
+        "PHOENIX_UI_PORT='abc'",
+        "PHOENIX_ENABLE_AUTH='maybe'",
+        "true, false, 1, 0, yes, no",
+        "ALLOY_VERSION='latest'",
+        "AI_DEMO_PORT='70000'",
+        "PROMETHEUS_REMOTE_WRITE_URL",
+    ):
+        assert expected in text
+    assert len(caught.value.problems) == 5
+
+
+def test_host_ports_must_be_distinct(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="ALLOY_UI_PORT=6006: the same port as PHOENIX_UI_PORT"):
+        load_settings(environ=environ_with_file(tmp_path, "", ALLOY_UI_PORT="6006"))
+
+
+def test_secret_values_are_never_shown(tmp_path: Path) -> None:
+    environ = environ_with_file(tmp_path, "", PHOENIX_SQL_DATABASE_URL="mysql://user:hunter2@db/x")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(environ=environ)
+    assert "hunter2" not in caught.value.render()
+    settings = load_settings(environ=environ_with_file(tmp_path, "", PHOENIX_SECRET="s3cret-value"))
+    assert "s3cret-value" not in repr(settings)
+
+
+def test_missing_named_env_file_is_a_problem(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="STACK_ENV_FILE"):
+        load_settings(environ={"STACK_ENV_FILE": str(tmp_path / "missing.env")})
+
+
+def test_provider_needs_its_key(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="needs ANTHROPIC_API_KEY"):
+        load_settings(environ=environ_with_file(tmp_path, "AI_DEMO_LLM_PROVIDER=anthropic\n"))
+
+
+def test_env_example_documents_every_setting() -> None:
+    assert (REPO_ROOT / ".env.example").read_text() == env_example_text()
+
+
+def test_readme_lists_every_setting() -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    missing = [spec.name for spec in SPECS if f"`{spec.name}`" not in readme]
+    assert not missing
