@@ -41,3 +41,22 @@ def logs(c, service, follow=False, tail=100):
 def render(c):
     """Render the .env-dependent pieces (Alloy pieces, env files) into the state folder and list them."""
     cli.render()
+
+
+@task
+def rotate_key(c):
+    """With auth on: mint a new ingestion key, restart what uses it, revoke the old one."""
+    cli.rotate_key()
+
+
+@task(
+    name="eval",
+    help={
+        "since": "only chains started this recently: 30m, 1h, 2d (default 1h)",
+        "limit": "evaluate at most this many of the most recent chains (default 200)",
+        "json": "print the pass rates as JSON only",
+    },
+)
+def evaluate(c, since="1h", limit=200, json=False):
+    """Score recent demo chains (answered, latency, tool_ok) and store the scores as span annotations."""
+    cli.evaluate(since, limit, json)

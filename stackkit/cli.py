@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -9,7 +10,7 @@ from typing import TypeVar
 
 from invoke.exceptions import Exit
 
-from stackkit import stack
+from stackkit import evals, stack
 from stackkit.render import render as render_files
 from stackkit.settings import Settings, SettingsError, load_settings
 
@@ -89,5 +90,25 @@ def logs(service: str, follow: bool, tail: int) -> None:
                 print(line, flush=True)
         except KeyboardInterrupt:
             pass
+
+    _with_settings(action)
+
+
+def rotate_key() -> None:
+    _with_settings(lambda settings: stack.rotate_key(settings))
+
+
+def evaluate(since: str, limit: int, as_json: bool) -> None:
+    try:
+        evals.parse_since(since)  # a typo in --since is reported before anything is read
+    except evals.EvalError as error:
+        raise Exit(f"error: {error}", code=EXIT_FAILED) from None
+
+    def action(settings: Settings) -> None:
+        try:
+            report = evals.run_evals(settings, since, limit)
+        except evals.EvalError as error:
+            raise Exit(f"error: {error}", code=EXIT_FAILED) from None
+        print(json.dumps(report.as_dict(), indent=2) if as_json else evals.format_report(report))
 
     _with_settings(action)

@@ -55,9 +55,11 @@ class PhoenixClient:
         project: str,
         trace_ids: Sequence[str] = (),
         limit: int = 1000,
+        max_spans: int | None = None,
         **filters: str,
     ) -> list[dict[str, Any]]:
-        """Every span matching the filters, following the cursor; [] when the project does not exist yet."""
+        """Every span matching the filters (at most max_spans), following the cursor; [] when the project
+        does not exist yet."""
         params: list[tuple[str, Any]] = [("trace_id", trace_id) for trace_id in trace_ids]
         params += [("limit", limit), *filters.items()]
         spans: list[dict[str, Any]] = []
@@ -72,8 +74,20 @@ class PhoenixClient:
                 raise
             spans += page["data"]
             cursor = page.get("next_cursor")
+            if max_spans is not None and len(spans) >= max_spans:
+                return spans[:max_spans]
             if not cursor:
                 return spans
+
+    def spans_by_trace(self, project: str, trace_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+        """Every span of the given traces, by trace id (an empty list for a trace not in Phoenix)."""
+        wanted = list(dict.fromkeys(trace_ids))
+        by_trace: dict[str, list[dict[str, Any]]] = {trace_id: [] for trace_id in wanted}
+        # The trace_id filter is repeatable; keep URLs short with chunks.
+        for start in range(0, len(wanted), 50):
+            for span in self.spans(project, trace_ids=wanted[start : start + 50]):
+                by_trace.setdefault(span["context"]["trace_id"], []).append(span)
+        return by_trace
 
     def wait_for_traces(
         self, project: str, trace_ids: Iterable[str], timeout: float, min_spans_per_trace: int = 1
@@ -82,11 +96,7 @@ class PhoenixClient:
         wanted = list(dict.fromkeys(trace_ids))
         deadline = time.monotonic() + timeout
         while True:
-            by_trace: dict[str, list[dict[str, Any]]] = {trace_id: [] for trace_id in wanted}
-            # The trace_id filter is repeatable; keep URLs short with chunks.
-            for start in range(0, len(wanted), 50):
-                for span in self.spans(project, trace_ids=wanted[start : start + 50]):
-                    by_trace.setdefault(span["context"]["trace_id"], []).append(span)
+            by_trace = self.spans_by_trace(project, wanted)
             complete = all(len(by_trace[trace_id]) >= min_spans_per_trace for trace_id in wanted)
             if complete or time.monotonic() >= deadline:
                 return by_trace

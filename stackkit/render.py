@@ -87,7 +87,8 @@ def database_url_for(settings: Settings, runtime: str, secrets: Mapping[str, str
 
 def alloy_env(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> dict[str, str]:
     env = {"PHOENIX_OTLP_ENDPOINT": endpoints(settings, plan.runtime).phoenix_base}
-    if settings.phoenix_enable_auth:
+    # The key is minted once Phoenix is healthy; `invoke up` renders again before starting Alloy.
+    if settings.phoenix_enable_auth and secrets.get("PHOENIX_API_KEY"):
         env["PHOENIX_API_KEY"] = secrets["PHOENIX_API_KEY"]
     if settings.metrics_enabled:
         env["PROMETHEUS_REMOTE_WRITE_URL"] = settings.prometheus_remote_write_url
@@ -111,7 +112,7 @@ def ai_demo_env(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> d
     else:
         # Straight to Phoenix, which takes traces only (no /v1/metrics) and wants the key itself.
         env |= {"AI_DEMO_OTLP_ENDPOINT": hops.phoenix_base, "AI_DEMO_EXPORT_METRICS": "false"}
-        if settings.phoenix_enable_auth:
+        if settings.phoenix_enable_auth and secrets.get("PHOENIX_API_KEY"):
             env["AI_DEMO_PHOENIX_API_KEY"] = secrets["PHOENIX_API_KEY"]
     for key_name, value in (
         ("ANTHROPIC_API_KEY", settings.anthropic_api_key),

@@ -311,3 +311,25 @@ def logs(settings: Settings, component: str, tail: int = 100, follow: bool = Fal
     if component not in COMPONENTS:
         raise StackError(f"unknown service {component}: choose from {', '.join(COMPONENTS)}")
     return recorded_runtime(settings).logs(component, tail=tail, follow=follow)
+
+
+def rotate_key(settings: Settings, out: Printer = _print) -> None:
+    """Mint a new ingestion key, restart what sends with it, then revoke the old key."""
+    if not settings.phoenix_enable_auth:
+        raise StackError("PHOENIX_ENABLE_AUTH is false: there is no ingestion key to rotate")
+    runtime = recorded_runtime(settings)
+    if not _is_healthy(settings, runtime, "phoenix"):
+        raise StackError("Phoenix is not running and healthy: run `invoke up` first")
+    stored = secrets.load(settings)
+    old_key, old_id = stored.get("PHOENIX_API_KEY", ""), stored.get("PHOENIX_API_KEY_ID", "")
+    updated = auth.mint_replacement(settings, stored)
+    out(f"minted ingestion key {secrets.fingerprint(updated['PHOENIX_API_KEY'])}")
+    plan = make_plan(runtime)
+    render(settings, plan, updated)
+    # Alloy holds the key when it runs; otherwise the demo exports straight to Phoenix with it.
+    sender = "alloy" if plan.with_alloy else "ai-demo"
+    if runtime.state(sender).running:
+        restart(settings, sender, out)
+    if old_id:
+        auth.revoke(settings, updated, old_id)
+        out(f"revoked the old key {secrets.fingerprint(old_key)}")

@@ -1,0 +1,231 @@
+"""The docker runtime: each component is its own compose project, all on one shared external network.
+
+Compose v2 (`docker compose`) is preferred; Compose v1 (`docker-compose` 1.29, the only one Debian ships)
+works too, with one difference: v1 rejects the top-level `name:` key, so it reads copies of the compose
+files without it (under <state>/rendered/compose-v1/). The project name is passed with `-p` on both.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import docker
+from docker.errors import DockerException, NotFound
+from docker.models.containers import Container
+from requests import RequestException
+
+from stackkit import images
+from stackkit.render import Plan, compose_environment
+from stackkit.runtimes.base import ComponentState, RuntimeUnavailable
+from stackkit.settings import SPECS_BY_NAME, Settings
+
+Printer = Callable[[str], None]
+# Compose project and service of each component; the project folder holds docker-compose.yml.
+PROJECTS = {"phoenix": "arize-phoenix", "alloy": "grafana-alloy", "ai-demo": "ai-demo"}
+SERVICES = {"phoenix": "phoenix", "alloy": "alloy", "ai-demo": "ai-demo"}
+PROJECT_DIRS = {
+    "phoenix": Path("stacks/arize-phoenix"),
+    "alloy": Path("stacks/grafana-alloy"),
+    "ai-demo": Path("services/ai-demo"),
+}
+POSTGRES_OVERRIDE = "docker-compose.postgres.yml"
+# Variables of ours that must not leak from the invoking shell into compose's interpolation.
+_FOREIGN_PREFIXES = ("PHOENIX_", "AI_DEMO_", "OTEL_", "ALLOY_", "POSTGRES_", "COMPOSE_")
+_TOP_LEVEL_NAME = re.compile(r"^name:.*\n", re.MULTILINE)
+
+
+class ComposeError(Exception):
+    """A compose command failed; the message holds the command (no secrets on it) and its output."""
+
+
+class DockerRuntime:
+    name = "docker"
+
+    def __init__(self, settings: Settings, project_prefix: str = "", out: Printer = print):
+        """`project_prefix` keeps tests' compose projects apart from a developer's running stack."""
+        self.settings = settings
+        self.project_prefix = project_prefix
+        self.out = out
+        self._client: docker.DockerClient | None = None
+        self._compose: list[str] | None = None
+        self._compose_v1 = False
+
+    # --- what is there -------------------------------------------------------------------------------
+
+    @property
+    def client(self) -> docker.DockerClient:
+        if self._client is None:
+            self._client = images.docker_client()
+        return self._client
+
+    def compose_command(self) -> list[str]:
+        """`docker compose` (v2) when it answers, else `docker-compose` (v1, or a v2 standalone binary)."""
+        if self._compose is None:
+            for command in (["docker", "compose"], ["docker-compose"]):
+                if shutil.which(command[0]) is None:
+                    continue
+                version = subprocess.run([*command, "version", "--short"], capture_output=True, text=True)
+                if version.returncode == 0:
+                    self._compose = command
+                    self._compose_v1 = version.stdout.strip().lstrip("v").startswith("1.")
+                    break
+            else:
+                raise RuntimeUnavailable(
+                    "no Compose: neither `docker compose` (v2) nor `docker-compose` answers; "
+                    "install the compose plugin, or `apt-get install docker-compose` (v1)"
+                )
+        return self._compose
+
+    def project(self, component: str) -> str:
+        return self.project_prefix + PROJECTS[component]
+
+    def check_available(self) -> None:
+        try:
+            self.client.ping()
+        except (DockerException, RequestException) as error:
+            self._client = None
+            raise RuntimeUnavailable(
+                f"no Docker engine answers ({type(error).__name__}): start Docker, "
+                "or use the native runtime with STACK_RUNTIME=native"
+            ) from None
+        self.compose_command()
+
+    def component_available(self, component: str) -> str | None:
+        if component != "alloy":
+            return None  # Phoenix cannot be skipped; the demo is built here when its image is missing.
+        image = self.settings.alloy_image
+        try:
+            if images.image_exists(self.client, image):
+                return None
+            self.client.api.inspect_distribution(image)  # answers only when a registry has it
+            return None
+        except (DockerException, RequestException):
+            return (
+                f"Alloy's image {image} is not present locally and no registry is reachable; "
+                "skipping Alloy, the demo exports straight to Phoenix"
+            )
+
+    # --- bring-up and tear-down -----------------------------------------------------------------------
+
+    def prepare(self, plan: Plan) -> None:
+        if not self._networks_named(self.settings.network):
+            self.client.networks.create(self.settings.network, driver="bridge")
+            self.out(f"created docker network {self.settings.network}")
+
+    def remove_network(self) -> bool:
+        """Remove the shared network when it exists and no container uses it; True when removed."""
+        for network in self._networks_named(self.settings.network):
+            network.reload()
+            if network.attrs.get("Containers"):
+                return False
+            network.remove()
+            return True
+        return False
+
+    def start(self, component: str, plan: Plan) -> None:
+        if component == "ai-demo":
+            images.ensure_ai_demo_image(self.settings, self.client, progress=self.out)
+        # --no-build: the demo image was just built above, with the host network and CA bundle.
+        self.compose(component, "up", "-d", "--no-build")
+
+    def stop(self, component: str, remove_data: bool = False) -> bool:
+        existed = bool(self.containers(component, every_service=True))
+        if not existed and not (remove_data and self._volumes(component)):
+            return False  # nothing to do; also spares compose a missing rendered env file
+        self.compose(component, "down", "--remove-orphans", *(["-v"] if remove_data else []))
+        return existed
+
+    def compose(self, component: str, *arguments: str) -> str:
+        """Run one compose command for the component's project; raise ComposeError with its output."""
+        compose = self.compose_command()  # first: it decides whether the files need the v1 copies
+        command = [*compose, "-p", self.project(component), *self._file_arguments(component), *arguments]
+        result = subprocess.run(
+            command, env=self.environment(), capture_output=True, text=True, cwd=self.settings.repo_root
+        )
+        if result.returncode != 0:
+            output = (result.stdout + result.stderr).strip().splitlines()
+            raise ComposeError(
+                f"`{' '.join(command)}` failed (exit {result.returncode}):\n" + "\n".join(output[-30:])
+            )
+        return result.stdout + result.stderr
+
+    def environment(self) -> dict[str, str]:
+        """This process's environment minus stack settings, plus what the compose files interpolate."""
+        base = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in SPECS_BY_NAME and not key.startswith(_FOREIGN_PREFIXES)
+        }
+        return base | compose_environment(self.settings)
+
+    def _file_arguments(self, component: str) -> list[str]:
+        project_dir = self.settings.repo_root / PROJECT_DIRS[component]
+        files = [project_dir / "docker-compose.yml"]
+        if component == "phoenix" and self.settings.phoenix_db == "postgres":
+            files.append(project_dir / POSTGRES_OVERRIDE)
+        if self._compose_v1:
+            files = [self._without_name(component, path) for path in files]
+        arguments = [argument for path in files for argument in ("-f", str(path))]
+        # Relative paths (the demo's build context) stay relative to the versioned folder.
+        return [*arguments, "--project-directory", str(project_dir)]
+
+    def _without_name(self, component: str, path: Path) -> Path:
+        copy = self.settings.rendered_dir / "compose-v1" / PROJECTS[component] / path.name
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_text(_TOP_LEVEL_NAME.sub("", path.read_text()))
+        return copy
+
+    # --- state and logs -------------------------------------------------------------------------------
+
+    def containers(self, component: str, every_service: bool = False) -> list[Container]:
+        labels = [f"com.docker.compose.project={self.project(component)}"]
+        if not every_service:
+            labels.append(f"com.docker.compose.service={SERVICES[component]}")
+        return self.client.containers.list(all=True, filters={"label": labels})
+
+    def state(self, component: str) -> ComponentState:
+        try:
+            found = self.containers(component)
+        except (DockerException, RequestException) as error:
+            return ComponentState(False, f"docker engine not answering ({type(error).__name__})")
+        if not found:
+            return ComponentState(False, "not started")
+        container = found[0]
+        status = container.status  # created, running, restarting, exited, ...
+        health = container.attrs["State"].get("Health", {}).get("Status")
+        shown = f"{status}, {health}" if health else status
+        return ComponentState(status == "running", f"container {container.name} ({shown})")
+
+    def logs(self, component: str, tail: int = 100, follow: bool = False) -> Iterator[str]:
+        found = self.containers(component)
+        if not found:
+            return
+        container = found[0]
+        if not follow:
+            text = container.logs(stdout=True, stderr=True, tail=tail).decode(errors="replace")
+            yield from text.splitlines()
+            return
+        # The stream yields chunks as the engine has them, not lines: cut lines ourselves.
+        pending = ""
+        for chunk in container.logs(stdout=True, stderr=True, tail=tail, stream=True, follow=True):
+            pending += chunk.decode(errors="replace")
+            *lines, pending = pending.split("\n")
+            yield from lines
+        if pending:
+            yield pending
+
+    def _networks_named(self, name: str) -> list[docker.models.networks.Network]:
+        # The engine's name filter matches substrings: keep exact matches only.
+        return [network for network in self.client.networks.list(names=[name]) if network.name == name]
+
+    def _volumes(self, component: str) -> list[docker.models.volumes.Volume]:
+        label = f"com.docker.compose.project={self.project(component)}"
+        try:
+            return self.client.volumes.list(filters={"label": label})
+        except NotFound:
+            return []
