@@ -60,3 +60,23 @@ def rotate_key(c):
 def evaluate(c, since="1h", limit=200, json=False):
     """Score recent demo chains (answered, latency, tool_ok) and store the scores as span annotations."""
     cli.evaluate(since, limit, json)
+
+
+@task(
+    help={
+        "requests": "how many /chat requests",
+        "sessions": "spread over this many session ids",
+        "concurrency": "requests in flight at once",
+        "fail_ratio": "share of requests whose tool calls all time out (0 to 1)",
+        "save": "also write the report as JSON to this file",
+    }
+)
+def traffic(c, requests=20, sessions=3, concurrency=4, fail_ratio=0.0, save=None):
+    """Drive the running demo; print successes, p50/p95 latency and the trace ids produced."""
+    cli.traffic(requests, sessions, concurrency, fail_ratio, save)
+
+
+@task(help={"static": "only the checks that need nothing running", "json": "print only a JSON list"})
+def verify(c, static=False, json=False):
+    """Diagnose every known silent failure; prove a canary span reaches Phoenix. Exit 1 if a check failed."""
+    cli.verify(static, json)

@@ -38,7 +38,10 @@ def canary_request(project: str, trace_id: bytes, span_id: bytes) -> bytes:
         attributes=[_attribute("openinference.span.kind", "CHAIN"), _attribute("input.value", "canary")],
     )
     resource = Resource(
-        attributes=[_attribute("service.name", "stackkit-verify"), _attribute("openinference.project.name", project)]
+        attributes=[
+            _attribute("service.name", "stackkit-verify"),
+            _attribute("openinference.project.name", project),
+        ]
     )
     request = ExportTraceServiceRequest(
         resource_spans=[ResourceSpans(resource=resource, scope_spans=[ScopeSpans(spans=[span])])]
@@ -52,5 +55,7 @@ def send_canary(traces_url: str, project: str, token: str = "") -> CanaryResult:
     headers = {"Content-Type": "application/x-protobuf"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    response = requests.post(traces_url, data=canary_request(project, trace_id, span_id), headers=headers, timeout=10)
+    response = requests.post(
+        traces_url, data=canary_request(project, trace_id, span_id), headers=headers, timeout=10
+    )
     return CanaryResult(trace_id.hex(), response.status_code, response.text[:200])

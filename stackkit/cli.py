@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import dataclasses
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TypeVar
 
 from invoke.exceptions import Exit
@@ -110,5 +113,44 @@ def evaluate(since: str, limit: int, as_json: bool) -> None:
         except evals.EvalError as error:
             raise Exit(f"error: {error}", code=EXIT_FAILED) from None
         print(json.dumps(report.as_dict(), indent=2) if as_json else evals.format_report(report))
+
+    _with_settings(action)
+
+
+def traffic(requests: int, sessions: int, concurrency: int, fail_ratio: float, save: str | None) -> None:
+    from stackkit import traffic as traffic_module
+
+    def action(settings: Settings) -> None:
+        if not stack.recorded_runtime(settings).state("ai-demo").running:
+            raise stack.StackError("the AI demo is not running: run `invoke up` first")
+        try:
+            report = traffic_module.run_traffic(
+                settings.ai_demo_url,
+                requests,
+                sessions,
+                concurrency,
+                fail_ratio,
+                progress=sys.stderr.isatty(),
+            )
+        except ValueError as error:
+            raise Exit(f"error: {error}", code=EXIT_BAD_SETTINGS) from None
+        print(traffic_module.format_report(report))
+        if save:
+            Path(save).write_text(json.dumps(dataclasses.asdict(report), indent=2))
+            print(f"report saved to {save}")
+        if report.failed:
+            raise Exit(f"{report.failed} of {report.sent} requests failed", code=EXIT_FAILED)
+
+    _with_settings(action)
+
+
+def verify(static: bool, as_json: bool) -> None:
+    from stackkit.verify import format_lines, has_failures, run_checks, to_json
+
+    def action(settings: Settings) -> None:
+        results = run_checks(settings, static_only=static)
+        print(to_json(results) if as_json else format_lines(results))
+        if has_failures(results):
+            raise Exit(code=EXIT_FAILED)
 
     _with_settings(action)

@@ -9,11 +9,12 @@ Layout of `<state>/rendered/`:
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import jinja2
 
@@ -81,8 +82,10 @@ def database_url_for(settings: Settings, runtime: str, secrets: Mapping[str, str
     if settings.phoenix_db != "postgres":
         return ""
     if runtime == "docker":
-        return f"postgresql://phoenix:{secrets['POSTGRES_PASSWORD']}@postgres:5432/phoenix"
-    return settings.phoenix_sql_database_url
+        # Quoted: a password of the user's choosing may hold '@', ':' or '/'.
+        return f"postgresql://phoenix:{quote(secrets['POSTGRES_PASSWORD'], safe='')}@postgres:5432/phoenix"
+    # libpq takes the postgres:// alias; Phoenix (SQLAlchemy) exits on it ("not a supported dialect").
+    return re.sub(r"^postgres://", "postgresql://", settings.phoenix_sql_database_url)
 
 
 def alloy_env(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> dict[str, str]:

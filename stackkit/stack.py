@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from stackkit import auth, ports, secrets
+from stackkit import auth, database, ports, secrets
 from stackkit.health import probe, wait_healthy
 from stackkit.render import Plan, render
 from stackkit.runtimes.base import Runtime, RuntimeUnavailable
@@ -165,6 +165,8 @@ def up(
     busy = _busy_ports(settings, to_start)
     if busy:
         raise StackError("host ports are busy; nothing was started:\n  " + "\n  ".join(busy))
+    if "phoenix" in to_start and (problem := database.preflight_problem(settings, runtime.name)):
+        raise StackError(problem)
 
     stored = _prepare_secrets(settings)
     written = render(settings, plan, stored)
@@ -239,6 +241,8 @@ def down(settings: Settings, remove_data: bool = False, out: Printer = _print) -
     """Reverse order, so the demo and Alloy flush their queued spans into a still-running Phoenix."""
     runtime = recorded_runtime(settings)
     for component in reversed(COMPONENTS):
+        if component == "phoenix" and not remove_data:
+            _drain_phoenix(settings, runtime, out)
         if runtime.stop(component, remove_data=remove_data):
             out(f"{component}: stopped")
         else:
@@ -246,6 +250,14 @@ def down(settings: Settings, remove_data: bool = False, out: Printer = _print) -
     _runtime_record(settings).unlink(missing_ok=True)
     if remove_data:
         out(f"data of the {runtime.name} runtime deleted")
+        if note := database.external_data_note(settings, runtime.name):
+            out(note)
+
+
+def _drain_phoenix(settings: Settings, runtime: Runtime, out: Printer) -> None:
+    """Phoenix drops what it still queues 5 s after SIGTERM: with its senders stopped, let it write all."""
+    if runtime.state("phoenix").running:
+        database.wait_for_ingestion(settings, out)
 
 
 def restart(settings: Settings, component: str, out: Printer = _print) -> None:
@@ -253,11 +265,25 @@ def restart(settings: Settings, component: str, out: Printer = _print) -> None:
     if component not in COMPONENTS:
         raise StackError(f"unknown component {component}: choose from {', '.join(COMPONENTS)}")
     clock = _Clock()
+    plan = make_plan(runtime)
+    senders: list[str] = []
+    if component == "phoenix":
+        if problem := database.preflight_problem(settings, runtime.name):
+            raise StackError(problem)
+        # What sends to Phoenix stops first (flushing on SIGTERM) and comes back after it.
+        senders = [name for name in ("ai-demo", "alloy") if runtime.state(name).running]
+        for sender in senders:
+            runtime.stop(sender)
+            out(clock.line(f"{sender}: stopped (sends to phoenix)"))
+        _drain_phoenix(settings, runtime, lambda line: out(clock.line(line)))
     runtime.stop(component)
     out(clock.line(f"{component}: stopped"))
-    plan = make_plan(runtime)
     runtime.start(component, plan)
     _wait_or_fail(settings, runtime, component, clock, out)
+    for sender in reversed(senders):
+        out(clock.line(f"{sender}: starting on {runtime.name}"))
+        runtime.start(sender, plan)
+        _wait_or_fail(settings, runtime, sender, clock, out)
 
 
 @dataclass(frozen=True)
