@@ -23,9 +23,7 @@ def stack_env(session: nox.Session) -> dict[str, str]:
     if shutil.which("uv"):
         if not python.exists():
             session.run("uv", "venv", "--quiet", str(STACK_ENV), external=True)
-        session.run(
-            "uv", "pip", "install", "--quiet", "--python", str(python), "-e", ".[stack,test]", external=True
-        )
+        session.run("uv", "pip", "install", "--quiet", "--python", str(python), "-e", ".[stack,test]", external=True)
     else:
         if not python.exists():
             session.run("python3", "-m", "venv", str(STACK_ENV), external=True)
@@ -65,9 +63,7 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Unit and integration tests against the real Phoenix, the real demo and PostgreSQL, with coverage."""
     env = stack_env(session)
-    session.run(
-        "pytest", "--cov", "--cov-report=term", "--cov-report=xml", *session.posargs, env=env, external=True
-    )
+    session.run("pytest", "--cov", "--cov-report=term", "--cov-report=xml", *session.posargs, env=env, external=True)
 
 
 @nox.session(venv_backend="none")
@@ -81,9 +77,7 @@ def smoke(session: nox.Session) -> None:
 def smoke_docker(session: nox.Session) -> None:
     """The smoke path on the docker runtime, with a local engine and locally built images."""
     env = stack_env(session)
-    session.run(
-        "python", "-m", "stackkit.smoke", "--runtime", "docker", *session.posargs, env=env, external=True
-    )
+    session.run("python", "-m", "stackkit.smoke", "--runtime", "docker", *session.posargs, env=env, external=True)
 
 
 @nox.session(venv_backend="none", default=False)

@@ -141,9 +141,7 @@ class _Scanner:
     def _skip_whitespace(self) -> None:
         while True:
             ch = self.char(self.offset)
-            if ch in (" ", "\t", "\r"):
-                self.offset += 1
-            elif ch == "\n" and not self.insert_terminator:
+            if ch in (" ", "\t", "\r") or (ch == "\n" and not self.insert_terminator):
                 self.offset += 1
             else:
                 return
@@ -282,9 +280,7 @@ class _Scanner:
             except ValueError:
                 if digit == "":
                     raise self.error(offset, "escape sequence not terminated") from None
-                raise self.error(
-                    offset, f"illegal character U+{ord(digit):04X} {digit!r} in escape sequence"
-                ) from None
+                raise self.error(offset, f"illegal character U+{ord(digit):04X} {digit!r} in escape sequence") from None
             code = code * base + digit_value
         if code > maximum or 0xD800 <= code < 0xE000:
             raise self.error(offset, "escape sequence is invalid Unicode code point")
@@ -743,7 +739,7 @@ def dotted_chain(expr: Expr) -> tuple[str, ...] | None:
 
 
 def function_name(call: Call) -> str | None:
-    """"sys.env" for `sys.env("X")`; None when the called value is not an identifier chain."""
+    """ "sys.env" for `sys.env("X")`; None when the called value is not an identifier chain."""
     chain = dotted_chain(call.function)
     return ".".join(chain) if chain else None
 

@@ -55,7 +55,5 @@ def send_canary(traces_url: str, project: str, token: str = "") -> CanaryResult:
     headers = {"Content-Type": "application/x-protobuf"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    response = requests.post(
-        traces_url, data=canary_request(project, trace_id, span_id), headers=headers, timeout=10
-    )
+    response = requests.post(traces_url, data=canary_request(project, trace_id, span_id), headers=headers, timeout=10)
     return CanaryResult(trace_id.hex(), response.status_code, response.text[:200])

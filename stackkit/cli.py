@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import dataclasses
 import json
 import sys
@@ -154,3 +153,15 @@ def verify(static: bool, as_json: bool) -> None:
             raise Exit(code=EXIT_FAILED)
 
     _with_settings(action)
+
+
+def backup(output: str | None) -> None:
+    from stackkit import backup as backup_module
+
+    _with_settings(lambda settings: backup_module.backup(settings, Path(output) if output else None))
+
+
+def restore(input_file: str, force: bool) -> None:
+    from stackkit import backup as backup_module
+
+    _with_settings(lambda settings: backup_module.restore(settings, Path(input_file), force=force))

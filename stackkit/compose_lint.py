@@ -18,6 +18,7 @@ import jsonschema
 import yaml
 
 from stackkit.render import Plan, compose_environment, render
+from stackkit.runtimes.docker import find_compose
 from stackkit.settings import REPO_ROOT, load_settings
 
 COMPOSE_PROJECTS = {
@@ -28,17 +29,6 @@ COMPOSE_PROJECTS = {
     "grafana-alloy": ["stacks/grafana-alloy/docker-compose.yml"],
     "ai-demo": ["services/ai-demo/docker-compose.yml"],
 }
-
-
-def find_compose() -> list[str] | None:
-    """`docker compose` (v2) when it answers, else a `docker-compose` binary, else None."""
-    for command in (["docker", "compose"], ["docker-compose"]):
-        try:
-            if subprocess.run([*command, "version"], capture_output=True, timeout=20).returncode == 0:
-                return command
-        except (FileNotFoundError, subprocess.TimeoutExpired):
-            continue
-    return None
 
 
 def compose_schema(wheel: Path) -> dict:
@@ -86,9 +76,7 @@ def validate_with_compose(compose: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument(
-        "--schema-wheel", type=Path, help="docker-compose wheel holding the schema (fallback)"
-    )
+    parser.add_argument("--schema-wheel", type=Path, help="docker-compose wheel holding the schema (fallback)")
     args = parser.parse_args(argv)
     compose = find_compose()
     if compose:

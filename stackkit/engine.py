@@ -67,17 +67,13 @@ class EngineHandle:
         return True
 
 
-def ensure_engine(
-    log_file: Path = DEFAULT_LOG_FILE, timeout: float = 60.0, out: Printer = print
-) -> EngineHandle:
+def ensure_engine(log_file: Path = DEFAULT_LOG_FILE, timeout: float = 60.0, out: Printer = print) -> EngineHandle:
     """The engine that answers, or a `dockerd` started now (root only); raises EngineUnavailable."""
     if engine_answers():
         return EngineHandle()
     dockerd = shutil.which("dockerd")
     if dockerd is None:
-        raise EngineUnavailable(
-            "no Docker engine answers and `dockerd` is not installed (apt-get install docker.io)"
-        )
+        raise EngineUnavailable("no Docker engine answers and `dockerd` is not installed (apt-get install docker.io)")
     if os.geteuid() != 0:
         raise EngineUnavailable("no Docker engine answers and starting `dockerd` needs root")
     log_file = log_file.expanduser()
@@ -117,9 +113,7 @@ def install_packages(out: Printer = print) -> list[str]:
     for command in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", *missing]):
         result = subprocess.run(command, env=environment, capture_output=True, text=True)
         if result.returncode != 0:
-            raise EngineUnavailable(
-                f"`{' '.join(command)}` failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
-            )
+            raise EngineUnavailable(f"`{' '.join(command)}` failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
     out(f"[{time.monotonic() - started:5.1f}s] installed {' '.join(missing)}")
     return missing
 

@@ -148,15 +148,11 @@ def evaluate_answered(root: dict[str, Any], spans: list[dict[str, Any]]) -> Eval
     attempts = [span for tool_spans in tool_attempts(spans).values() for span in tool_spans]
     succeeded = [span for span in attempts if span["status_code"] == "OK"]
     if not attempts:
-        return Evaluation(
-            "answered", False, 0.0, "The chain called no tool, so the answer uses no tool result."
-        )
+        return Evaluation("answered", False, 0.0, "The chain called no tool, so the answer uses no tool result.")
     if not succeeded:
         if _SAYS_FAILED.search(answer):
             return Evaluation("answered", True, 1.0, "The tool failed and the answer says so.")
-        return Evaluation(
-            "answered", False, 0.0, "The tool failed but the answer does not say so (made up?)."
-        )
+        return Evaluation("answered", False, 0.0, "The tool failed but the answer does not say so (made up?).")
     raw = str(succeeded[-1]["attributes"].get("output.value") or "")
     try:
         result = json.loads(raw)
@@ -203,9 +199,7 @@ def evaluate_tool_ok(spans: list[dict[str, Any]]) -> Evaluation:
     return Evaluation("tool_ok", passed, 1.0 if passed else 0.0, "; ".join(parts) + ".", metadata)
 
 
-def evaluate_chain(
-    root: dict[str, Any], spans: list[dict[str, Any]], threshold_ms: int
-) -> tuple[Evaluation, ...]:
+def evaluate_chain(root: dict[str, Any], spans: list[dict[str, Any]], threshold_ms: int) -> tuple[Evaluation, ...]:
     return (evaluate_answered(root, spans), evaluate_latency(root, threshold_ms), evaluate_tool_ok(spans))
 
 
@@ -264,9 +258,7 @@ def run_evals(settings: Settings, since: str, limit: int) -> EvalReport:
             ChainResult(
                 root["context"]["span_id"],
                 root["context"]["trace_id"],
-                evaluate_chain(
-                    root, by_trace[root["context"]["trace_id"]], settings.eval_latency_threshold_ms
-                ),
+                evaluate_chain(root, by_trace[root["context"]["trace_id"]], settings.eval_latency_threshold_ms),
             )
             for root in roots
         )
@@ -274,9 +266,7 @@ def run_evals(settings: Settings, since: str, limit: int) -> EvalReport:
         for batch in range(0, len(annotations), ANNOTATE_BATCH):
             client.annotate_spans(annotations[batch : batch + ANNOTATE_BATCH])
     except requests.ConnectionError:
-        raise EvalError(
-            f"cannot reach Phoenix at {settings.phoenix_url}; is the stack up (`invoke up`)?"
-        ) from None
+        raise EvalError(f"cannot reach Phoenix at {settings.phoenix_url}; is the stack up (`invoke up`)?") from None
     except PhoenixError as error:
         hint = " (is PHOENIX_ENABLE_AUTH the same as when the stack started?)" if error.status == 401 else ""
         raise EvalError(f"Phoenix refused: {error}{hint}") from None
@@ -292,5 +282,6 @@ def format_report(report: EvalReport) -> str:
         return lines[0]
     lines.append(f"{'evaluator':<10} {'passed':>6} {'failed':>6} {'pass rate':>9}")
     for name, rate in report.pass_rates().items():
-        lines.append(f"{name:<10} {rate['passed']:>6} {rate['failed']:>6} {rate['pass_rate']:>9.0%}")
+        shown = "-" if rate["pass_rate"] is None else f"{rate['pass_rate']:.0%}"
+        lines.append(f"{name:<10} {rate['passed']:>6} {rate['failed']:>6} {shown:>9}")
     return "\n".join(lines)

@@ -23,6 +23,7 @@ from typing import Any
 import docker
 from docker.errors import ImageNotFound
 
+from stackkit.runtimes.base import ComponentStartError
 from stackkit.settings import REPO_ROOT, Settings, load_settings
 
 Printer = Callable[[str], None]
@@ -43,12 +44,12 @@ BASE_IMAGE_CHANGES = [
 ]
 
 
-class ImageBuildError(Exception):
+class ImageBuildError(ComponentStartError):
     """A build step failed; the message carries the end of its output."""
 
 
-class _Progress:
-    """One line per step, with the seconds since build_all (or the first step) started."""
+class ElapsedPrinter:
+    """Prints each progress line with the seconds since this printer was made."""
 
     def __init__(self, out: Printer):
         self.out = out
@@ -93,6 +94,7 @@ def rootfs_tarball(cache_dir: Path = DEFAULT_CACHE_DIR, progress: Printer = prin
         )
         progress(f"rootfs: debootstrap {DEBIAN_SUITE} done")
         _run(["chroot", str(rootfs), "python3", "-m", "venv", BASE_VENV], "python3 -m venv in the rootfs")
+        progress(f"rootfs: venv {BASE_VENV} created")
         # Leave the apt lists out: they are 20 MB an image never needs without network anyway.
         for lists in (rootfs / "var/lib/apt/lists").glob("*_*"):
             lists.unlink()
@@ -113,9 +115,7 @@ def ensure_base_image(
         return LOCAL_BASE_IMAGE
     tarball = rootfs_tarball(cache_dir, progress)
     repository, tag = LOCAL_BASE_IMAGE.split(":")
-    client.api.import_image_from_file(
-        str(tarball), repository=repository, tag=tag, changes=BASE_IMAGE_CHANGES
-    )
+    client.api.import_image_from_file(str(tarball), repository=repository, tag=tag, changes=BASE_IMAGE_CHANGES)
     progress(f"{LOCAL_BASE_IMAGE}: imported ({image_size_mb(client, LOCAL_BASE_IMAGE):.0f} MB)")
     return LOCAL_BASE_IMAGE
 
@@ -129,9 +129,7 @@ def build_image(
 ) -> None:
     """`docker build --network host` of a copy of `context` with the host CA bundle added to it."""
     with tempfile.TemporaryDirectory(prefix="stackkit-build-") as copy:
-        shutil.copytree(
-            context, copy, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
-        )
+        shutil.copytree(context, copy, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         if HOST_CA_BUNDLE.exists():
             shutil.copyfile(HOST_CA_BUNDLE, Path(copy) / CA_IN_CONTEXT)
         output: list[str] = []
@@ -199,15 +197,12 @@ def ensure_ai_demo_image(
     return tag
 
 
-def build_all(
-    settings: Settings, cache_dir: Path = DEFAULT_CACHE_DIR, progress: Printer = print
-) -> dict[str, str]:
-    """Everything the docker path needs with no registry; returns image names by component."""
-    step = _Progress(progress)
+def build_all(settings: Settings, cache_dir: Path = DEFAULT_CACHE_DIR, progress: Printer = print) -> dict[str, str]:
+    """The Phoenix and demo images (and the local base when they need it); returns names by component."""
+    step = ElapsedPrinter(progress)
     client = docker_client()
     try:
         return {
-            "base": ensure_base_image(client, cache_dir, step),
             "phoenix": ensure_phoenix_image(settings, client, cache_dir, step),
             "ai-demo": ensure_ai_demo_image(settings, client, cache_dir, step),
         }

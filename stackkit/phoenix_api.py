@@ -112,15 +112,13 @@ class PhoenixClient:
         self._request("DELETE", f"/v1/system/api_keys/{key_id}")
 
     def annotate_spans(self, annotations: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return self._request(
-            "POST", "/v1/span_annotations", params={"sync": "true"}, json={"data": annotations}
-        )["data"]
+        return self._request("POST", "/v1/span_annotations", params={"sync": "true"}, json={"data": annotations})[
+            "data"
+        ]
 
     def span_annotations(self, project: str, span_ids: Sequence[str]) -> list[dict[str, Any]]:
         annotations: list[dict[str, Any]] = []
         for start in range(0, len(span_ids), 50):
             params = [("span_ids", span_id) for span_id in span_ids[start : start + 50]] + [("limit", 1000)]
-            annotations += self._request("GET", f"/v1/projects/{project}/span_annotations", params=params)[
-                "data"
-            ]
+            annotations += self._request("GET", f"/v1/projects/{project}/span_annotations", params=params)["data"]
         return annotations

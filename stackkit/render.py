@@ -153,8 +153,7 @@ def _alloy_pieces(settings: Settings, plan: Plan) -> dict[str, str]:
     )
     context = {
         "auth_enabled": settings.phoenix_enable_auth,
-        "phoenix_endpoint_is_plain_http": urlparse(endpoints(settings, plan.runtime).phoenix_base).scheme
-        == "http",
+        "phoenix_endpoint_is_plain_http": urlparse(endpoints(settings, plan.runtime).phoenix_base).scheme == "http",
         "remote_write_enabled": settings.metrics_enabled,
         "queue_size": ALLOY_QUEUE_SIZE,
         "retry_max_elapsed": ALLOY_RETRY_MAX_ELAPSED,

@@ -38,9 +38,7 @@ def phoenix_secret_problems(settings: Settings) -> list[str]:
         ("PHOENIX_SECRET", settings.phoenix_secret),
         ("PHOENIX_ADMIN_SECRET", settings.phoenix_admin_secret),
     ):
-        if value and (
-            len(value) < 32 or not any(c.isdigit() for c in value) or not any(c.islower() for c in value)
-        ):
+        if value and (len(value) < 32 or not any(c.isdigit() for c in value) or not any(c.islower() for c in value)):
             problems.append(f"{name}: must be at least 32 characters with a digit and a lowercase letter")
     if settings.phoenix_secret and settings.phoenix_secret == settings.phoenix_admin_secret:
         problems.append("PHOENIX_ADMIN_SECRET: must differ from PHOENIX_SECRET")

@@ -169,9 +169,7 @@ SPECS: tuple[Spec, ...] = (
         "Phoenix image; empty means arizephoenix/phoenix:version-$PHOENIX_VERSION.",
     ),
     Spec("PHOENIX_UI_PORT", "6006", _port, "Host port of Phoenix's UI, REST API and OTLP/HTTP (/v1/traces)."),
-    Spec(
-        "PHOENIX_GRPC_HOST_PORT", "14317", _port, "Host port for Phoenix's OTLP/gRPC (container port 4317)."
-    ),
+    Spec("PHOENIX_GRPC_HOST_PORT", "14317", _port, "Host port for Phoenix's OTLP/gRPC (container port 4317)."),
     Spec("PHOENIX_PROJECT_NAME", "ai-demo", _name, "Phoenix project the demo's traces land in."),
     Spec(
         "PHOENIX_WORKING_DIR",
@@ -403,12 +401,17 @@ def load_settings(environ: Mapping[str, str] | None = None, repo_root: Path = RE
     fields["runtime"] = fields.pop("stack_runtime")
     fields["network"] = fields.pop("stack_network")
     fields["health_timeout"] = fields.pop("stack_health_timeout")
-    fields["phoenix_image"] = (
-        fields["phoenix_image"] or f"arizephoenix/phoenix:version-{fields['phoenix_version']}"
-    )
+    fields["phoenix_image"] = fields["phoenix_image"] or f"arizephoenix/phoenix:version-{fields['phoenix_version']}"
     fields["alloy_image"] = fields["alloy_image"] or f"grafana/alloy:{fields['alloy_version']}"
     fields["postgres_image"] = fields["postgres_image"] or f"postgres:{fields['postgres_version']}"
     return Settings(state_dir=state_dir.resolve(), repo_root=repo_root, source=source, **fields)
+
+
+NATIVE_POSTGRES_NEEDS_URL = (
+    "PHOENIX_DB=postgres on the native runtime needs PHOENIX_SQL_DATABASE_URL, the URL of a PostgreSQL "
+    "you run (postgresql://user:password@host:5432/dbname): set it, or use PHOENIX_DB=sqlite, or the docker "
+    "runtime (STACK_RUNTIME=docker), which runs its own PostgreSQL"
+)
 
 
 def _cross_checks(parsed: dict[str, Any]) -> list[str]:
@@ -422,15 +425,19 @@ def _cross_checks(parsed: dict[str, Any]) -> list[str]:
         else:
             seen[port] = name
     if not str(parsed.get("PHOENIX_WORKING_DIR", "/")).startswith("/"):
-        problems.append(
-            "PHOENIX_WORKING_DIR: expected an absolute path inside the container, such as /mnt/data"
-        )
+        problems.append("PHOENIX_WORKING_DIR: expected an absolute path inside the container, such as /mnt/data")
     provider = parsed.get("AI_DEMO_LLM_PROVIDER")
     for name, key in (("anthropic", "ANTHROPIC_API_KEY"), ("openai", "OPENAI_API_KEY")):
         if provider == name and not parsed.get(key):
-            problems.append(
-                f"AI_DEMO_LLM_PROVIDER={name}: needs {key}; set it, or use AI_DEMO_LLM_PROVIDER=offline"
-            )
+            problems.append(f"AI_DEMO_LLM_PROVIDER={name}: needs {key}; set it, or use AI_DEMO_LLM_PROVIDER=offline")
+    # Only an explicit native runtime is known here: with auto, `invoke up` repeats this check once the
+    # runtime is chosen (stackkit.database.preflight_problem), because docker runs its own PostgreSQL.
+    if (
+        parsed.get("PHOENIX_DB") == "postgres"
+        and parsed.get("STACK_RUNTIME") == "native"
+        and not parsed.get("PHOENIX_SQL_DATABASE_URL")
+    ):
+        problems.append(NATIVE_POSTGRES_NEEDS_URL)
     return problems
 
 

@@ -75,6 +75,36 @@ def show_failing_logs(env: dict[str, str]) -> None:
             print(line)
 
 
+def docker_images_environment(env: dict[str, str]) -> dict[str, str]:
+    """No registry here: build the images locally and point the settings at them."""
+    from stackkit import images
+
+    settings = load_settings(environ=env)
+    local = {
+        "PHOENIX_IMAGE": f"stackkit/phoenix:{settings.phoenix_version}",
+        "AI_DEMO_BASE_IMAGE": images.LOCAL_BASE_IMAGE,
+    }
+    images.build_all(load_settings(environ=env | local))
+    return env | local
+
+
+def span_count(env: dict[str, str]) -> int:
+    settings = load_settings(environ=env)
+    client = PhoenixClient(settings.phoenix_url, token=_read_key(settings))
+    return len(client.spans(settings.phoenix_project_name))
+
+
+def docker_extras(env: dict[str, str]) -> None:
+    """Logs through the Docker SDK, and a Phoenix container restart that keeps every trace (the volume)."""
+    invoke(env, "logs", "--service", "phoenix", "--tail", "5")
+    before = span_count(env)
+    invoke(env, "restart", "--service", "phoenix")
+    after = span_count(env)
+    print(f"spans in Phoenix before the container restart: {before}, after: {after}", flush=True)
+    if after != before:
+        raise SmokeFailure(f"the Phoenix container restart changed the span count from {before} to {after}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runtime", default="auto", choices=("auto", "docker", "native"))
@@ -84,6 +114,13 @@ def main(argv: list[str] | None = None) -> int:
     state_dir = Path(tempfile.mkdtemp(prefix="stackkit-smoke-")) / "state"
     env = smoke_environment(state_dir, args.runtime)
     report_file = state_dir.parent / "traffic.json"
+    engine = None
+    if args.runtime == "docker":
+        from stackkit import engine as docker_engine
+
+        docker_engine.install_packages()
+        engine = docker_engine.ensure_engine()
+        env = docker_images_environment(env)
     failure = None
     try:
         invoke(env, "up")
@@ -91,13 +128,18 @@ def main(argv: list[str] | None = None) -> int:
         invoke(env, "verify")
         invoke(env, "traffic", "--requests", str(args.requests), "--sessions", "3", "--save", str(report_file))
         read_back(env, report_file, args.requests)
+        if args.runtime == "docker":
+            docker_extras(env)
     except SmokeFailure as error:
         failure = error
         show_failing_logs(env)
     finally:
-        invoke_down = subprocess.run([sys.executable, "-m", "invoke", "down"], env=env, cwd=REPO_ROOT)
-        if invoke_down.returncode != 0 and failure is None:
+        # The smoke run's data is its own: delete it with the stack (volumes, network, state folder).
+        down = subprocess.run([sys.executable, "-m", "invoke", "down", "--volumes", "--yes"], env=env, cwd=REPO_ROOT)
+        if down.returncode != 0 and failure is None:
             failure = SmokeFailure("`invoke down` failed")
+        if engine is not None:
+            engine.stop()
     if failure:
         print(f"\nSMOKE FAILED: {failure}", flush=True)
         return 1

@@ -10,7 +10,7 @@ from pathlib import Path
 from stackkit import auth, database, ports, secrets
 from stackkit.health import probe, wait_healthy
 from stackkit.render import Plan, render
-from stackkit.runtimes.base import Runtime, RuntimeUnavailable
+from stackkit.runtimes.base import ComponentStartError, Runtime, RuntimeUnavailable
 from stackkit.runtimes.native import NativeRuntime
 from stackkit.settings import COMPONENTS, Settings
 
@@ -34,17 +34,13 @@ class Component:
 
 _COMPONENTS = {
     "phoenix": Component("phoenix", "/healthz", ("PHOENIX_UI_PORT", "PHOENIX_GRPC_HOST_PORT")),
-    "alloy": Component(
-        "alloy", "/-/ready", ("ALLOY_OTLP_GRPC_PORT", "ALLOY_OTLP_HTTP_PORT", "ALLOY_UI_PORT")
-    ),
+    "alloy": Component("alloy", "/-/ready", ("ALLOY_OTLP_GRPC_PORT", "ALLOY_OTLP_HTTP_PORT", "ALLOY_UI_PORT")),
     "ai-demo": Component("ai-demo", "/healthz", ("AI_DEMO_PORT",)),
 }
 
 
 def health_url(settings: Settings, component: str) -> str:
-    base = {"phoenix": settings.phoenix_url, "alloy": settings.alloy_url, "ai-demo": settings.ai_demo_url}[
-        component
-    ]
+    base = {"phoenix": settings.phoenix_url, "alloy": settings.alloy_url, "ai-demo": settings.ai_demo_url}[component]
     return base + _COMPONENTS[component].health_path
 
 
@@ -183,7 +179,10 @@ def up(
                 continue
             out(clock.line(f"{component}: starting on {runtime.name}"))
             started.append(component)
-            runtime.start(component, plan)
+            try:
+                runtime.start(component, plan)
+            except ComponentStartError as error:
+                raise StackError(f"{component} could not be started: {error}") from None
             _wait_or_fail(settings, runtime, component, clock, out)
             if component == "phoenix" and settings.phoenix_enable_auth:
                 stored, what = auth.ensure_ingest_key(settings, stored)
@@ -200,9 +199,7 @@ def up(
 
 def _wait_or_fail(settings: Settings, runtime: Runtime, component: str, clock: _Clock, out: Printer) -> None:
     url = health_url(settings, component)
-    result = wait_healthy(
-        url, settings.health_timeout, still_running=lambda: runtime.state(component).running
-    )
+    result = wait_healthy(url, settings.health_timeout, still_running=lambda: runtime.state(component).running)
     if result.ok:
         out(clock.line(f"{component}: healthy ({url})"))
         return
@@ -248,6 +245,8 @@ def down(settings: Settings, remove_data: bool = False, out: Printer = _print) -
         else:
             out(f"{component}: not running")
     _runtime_record(settings).unlink(missing_ok=True)
+    if remove_data and runtime.name == "docker":
+        runtime.remove_network()
     if remove_data:
         out(f"data of the {runtime.name} runtime deleted")
         if note := database.external_data_note(settings, runtime.name):
@@ -317,9 +316,7 @@ def status(settings: Settings) -> list[StatusRow]:
             result = probe(url)
             health = "healthy" if result.ok else f"unhealthy ({result.detail})"
         shown_state = f"running, {state.detail}" if state.running else ("skipped" if skipped else "stopped")
-        rows.append(
-            StatusRow(component, runtime.name, shown_state, health, url, _version(settings, component))
-        )
+        rows.append(StatusRow(component, runtime.name, shown_state, health, url, _version(settings, component)))
     return rows
 
 
@@ -328,8 +325,7 @@ def format_status(rows: list[StatusRow]) -> str:
     table = [headers] + [(r.component, r.runtime, r.state, r.health, r.url, r.version) for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(headers))]
     return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in table
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in table
     )
 
 

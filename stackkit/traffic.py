@@ -168,9 +168,7 @@ def run_traffic(
         except RequestException as failure:  # includes a body that is not JSON
             error = f"{type(failure).__name__}: {failure}"
         latency_ms = (time.perf_counter() - started) * 1000
-        return RequestRecord(
-            index, session_id, user_id, message, fail_plan[index], status, latency_ms, trace_id, error
-        )
+        return RequestRecord(index, session_id, user_id, message, fail_plan[index], status, latency_ms, trace_id, error)
 
     bar = _ProgressBar(requests, sys.stderr) if progress else None
     records: list[RequestRecord] = []

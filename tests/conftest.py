@@ -6,31 +6,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from isolation import isolated_settings
+from postgres_server import PostgresServer, PostgresUnavailable, start_postgres
 
 from stackkit.health import wait_healthy
 from stackkit.phoenix_api import PhoenixClient
-from stackkit.ports import free_ports
 from stackkit.render import Plan, render
 from stackkit.runtimes.native import NativeRuntime
-from stackkit.settings import HOST_PORT_SETTINGS, Settings, load_settings
-
-
-def isolated_environ(state_dir: Path, **overrides: str) -> dict[str, str]:
-    """An environment for load_settings: a fresh state folder, free ports, no .env of the developer's."""
-    empty_env_file = state_dir.parent / f"{state_dir.name}.env"
-    empty_env_file.touch()
-    environ = {
-        "STACK_ENV_FILE": str(empty_env_file),
-        "STACK_STATE_DIR": str(state_dir),
-        "STACK_RUNTIME": "native",
-    }
-    environ |= dict(zip(HOST_PORT_SETTINGS, map(str, free_ports(len(HOST_PORT_SETTINGS))), strict=True))
-    environ |= overrides
-    return environ
-
-
-def isolated_settings(state_dir: Path, **overrides: str) -> Settings:
-    return load_settings(environ=isolated_environ(state_dir, **overrides))
+from stackkit.settings import Settings
 
 
 @pytest.fixture
@@ -63,3 +46,22 @@ def phoenix(phoenix_settings: Settings) -> Iterator[PhoenixClient]:
         yield PhoenixClient(phoenix_settings.phoenix_url)
     finally:
         runtime.stop("phoenix")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL (initdb + pg_ctl, free loopback port) for the session, stopped with pg_ctl stop."""
+    try:
+        server = start_postgres()
+    except PostgresUnavailable as missing:
+        pytest.skip(str(missing))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """The URL of a new, empty database on the session's PostgreSQL."""
+    return postgres_server.create_database()

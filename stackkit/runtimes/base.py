@@ -14,6 +14,10 @@ class RuntimeUnavailable(Exception):
     """The runtime cannot run here; the message says why and what to do."""
 
 
+class ComponentStartError(Exception):
+    """A component could not be started (compose failed, an image could not be built); says why."""
+
+
 @dataclass(frozen=True)
 class ComponentState:
     running: bool

@@ -1,14 +1,13 @@
 """The docker runtime: each component is its own compose project, all on one shared external network.
 
 Compose v2 (`docker compose`) is preferred; Compose v1 (`docker-compose` 1.29, the only one Debian ships)
-works too, with one difference: v1 rejects the top-level `name:` key, so it reads copies of the compose
-files without it (under <state>/rendered/compose-v1/). The project name is passed with `-p` on both.
+works too: the compose files carry no top-level `name:` (v1 rejects it), and the project name is passed
+with `-p` on both.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
@@ -21,7 +20,7 @@ from requests import RequestException
 
 from stackkit import images
 from stackkit.render import Plan, compose_environment
-from stackkit.runtimes.base import ComponentState, RuntimeUnavailable
+from stackkit.runtimes.base import ComponentStartError, ComponentState, RuntimeUnavailable
 from stackkit.settings import SPECS_BY_NAME, Settings
 
 Printer = Callable[[str], None]
@@ -36,10 +35,19 @@ PROJECT_DIRS = {
 POSTGRES_OVERRIDE = "docker-compose.postgres.yml"
 # Variables of ours that must not leak from the invoking shell into compose's interpolation.
 _FOREIGN_PREFIXES = ("PHOENIX_", "AI_DEMO_", "OTEL_", "ALLOY_", "POSTGRES_", "COMPOSE_")
-_TOP_LEVEL_NAME = re.compile(r"^name:.*\n", re.MULTILINE)
 
 
-class ComposeError(Exception):
+def find_compose() -> list[str] | None:
+    """`docker compose` (v2) when it answers, else a `docker-compose` binary (v1 or v2), else None."""
+    for command in (["docker", "compose"], ["docker-compose"]):
+        if shutil.which(command[0]) is None:
+            continue
+        if subprocess.run([*command, "version"], capture_output=True, timeout=30).returncode == 0:
+            return command
+    return None
+
+
+class ComposeError(ComponentStartError):
     """A compose command failed; the message holds the command (no secrets on it) and its output."""
 
 
@@ -53,7 +61,7 @@ class DockerRuntime:
         self.out = out
         self._client: docker.DockerClient | None = None
         self._compose: list[str] | None = None
-        self._compose_v1 = False
+        self._pullable: dict[str, bool] = {}  # image -> a registry serves it (asked once per runtime)
 
     # --- what is there -------------------------------------------------------------------------------
 
@@ -64,17 +72,9 @@ class DockerRuntime:
         return self._client
 
     def compose_command(self) -> list[str]:
-        """`docker compose` (v2) when it answers, else `docker-compose` (v1, or a v2 standalone binary)."""
         if self._compose is None:
-            for command in (["docker", "compose"], ["docker-compose"]):
-                if shutil.which(command[0]) is None:
-                    continue
-                version = subprocess.run([*command, "version", "--short"], capture_output=True, text=True)
-                if version.returncode == 0:
-                    self._compose = command
-                    self._compose_v1 = version.stdout.strip().lstrip("v").startswith("1.")
-                    break
-            else:
+            self._compose = find_compose()
+            if self._compose is None:
                 raise RuntimeUnavailable(
                     "no Compose: neither `docker compose` (v2) nor `docker-compose` answers; "
                     "install the compose plugin, or `apt-get install docker-compose` (v1)"
@@ -102,13 +102,24 @@ class DockerRuntime:
         try:
             if images.image_exists(self.client, image):
                 return None
-            self.client.api.inspect_distribution(image)  # answers only when a registry has it
-            return None
         except (DockerException, RequestException):
-            return (
-                f"Alloy's image {image} is not present locally and no registry is reachable; "
-                "skipping Alloy, the demo exports straight to Phoenix"
-            )
+            return None  # no engine: check_available() says so, better than a skip reason would
+        if image not in self._pullable:
+            # Asks the registry for the manifest through the engine; a short timeout, as it may hang.
+            probe = images.docker_client(timeout=15)
+            try:
+                probe.api.inspect_distribution(image)
+                self._pullable[image] = True
+            except (DockerException, RequestException):
+                self._pullable[image] = False
+            finally:
+                probe.close()
+        if self._pullable[image]:
+            return None
+        return (
+            f"Alloy's image {image} is not present locally and no registry is reachable; "
+            "skipping Alloy, the demo exports straight to Phoenix"
+        )
 
     # --- bring-up and tear-down -----------------------------------------------------------------------
 
@@ -129,7 +140,7 @@ class DockerRuntime:
 
     def start(self, component: str, plan: Plan) -> None:
         if component == "ai-demo":
-            images.ensure_ai_demo_image(self.settings, self.client, progress=self.out)
+            images.ensure_ai_demo_image(self.settings, self.client, progress=images.ElapsedPrinter(self.out))
         # --no-build: the demo image was just built above, with the host network and CA bundle.
         self.compose(component, "up", "-d", "--no-build")
 
@@ -142,16 +153,13 @@ class DockerRuntime:
 
     def compose(self, component: str, *arguments: str) -> str:
         """Run one compose command for the component's project; raise ComposeError with its output."""
-        compose = self.compose_command()  # first: it decides whether the files need the v1 copies
-        command = [*compose, "-p", self.project(component), *self._file_arguments(component), *arguments]
+        command = [*self.compose_command(), "-p", self.project(component), *self._file_arguments(component), *arguments]
         result = subprocess.run(
             command, env=self.environment(), capture_output=True, text=True, cwd=self.settings.repo_root
         )
         if result.returncode != 0:
             output = (result.stdout + result.stderr).strip().splitlines()
-            raise ComposeError(
-                f"`{' '.join(command)}` failed (exit {result.returncode}):\n" + "\n".join(output[-30:])
-            )
+            raise ComposeError(f"`{' '.join(command)}` failed (exit {result.returncode}):\n" + "\n".join(output[-30:]))
         return result.stdout + result.stderr
 
     def environment(self) -> dict[str, str]:
@@ -168,17 +176,9 @@ class DockerRuntime:
         files = [project_dir / "docker-compose.yml"]
         if component == "phoenix" and self.settings.phoenix_db == "postgres":
             files.append(project_dir / POSTGRES_OVERRIDE)
-        if self._compose_v1:
-            files = [self._without_name(component, path) for path in files]
         arguments = [argument for path in files for argument in ("-f", str(path))]
         # Relative paths (the demo's build context) stay relative to the versioned folder.
         return [*arguments, "--project-directory", str(project_dir)]
-
-    def _without_name(self, component: str, path: Path) -> Path:
-        copy = self.settings.rendered_dir / "compose-v1" / PROJECTS[component] / path.name
-        copy.parent.mkdir(parents=True, exist_ok=True)
-        copy.write_text(_TOP_LEVEL_NAME.sub("", path.read_text()))
-        return copy
 
     # --- state and logs -------------------------------------------------------------------------------
 

@@ -35,9 +35,7 @@ class NativeRuntime:
         )
 
     def check_available(self) -> None:
-        missing = [
-            module for module in ("phoenix", "uvicorn", "fastapi") if importlib.util.find_spec(module) is None
-        ]
+        missing = [module for module in ("phoenix", "uvicorn", "fastapi") if importlib.util.find_spec(module) is None]
         if missing:
             raise RuntimeUnavailable(
                 f"the native runtime needs {', '.join(missing)} in this Python ({sys.executable}): "

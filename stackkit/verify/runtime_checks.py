@@ -78,9 +78,7 @@ def phoenix_health(ctx: VerifyContext) -> Verdict:
     if not failing:
         return Verdict.passed(f"Phoenix answers /healthz and /readyz at {settings.phoenix_url}")
     if not _running(settings, "phoenix"):
-        return Verdict.failed(
-            f"Phoenix is not running ({'; '.join(failing)})", UP_FIX.format(component="phoenix")
-        )
+        return Verdict.failed(f"Phoenix is not running ({'; '.join(failing)})", UP_FIX.format(component="phoenix"))
     return Verdict.failed(
         f"Phoenix runs but is not healthy: {'; '.join(failing)}",
         "/readyz runs SELECT 1: check the database (PHOENIX_SQL_DATABASE_URL with PHOENIX_DB=postgres) and "
@@ -128,17 +126,11 @@ def alloy_errors(ctx: VerifyContext) -> Verdict:
     lines = list(runtime.logs("alloy", tail=300))
     errors = [line for line in lines if "level=error" in line]
     warnings = [line for line in lines if "level=warn" in line]
-    fix = (
-        "read the lines with `invoke logs --service alloy --tail 300`; a 401 from Phoenix means a missing key"
-    )
+    fix = "read the lines with `invoke logs --service alloy --tail 300`; a 401 from Phoenix means a missing key"
     if errors:
-        return Verdict.failed(
-            f"{len(errors)} level=error lines in Alloy's log, last: {errors[-1][:200]}", fix
-        )
+        return Verdict.failed(f"{len(errors)} level=error lines in Alloy's log, last: {errors[-1][:200]}", fix)
     if warnings:
-        return Verdict.warned(
-            f"{len(warnings)} level=warn lines in Alloy's log, last: {warnings[-1][:200]}", fix
-        )
+        return Verdict.warned(f"{len(warnings)} level=warn lines in Alloy's log, last: {warnings[-1][:200]}", fix)
     return Verdict.passed(f"no errors or warnings in Alloy's last {len(lines)} log lines")
 
 
@@ -152,9 +144,9 @@ def _senders(settings: Settings) -> dict[str, str]:
             ).get("PHOENIX_API_KEY", "")
         }
     return {
-        "ai-demo (AI_DEMO_PHOENIX_API_KEY, it exports straight to Phoenix)": _rendered_env(
-            settings, "ai-demo"
-        ).get("AI_DEMO_PHOENIX_API_KEY", "")
+        "ai-demo (AI_DEMO_PHOENIX_API_KEY, it exports straight to Phoenix)": _rendered_env(settings, "ai-demo").get(
+            "AI_DEMO_PHOENIX_API_KEY", ""
+        )
     }
 
 
@@ -182,10 +174,11 @@ def phoenix_auth(ctx: VerifyContext) -> Verdict:
 def _alloy_counters(settings: Settings) -> dict[str, float]:
     text = requests.get(f"{settings.alloy_url}/metrics", timeout=5).text
     counters = {"accepted": 0.0, "sent": 0.0, "send_failed": 0.0}
+    of_exporter = rf'\{{[^}}]*component_id="{EXPORTER_ID}"[^}}]*\}}\s+(\S+)'
     patterns = {
         "accepted": r"^otelcol_receiver_accepted_spans_total\{[^}]*\}\s+(\S+)",
-        "sent": rf'^otelcol_exporter_sent_spans_total\{{[^}}]*component_id="{EXPORTER_ID}"[^}}]*\}}\s+(\S+)',
-        "send_failed": rf'^otelcol_exporter_send_failed_spans_total\{{[^}}]*component_id="{EXPORTER_ID}"[^}}]*\}}\s+(\S+)',
+        "sent": r"^otelcol_exporter_sent_spans_total" + of_exporter,
+        "send_failed": r"^otelcol_exporter_send_failed_spans_total" + of_exporter,
     }
     for name, pattern in patterns.items():
         counters[name] = sum(float(value) for value in re.findall(pattern, text, flags=re.MULTILINE))
@@ -201,9 +194,7 @@ def _reader(settings: Settings) -> PhoenixClient:
 def pipeline_canary(ctx: VerifyContext) -> Verdict:
     settings = ctx.settings
     if not probe(f"{settings.phoenix_url}/healthz").ok:
-        return Verdict.failed(
-            "Phoenix is not answering, so nothing can land", UP_FIX.format(component="phoenix")
-        )
+        return Verdict.failed("Phoenix is not answering, so nothing can land", UP_FIX.format(component="phoenix"))
     via_alloy = _running(settings, "alloy")
     if via_alloy:
         url, token, hop = f"{settings.alloy_otlp_http_url}/v1/traces", "", "Alloy's OTLP/HTTP receiver"
@@ -221,28 +212,20 @@ def pipeline_canary(ctx: VerifyContext) -> Verdict:
             UP_FIX.format(component="alloy" if via_alloy else "phoenix"),
         )
     if result.status_code == 401:
-        return Verdict.failed(
-            f"{hop} answered 401: the canary was dropped", "see phoenix.auth; `invoke rotate-key`"
-        )
+        return Verdict.failed(f"{hop} answered 401: the canary was dropped", "see phoenix.auth; `invoke rotate-key`")
     if result.status_code == 415:
         return Verdict.failed(f"{hop} answered 415", "send OTLP as protobuf (Phoenix refuses JSON)")
     if result.status_code != 200:
-        return Verdict.failed(
-            f"{hop} answered HTTP {result.status_code}: {result.body}", "read the sender's logs"
-        )
+        return Verdict.failed(f"{hop} answered HTTP {result.status_code}: {result.body}", "read the sender's logs")
     try:
         spans = _reader(settings).wait_for_traces(
             settings.phoenix_project_name, [result.trace_id], timeout=CANARY_DEADLINE_S
         )[result.trace_id]
     except PhoenixError as error:
-        return Verdict.failed(
-            f"reading the canary back failed: {error}", "check phoenix.health and phoenix.auth"
-        )
+        return Verdict.failed(f"reading the canary back failed: {error}", "check phoenix.health and phoenix.auth")
     elapsed = time.monotonic() - sent_at
     if spans:
-        return Verdict.passed(
-            f"canary {result.trace_id} sent to {hop}, queryable in Phoenix after {elapsed:.2f}s"
-        )
+        return Verdict.passed(f"canary {result.trace_id} sent to {hop}, queryable in Phoenix after {elapsed:.2f}s")
     return Verdict.failed(
         f"canary {result.trace_id} accepted by {hop} but not in Phoenix after {CANARY_DEADLINE_S:g}s"
         + (f": {_which_hop_lost_it(settings, before)}" if via_alloy else ""),
@@ -272,13 +255,9 @@ def pipeline_metrics(ctx: VerifyContext) -> Verdict:
     if reason := _alloy_skip_reason(settings):
         return Verdict.skipped(reason)
     if not _running(settings, "alloy"):
-        return Verdict.failed(
-            "Alloy is not running: metrics cannot be forwarded", UP_FIX.format(component="alloy")
-        )
+        return Verdict.failed("Alloy is not running: metrics cannot be forwarded", UP_FIX.format(component="alloy"))
     text = requests.get(f"{settings.alloy_url}/metrics", timeout=5).text
-    failed = sum(
-        map(float, re.findall(r"^prometheus_remote_storage_samples_failed_total\S*\s+(\S+)", text, re.M))
-    )
+    failed = sum(map(float, re.findall(r"^prometheus_remote_storage_samples_failed_total\S*\s+(\S+)", text, re.M)))
     sent = sum(map(float, re.findall(r"^prometheus_remote_storage_samples_total\S*\s+(\S+)", text, re.M)))
     if failed:
         return Verdict.failed(

@@ -54,9 +54,7 @@ class LocalHttpServer:
                 body = self.rfile.read(length)
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
-                request = Received(
-                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body
-                )
+                request = Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 owner.received.append(request)
                 status, answer = respond(request)
                 try:
@@ -75,7 +73,7 @@ class LocalHttpServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def url(self) -> str:

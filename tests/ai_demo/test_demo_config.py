@@ -93,9 +93,7 @@ def test_keys_stay_out_of_repr() -> None:
 def _stack_settings(tmp_path: Path, **overrides: str):
     env_file = tmp_path / "empty.env"
     env_file.touch()
-    return load_settings(
-        {"STACK_ENV_FILE": str(env_file), "STACK_STATE_DIR": str(tmp_path / "state"), **overrides}
-    )
+    return load_settings({"STACK_ENV_FILE": str(env_file), "STACK_STATE_DIR": str(tmp_path / "state"), **overrides})
 
 
 def test_what_render_writes_without_alloy_parses(tmp_path: Path) -> None:

@@ -94,12 +94,8 @@ def test_offline_synthesis_uses_the_report(traced: Traced) -> None:
 
 
 def test_missing_sdk_is_a_clear_error(traced: Traced, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(
-        sys.modules, "anthropic", None
-    )  # what `import anthropic` meets when it is not installed
-    config = load_config(
-        {"AI_DEMO_TRACING": "false", "AI_DEMO_LLM_PROVIDER": "anthropic", "ANTHROPIC_API_KEY": "k"}
-    )
+    monkeypatch.setitem(sys.modules, "anthropic", None)  # what `import anthropic` meets when it is not installed
+    config = load_config({"AI_DEMO_TRACING": "false", "AI_DEMO_LLM_PROVIDER": "anthropic", "ANTHROPIC_API_KEY": "k"})
     with pytest.raises(ProviderUnavailable, match="needs the `anthropic` package"):
         make_provider(config, traced.tracer)
 
@@ -107,9 +103,7 @@ def test_missing_sdk_is_a_clear_error(traced: Traced, monkeypatch: pytest.Monkey
 def test_make_provider_picks_the_configured_one(traced: Traced) -> None:
     offline = load_config({"AI_DEMO_TRACING": "false"})
     assert isinstance(make_provider(offline, traced.tracer), OfflineProvider)
-    openai = load_config(
-        {"AI_DEMO_TRACING": "false", "AI_DEMO_LLM_PROVIDER": "openai", "OPENAI_API_KEY": "sk-x"}
-    )
+    openai = load_config({"AI_DEMO_TRACING": "false", "AI_DEMO_LLM_PROVIDER": "openai", "OPENAI_API_KEY": "sk-x"})
     provider = make_provider(openai, traced.tracer)
     assert isinstance(provider, OpenAIProvider) and provider.model == "gpt-4o-mini"
 
@@ -136,9 +130,7 @@ ANTHROPIC_ANSWER = {
 
 def test_openai_provider_against_a_local_openai_api(local_http: Start) -> None:
     server = local_http(lambda request: (200, json.dumps(OPENAI_ANSWER).encode()))
-    completion = OpenAIProvider("sk-test", "gpt-4o-mini", base_url=f"{server.url}/v1").complete(
-        "plan", QUESTION
-    )
+    completion = OpenAIProvider("sk-test", "gpt-4o-mini", base_url=f"{server.url}/v1").complete("plan", QUESTION)
     assert (completion.text, completion.prompt_tokens, completion.completion_tokens) == ("Lisbon", 21, 2)
     [request] = server.received
     assert request.path == "/v1/chat/completions" and request.headers["authorization"] == "Bearer sk-test"
@@ -147,9 +139,7 @@ def test_openai_provider_against_a_local_openai_api(local_http: Start) -> None:
 
 def test_anthropic_provider_against_a_local_anthropic_api(local_http: Start) -> None:
     server = local_http(lambda request: (200, json.dumps(ANTHROPIC_ANSWER).encode()))
-    completion = AnthropicProvider("ak-test", "claude-haiku-4-5", base_url=server.url).complete(
-        "plan", QUESTION
-    )
+    completion = AnthropicProvider("ak-test", "claude-haiku-4-5", base_url=server.url).complete("plan", QUESTION)
     assert (completion.text, completion.prompt_tokens, completion.completion_tokens) == ("Lisbon", 19, 3)
     [request] = server.received
     body = json.loads(request.body)

@@ -158,7 +158,5 @@ def test_unresponsive_source_times_out_every_attempt(traced: Traced) -> None:
 
 
 def test_no_retries_means_a_single_attempt(traced: Traced) -> None:
-    outcome = WeatherTool(traced.tracer, OfflineWeather(), timeout=0.05, max_retries=0).call(
-        "X", unresponsive=True
-    )
+    outcome = WeatherTool(traced.tracer, OfflineWeather(), timeout=0.05, max_retries=0).call("X", unresponsive=True)
     assert outcome.attempts == 1 and len(attempt_spans(traced)) == 1

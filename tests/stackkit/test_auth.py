@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 import requests
+from isolation import isolated_environ
+from test_stack import invoke
 
-from conftest import isolated_environ
 from stackkit import secrets
 from stackkit.canary import send_canary
 from stackkit.phoenix_api import PhoenixClient
 from stackkit.settings import REPO_ROOT, Settings, load_settings
-from test_stack import invoke
 
 pytestmark = pytest.mark.phoenix
 
@@ -46,7 +46,12 @@ def test_up_generates_secrets_privately_and_mints_a_key(secured_stack) -> None:
     _, settings, output = secured_stack
     stored = secrets.load(settings)
     assert stat.S_IMODE(settings.secrets_file.stat().st_mode) == 0o600
-    assert {"PHOENIX_SECRET", "PHOENIX_ADMIN_SECRET", "PHOENIX_API_KEY", "PHOENIX_API_KEY_ID"} <= stored.keys()
+    assert {
+        "PHOENIX_SECRET",
+        "PHOENIX_ADMIN_SECRET",
+        "PHOENIX_API_KEY",
+        "PHOENIX_API_KEY_ID",
+    } <= stored.keys()
     assert stored["PHOENIX_SECRET"] != stored["PHOENIX_ADMIN_SECRET"]
     assert f"minted ingestion key {secrets.fingerprint(stored['PHOENIX_API_KEY'])}" in output
     for name in ("PHOENIX_SECRET", "PHOENIX_ADMIN_SECRET", "PHOENIX_API_KEY"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -9,15 +10,15 @@ from pathlib import Path
 
 import pytest
 from docker.errors import ImageNotFound
+from isolation import isolated_settings
 
-from conftest import isolated_settings
 from stackkit import engine, images
 
 
 class _NoImages:
     """A docker client stand-in with no image at all: `images.get` always misses."""
 
-    class images:  # noqa: N801 - mirrors DockerClient.images
+    class images:
         @staticmethod
         def get(name: str) -> None:
             raise ImageNotFound(name)
@@ -33,7 +34,7 @@ def test_a_cached_rootfs_is_reused_without_debootstrap(tmp_path: Path) -> None:
 
 def test_a_missing_official_phoenix_image_is_not_built_under_its_name(tmp_path: Path) -> None:
     settings = isolated_settings(tmp_path / "state")  # PHOENIX_IMAGE defaults to arizephoenix/phoenix
-    with pytest.raises(images.ImageBuildError, match="PHOENIX_IMAGE=stackkit/phoenix:20.26.1"):
+    with pytest.raises(images.ImageBuildError, match=re.escape("PHOENIX_IMAGE=stackkit/phoenix:20.26.1")):
         images.ensure_phoenix_image(settings, _NoImages(), tmp_path, progress=lambda _: None)
 
 
@@ -60,7 +61,6 @@ def test_build_all_builds_once_then_skips(tmp_path: Path, docker_engine: engine.
     )
     built = images.build_all(settings, progress=print)
     assert built == {
-        "base": images.LOCAL_BASE_IMAGE,
         "phoenix": "stackkit/phoenix:20.26.1",
         "ai-demo": settings.ai_demo_image,
     }

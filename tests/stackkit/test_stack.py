@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from isolation import isolated_environ
 
-from conftest import isolated_environ
 from stackkit.settings import REPO_ROOT, load_settings
 
 pytestmark = pytest.mark.phoenix

@@ -1,8 +1,8 @@
 """LLM providers: an offline deterministic one (the default) and the real Anthropic and OpenAI SDKs.
 
-The real SDK calls are traced by the OpenInference instrumentors that `phoenix.otel.register(auto_instrument=True)`
-installs, so those providers open no span themselves. The offline provider has no SDK to instrument, so it
-writes the same LLM span an instrumentor would.
+The real SDK calls are traced by the OpenInference instrumentors that
+`phoenix.otel.register(auto_instrument=True)` installs, so those providers open no span themselves. The
+offline provider has no SDK to instrument, so it writes the same LLM span an instrumentor would.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from openinference.semconv.trace import (
     OpenInferenceSpanKindValues,
     SpanAttributes,
 )
-from opentelemetry.trace import Tracer
+from opentelemetry.trace import Status, StatusCode, Tracer
 
 from ai_demo.config import DemoConfig
 
@@ -89,7 +89,7 @@ def estimate_tokens(text: str) -> int:
 
 
 class OfflineProvider:
-    """A deterministic stand-in for an LLM: plausible text, token counts and 20-60 ms of latency, no network."""
+    """A deterministic stand-in for an LLM: plausible text, token counts, 20-60 ms of latency, no network."""
 
     name = "offline"
 
@@ -126,6 +126,7 @@ class OfflineProvider:
                     SpanAttributes.LLM_TOKEN_COUNT_TOTAL: completion.total_tokens,
                 }
             )
+            span.set_status(Status(StatusCode.OK))
             return completion
 
 
@@ -183,8 +184,9 @@ def _import_sdk(module: str, provider: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError:
         raise ProviderUnavailable(
-            f"AI_DEMO_LLM_PROVIDER={provider} needs the `{module}` package, which is not installed in this "
-            f"Python: `pip install -r services/ai-demo/requirements.txt`, or set AI_DEMO_LLM_PROVIDER=offline"
+            f"ai-demo: AI_DEMO_LLM_PROVIDER={provider} needs the `{module}` package, which is not "
+            "installed in this Python: `pip install -r services/ai-demo/requirements.txt`, "
+            "or set AI_DEMO_LLM_PROVIDER=offline"
         ) from None
 
 
@@ -193,9 +195,7 @@ class AnthropicProvider:
 
     def __init__(self, api_key: str, model: str, base_url: str | None = None):
         self.sdk = _import_sdk("anthropic", self.name)
-        self.client = self.sdk.Anthropic(
-            api_key=api_key, base_url=base_url, timeout=SDK_TIMEOUT_SECONDS, max_retries=2
-        )
+        self.client = self.sdk.Anthropic(api_key=api_key, base_url=base_url, timeout=SDK_TIMEOUT_SECONDS, max_retries=2)
         self.model = model
 
     def complete(self, step: str, messages: Sequence[Message]) -> Completion:
@@ -216,9 +216,7 @@ class OpenAIProvider:
 
     def __init__(self, api_key: str, model: str, base_url: str | None = None):
         self.sdk = _import_sdk("openai", self.name)
-        self.client = self.sdk.OpenAI(
-            api_key=api_key, base_url=base_url, timeout=SDK_TIMEOUT_SECONDS, max_retries=2
-        )
+        self.client = self.sdk.OpenAI(api_key=api_key, base_url=base_url, timeout=SDK_TIMEOUT_SECONDS, max_retries=2)
         self.model = model
 
     def complete(self, step: str, messages: Sequence[Message]) -> Completion:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
-from collections.abc import Iterator
+import sys
+import threading
+import types
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -21,7 +25,9 @@ from ai_demo.config import DemoConfig
 SERVICE = "ai-demo"
 INSTRUMENTATION_SCOPE = "ai_demo"
 METRIC_EXPORT_INTERVAL_MS = 10_000
-SHUTDOWN_FLUSH_TIMEOUT_MS = 10_000
+# All of shutdown fits in docker compose's stop_grace_period (15 s) and the native stop's 20 s, even when the
+# collector is unreachable and the exporter keeps retrying.
+SHUTDOWN_BUDGET_SECONDS = 10.0
 logger = logging.getLogger("ai_demo")
 
 # Variables the Phoenix and OpenTelemetry SDKs would read on their own (and a `.env.phoenix` file they would
@@ -61,14 +67,29 @@ class Telemetry:
     def meter(self) -> Meter:
         return self.metrics_provider.get_meter(INSTRUMENTATION_SCOPE)
 
-    def shutdown(self) -> None:
-        """Export what is still buffered, then stop: called on SIGTERM so the last requests are not lost."""
+    def shutdown(self, budget_seconds: float = SHUTDOWN_BUDGET_SECONDS) -> None:
+        """Export what is still buffered, then stop: called on SIGTERM so the last requests are not lost.
+
+        The SDK's force_flush ignores its timeout (open-telemetry/opentelemetry-python#4568) and waits for
+        the exporter's retries, so the flush runs in a thread that gets `budget_seconds` to finish.
+        """
+        worker = threading.Thread(target=self._flush_and_stop, name="telemetry-shutdown", daemon=True)
+        worker.start()
+        worker.join(budget_seconds)
+        if worker.is_alive():
+            logger.warning("telemetry NOT flushed within %gs on shutdown (collector unreachable?)", budget_seconds)
+
+    def _flush_and_stop(self) -> None:
         for name, provider in (("traces", self.tracer_provider), ("metrics", self.meter_provider)):
             if provider is None:
                 continue
-            flushed = provider.force_flush(SHUTDOWN_FLUSH_TIMEOUT_MS)
-            provider.shutdown()
-            logger.info("ai-demo: %s %s on shutdown", name, "flushed" if flushed else "NOT fully flushed")
+            try:
+                provider.force_flush()
+                provider.shutdown()
+            except Exception:  # MeterProvider.force_flush raises when a reader times out
+                logger.exception("%s: flush on shutdown failed", name)
+            else:
+                logger.info("%s flushed on shutdown", name)
 
 
 def auth_headers(config: DemoConfig) -> dict[str, str]:
@@ -97,7 +118,7 @@ def setup_telemetry(config: DemoConfig) -> Telemetry:
         tracer_provider = _tracer_provider(config, resource) if config.tracing else None
         meter_provider = _meter_provider(config, resource) if config.export_metrics else None
     logger.info(
-        "ai-demo: traces %s, metrics %s, project %r, auth header %s",
+        "traces %s, metrics %s, project %r, auth header %s",
         f"-> {config.traces_endpoint} ({config.span_processor})" if config.tracing else "off",
         f"-> {config.metrics_endpoint}" if config.export_metrics else "off",
         config.project_name,
@@ -106,9 +127,30 @@ def setup_telemetry(config: DemoConfig) -> Telemetry:
     return Telemetry(tracer_provider, meter_provider)
 
 
-def _tracer_provider(config: DemoConfig, resource: Resource) -> TracerProvider:
-    from phoenix.otel import register
+def _load_register() -> Callable[..., TracerProvider]:
+    """phoenix.otel.register, without importing the Phoenix server when it is installed alongside.
 
+    phoenix.otel is its own distribution (arize-phoenix-otel) inside the `phoenix` namespace. Where the full
+    arize-phoenix is installed too (the native runtime's Python), `phoenix/__init__.py` imports the whole
+    server: 15-19 s here, against 0.5 s for phoenix.otel alone. So phoenix.otel is loaded under a bare
+    `phoenix` package that is removed right after, leaving the real one to whoever imports it later.
+    """
+    spec = importlib.util.find_spec("phoenix")
+    is_full_package = spec is not None and spec.origin is not None and "phoenix" not in sys.modules
+    if is_full_package:
+        bare = types.ModuleType("phoenix")
+        bare.__path__ = list(spec.submodule_search_locations or [])
+        sys.modules["phoenix"] = bare
+    try:
+        from phoenix.otel import register
+    finally:
+        if is_full_package and sys.modules.get("phoenix") is bare:
+            del sys.modules["phoenix"]
+    return register
+
+
+def _tracer_provider(config: DemoConfig, resource: Resource) -> TracerProvider:
+    register = _load_register()
     # Endpoint and protocol both explicit: a /v1/traces endpoint without a protocol is sent over gRPC to
     # port 4317 (Arize-ai/phoenix#10730). Not set as the global provider: everything that traces gets it
     # passed, so tests can build several apps in one process.
@@ -124,13 +166,15 @@ def _tracer_provider(config: DemoConfig, resource: Resource) -> TracerProvider:
         auto_instrument=config.llm_provider != "offline",
         verbose=False,
         resource=resource,
+        # Telemetry.shutdown owns the flush, within its budget; the SDK exit handler has no such bound.
+        shutdown_on_exit=False,
     )
 
 
 def _meter_provider(config: DemoConfig, resource: Resource) -> SdkMeterProvider:
     exporter = OTLPMetricExporter(endpoint=config.metrics_endpoint, headers=auth_headers(config))
     reader = PeriodicExportingMetricReader(exporter, export_interval_millis=METRIC_EXPORT_INTERVAL_MS)
-    return SdkMeterProvider(resource=resource, metric_readers=[reader])
+    return SdkMeterProvider(resource=resource, metric_readers=[reader], shutdown_on_exit=False)
 
 
 class DemoMetrics:

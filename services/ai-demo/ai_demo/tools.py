@@ -1,4 +1,4 @@
-"""The `get_weather` tool: a weather source behind a per-attempt timeout and retries, one TOOL span per attempt."""
+"""The `get_weather` tool: a weather source behind a per-attempt timeout and retries, a TOOL span each try."""
 
 from __future__ import annotations
 
@@ -9,7 +9,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import requests
-from openinference.semconv.trace import OpenInferenceMimeTypeValues, OpenInferenceSpanKindValues, SpanAttributes
+from openinference.semconv.trace import (
+    OpenInferenceMimeTypeValues,
+    OpenInferenceSpanKindValues,
+    SpanAttributes,
+)
 from opentelemetry.trace import Status, StatusCode, Tracer
 
 TOOL_NAME = "get_weather"

@@ -1,0 +1,1 @@
+"""The AI demo service: a chat chain whose every step is an OpenInference span in Phoenix."""

@@ -1,0 +1,125 @@
+"""Phoenix's resident memory (VmRSS), read from /proc for the PID in <state>/run/phoenix.pid.
+
+Children are included (summed) in case a future Phoenix forks workers; 20.26.1 runs as one process with
+about 15 threads, so today the sum is that one process. Summing RSS counts shared pages once per process,
+which over-reports for forked children: fine for "is it growing", wrong for an exact footprint.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from stackkit.health import wait_healthy
+from stackkit.render import Plan, render
+from stackkit.runtimes.native import NativeRuntime
+from stackkit.settings import Settings, load_settings
+from stackkit.smoke import smoke_environment
+
+from .stats import paired_ratios, summary
+
+# Settings that turn off Phoenix features this stack never uses. Both build an MCP server out of the whole
+# REST API at start (phoenix/server/app.py): the /mcp endpoint and the in-UI agent assistant.
+LEAN_PHOENIX = {"PHOENIX_ENABLE_MCP_SERVER": "false", "PHOENIX_DISABLE_AGENT_ASSISTANT": "true"}
+# Phoenix imports lazily for a few seconds after /healthz first answers: wait before calling it idle.
+SETTLE_SECONDS = 5.0
+
+
+def vmrss_kb(status_text: str) -> int:
+    """The VmRSS line of a /proc/PID/status text, in kB (0 for a kernel thread or a zombie: no line)."""
+    for line in status_text.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def process_tree(pid: int) -> list[int]:
+    """The PID and all its descendants (from /proc/PID/task/*/children)."""
+    tree, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        tree.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                pending += [int(child) for child in (task / "children").read_text().split()]
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+    return tree
+
+
+def rss_mb(pid: int) -> float | None:
+    """Summed VmRSS of the process and its children in MB; None when the process is gone."""
+    total_kb = 0
+    try:
+        for member in process_tree(pid):
+            total_kb += vmrss_kb(Path(f"/proc/{member}/status").read_text())
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return total_kb / 1024
+
+
+def phoenix_pid(settings: Settings) -> int | None:
+    return NativeRuntime(settings).process("phoenix").pid()
+
+
+def phoenix_rss_mb(settings: Settings) -> float | None:
+    pid = phoenix_pid(settings)
+    return rss_mb(pid) if pid else None
+
+
+def idle_rss_mb(settings: Settings) -> float | None:
+    time.sleep(SETTLE_SECONDS)
+    return phoenix_rss_mb(settings)
+
+
+def _start_bare_phoenix(variant: Mapping[str, str]) -> tuple[Settings, NativeRuntime]:
+    """Phoenix alone, in a fresh state folder on free ports, with exactly the environment `invoke up` gives
+    it natively (the rendered phoenix.env) plus `variant`. Started directly, not through `invoke up`: the
+    native runtime deliberately keeps PHOENIX_* variables of the calling shell away from Phoenix."""
+    state_dir = Path(tempfile.mkdtemp(prefix="stackkit-bench-mem-")) / "state"
+    settings = load_settings(environ=smoke_environment(state_dir, "native"))
+    plan = Plan(runtime="native", components=("phoenix",), skipped={})
+    render(settings, plan, {})
+    runtime = NativeRuntime(settings)
+    runtime.prepare(plan)
+    env = runtime.environment("phoenix") | dict(variant)
+    runtime.process("phoenix").start(runtime.command("phoenix"), env, cwd=settings.state_dir)
+    return settings, runtime
+
+
+def compare_idle(
+    variant: Mapping[str, str], repetitions: int, out: Callable[[str], None], timeout: float = 300.0
+) -> dict[str, Any]:
+    """Idle RSS of Phoenix as the stack starts it vs. with `variant`, both started at the same moment (so
+    a noisy neighbour hits both alike), `repetitions` times; the ratio is variant / baseline per pair."""
+    pairs = []
+    for repetition in range(repetitions):
+        started = {name: _start_bare_phoenix(extra) for name, extra in (("baseline", {}), ("variant", variant))}
+        try:
+            measured = {}
+            for name, (settings, runtime) in started.items():
+                probe = wait_healthy(
+                    f"{settings.phoenix_url}/healthz",
+                    timeout,
+                    still_running=lambda runtime=runtime: runtime.state("phoenix").running,
+                )
+                measured[name] = idle_rss_mb(settings) if probe.ok else None
+        finally:
+            for settings, runtime in started.values():
+                runtime.stop("phoenix")
+                shutil.rmtree(settings.state_dir.parent, ignore_errors=True)
+        pairs.append(measured)
+        out(f"memory pair {repetition + 1}/{repetitions}: {measured}")
+    baseline = [pair["baseline"] for pair in pairs]
+    varied = [pair["variant"] for pair in pairs]
+    return {
+        "variant": dict(variant),
+        "pairs_mb": pairs,
+        "baseline_idle_mb": summary(baseline),
+        "variant_idle_mb": summary(varied),
+        "variant_over_baseline": summary(paired_ratios(varied, baseline)),
+    }

@@ -1,0 +1,26 @@
+"""Settings isolated from the developer's own stack: a fresh state folder, free ports, no .env read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stackkit.ports import free_ports
+from stackkit.settings import HOST_PORT_SETTINGS, Settings, load_settings
+
+
+def isolated_environ(state_dir: Path, **overrides: str) -> dict[str, str]:
+    """An environment for load_settings: a fresh state folder, free ports, no .env of the developer's."""
+    empty_env_file = state_dir.parent / f"{state_dir.name}.env"
+    empty_env_file.touch()
+    environ = {
+        "STACK_ENV_FILE": str(empty_env_file),
+        "STACK_STATE_DIR": str(state_dir),
+        "STACK_RUNTIME": "native",
+    }
+    environ |= dict(zip(HOST_PORT_SETTINGS, map(str, free_ports(len(HOST_PORT_SETTINGS))), strict=True))
+    environ |= overrides
+    return environ
+
+
+def isolated_settings(state_dir: Path, **overrides: str) -> Settings:
+    return load_settings(environ=isolated_environ(state_dir, **overrides))

@@ -1,0 +1,120 @@
+"""Helpers of the reliability tests: `invoke` as the user runs it, and spans sent the way an app sends
+them (OpenTelemetry SDK, OTLP/HTTP exporter straight to Phoenix's /v1/traces), counted at every step:
+created, acknowledged by Phoenix (HTTP 200), read back."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+from stackkit.phoenix_api import PhoenixClient
+from stackkit.settings import REPO_ROOT
+
+
+def invoke(environ: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", *args],
+        env={**os.environ, **environ},
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def invoke_ok(environ: dict[str, str], *args: str) -> str:
+    """Run an invoke task that must succeed; its output (stdout then stderr)."""
+    result = invoke(environ, *args)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"invoke {' '.join(args)} failed:\n{output}"
+    return output
+
+
+class CountingExporter(SpanExporter):
+    """Counts the spans Phoenix acknowledged and the ones whose export failed (after the SDK's retries)."""
+
+    def __init__(self, inner: SpanExporter):
+        self.inner = inner
+        self.acknowledged = 0
+        self.failed = 0
+        self._lock = threading.Lock()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        result = self.inner.export(spans)
+        with self._lock:
+            if result is SpanExportResult.SUCCESS:
+                self.acknowledged += len(spans)
+            else:
+                self.failed += len(spans)
+        return result
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.inner.force_flush(timeout_millis)
+
+
+class SpanSender:
+    """A tracer provider exporting in batches to Phoenix; `created` counts every span ended."""
+
+    def __init__(self, phoenix_url: str, project: str):
+        self.exporter = CountingExporter(OTLPSpanExporter(endpoint=f"{phoenix_url}/v1/traces"))
+        self.provider = TracerProvider(resource=Resource({"openinference.project.name": project}))
+        # A queue large enough that the SDK itself never drops a span: loss measured is the wire's.
+        self.provider.add_span_processor(
+            BatchSpanProcessor(self.exporter, max_queue_size=100_000, schedule_delay_millis=200)
+        )
+        self.tracer = self.provider.get_tracer("stackkit-tests")
+        self.created = 0
+
+    def send(self, count: int) -> None:
+        for _ in range(count):
+            with self.tracer.start_as_current_span("test-span", attributes={"test.sequence": self.created}):
+                pass
+            self.created += 1
+
+    def flush(self) -> None:
+        self.provider.force_flush(timeout_millis=120_000)
+
+    def close(self) -> None:
+        self.provider.shutdown()
+
+    @property
+    def lost_on_the_wire(self) -> int:
+        return self.created - self.exporter.acknowledged
+
+
+def send_spans(phoenix_url: str, project: str, count: int) -> int:
+    """Send `count` spans and wait until each export is answered; returns how many Phoenix acknowledged."""
+    sender = SpanSender(phoenix_url, project)
+    try:
+        sender.send(count)
+        sender.flush()
+        return sender.exporter.acknowledged
+    finally:
+        sender.close()
+
+
+def count_spans(phoenix_url: str, project: str) -> int:
+    return len(PhoenixClient(phoenix_url, timeout=60).spans(project))
+
+
+def wait_for_count(phoenix_url: str, project: str, expected: int, timeout: float = 120) -> int:
+    """Poll until the project holds at least `expected` spans (Phoenix answers before it writes);
+    returns the last count, which the caller compares."""
+    deadline = time.monotonic() + timeout
+    while True:
+        count = count_spans(phoenix_url, project)
+        if count >= expected or time.monotonic() >= deadline:
+            return count
+        time.sleep(0.5)
