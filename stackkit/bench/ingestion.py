@@ -18,6 +18,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,9 +29,11 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
 from stackkit.phoenix_api import PhoenixClient, PhoenixError
+from stackkit.runtimes.native import NativeRuntime
+from stackkit.settings import Settings
 
-from .memory import rss_mb
-from .stats import percentile
+from .memory import idle_rss_mb, phoenix_pid, phoenix_rss_mb, rss_mb
+from .stats import paired_ratios, percentile, summary
 
 SPANS_PER_TRACE = 5
 BATCH_SPANS = 50  # 10 traces per export request, like an SDK batch of a few chains
@@ -236,3 +239,74 @@ def run(
         "poll_errors": progress.poll_errors,
         "series": progress.series,
     }
+
+
+# --- A suite of runs against one running stack ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scenario:
+    spans: int
+    rate: float  # offered spans/s
+    repetitions: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.spans // 1000}k@{self.rate:g}/s"
+
+
+def entry_points(settings: Settings) -> dict[str, str]:
+    """Where the app sends (the pipeline) and Phoenix's own /v1/traces (direct)."""
+    direct = f"{settings.phoenix_url}/v1/traces"
+    if NativeRuntime(settings).state("alloy").running:
+        return {"pipeline": f"{settings.alloy_otlp_http_url}/v1/traces", "direct": direct, "alloy": "running"}
+    reason = NativeRuntime(settings).component_available("alloy") or "alloy not running"
+    # Without Alloy the app-facing entry point IS Phoenix's /v1/traces: both paths are the same, and their
+    # ratio measures only run-to-run noise.
+    return {"pipeline": direct, "direct": direct, "alloy": f"not running ({reason})"}
+
+
+def suite(settings: Settings, database: str, scenarios: list[Scenario], out: Callable[[str], None]) -> dict[str, Any]:
+    """Every scenario, pipeline and direct back to back (their order swapped every repetition), each run
+    into its own project. RSS after each run is read right after it drained."""
+    entry = entry_points(settings)
+    pid = phoenix_pid(settings)
+    result: dict[str, Any] = {"database": database, "entry": entry, "idle_rss_mb": idle_rss_mb(settings)}
+    runs = []
+    for scenario in scenarios:
+        for repetition in range(scenario.repetitions):
+            order = ("pipeline", "direct") if repetition % 2 == 0 else ("direct", "pipeline")
+            for path in order:
+                project = f"bench-{database}-{scenario.spans}-{path}-{repetition + 1}"
+                measured = run(entry[path], settings.phoenix_url, project, scenario.spans, scenario.rate, pid)
+                measured |= {"scenario": scenario.name, "path": path, "repetition": repetition + 1}
+                measured["rss_after_mb"] = phoenix_rss_mb(settings)
+                runs.append(measured)
+                shown = {key: measured[key] for key in ("throughput", "loss", "latency_p50_s", "peak_backlog")}
+                out(f"ingestion {database} {scenario.name} {path} #{repetition + 1}: {shown}")
+    result["runs"] = runs
+    result["summary"] = summarize(runs)
+    return result
+
+
+def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per scenario: each path's medians, and pipeline/direct ratios paired by repetition."""
+    keys = ("throughput", "loss", "latency_p50_s", "latency_p95_s", "peak_backlog", "peak_rss_mb")
+    by_scenario: dict[str, Any] = {}
+    for scenario in dict.fromkeys(run["scenario"] for run in runs):
+        paths: dict[str, Any] = {}
+        for path in ("pipeline", "direct"):
+            chosen = sorted(
+                (run for run in runs if run["scenario"] == scenario and run["path"] == path),
+                key=lambda run: run["repetition"],
+            )
+            paths[path] = {key: summary([run[key] for run in chosen]) for key in keys}
+            paths[path]["_values"] = {key: [run[key] for run in chosen] for key in keys}
+        ratios = {
+            key: summary(paired_ratios(paths["pipeline"]["_values"][key], paths["direct"]["_values"][key]))
+            for key in ("throughput", "latency_p50_s", "latency_p95_s")
+        }
+        for path in paths.values():
+            del path["_values"]
+        by_scenario[scenario] = {**paths, "pipeline_over_direct": ratios}
+    return by_scenario

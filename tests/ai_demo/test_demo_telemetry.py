@@ -210,3 +210,18 @@ def test_real_sdk_calls_are_traced_by_the_auto_instrumentor(collector: LocalHttp
     assert attributes["openinference.span.kind"] == "LLM"
     assert attributes["llm.token_count.total"] == 23
     assert attributes["llm.model_name"] == "gpt-4o-mini"
+
+
+def test_shutdown_is_bounded_when_the_collector_hangs(local_http: Start, caplog: pytest.LogCaptureFixture) -> None:
+    def hanging(request: Received) -> tuple[int, bytes]:
+        time.sleep(5)
+        return 200, b""
+
+    collector = local_http(hanging)
+    telemetry = setup_telemetry(demo_config(collector))
+    with telemetry.tracer.start_as_current_span("stuck"):
+        pass
+    started = time.monotonic()
+    telemetry.shutdown(budget_seconds=0.5)
+    assert time.monotonic() - started < 1.5  # docker's stop grace period is not outlived
+    assert "NOT flushed within 0.5s" in caplog.text
