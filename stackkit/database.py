@@ -36,6 +36,7 @@ DATABASE_WAIT_SECONDS = 5.0
 # its queue is empty. The bound is generous because each second waited is spans not dropped.
 DRAIN_QUIET_SECONDS = 2.0
 DRAIN_TIMEOUT_SECONDS = 120.0
+DRAIN_NOTE_EVERY = 15.0
 # Tables whose rows are the user's data (a fresh Phoenix creates only a default project and settings).
 USER_DATA_TABLES = ("spans", "datasets", "prompts")
 
@@ -151,6 +152,7 @@ def wait_for_ingestion(
     False when Phoenix could not be asked or was still writing at the timeout (the caller goes on)."""
     client = phoenix_client(settings)
     start = time.monotonic()
+    next_note = start + DRAIN_NOTE_EVERY
     try:
         mark = ingestion_mark(client)
         changed_at = start
@@ -161,6 +163,13 @@ def wait_for_ingestion(
                     "(it drops what is still queued 5 s after SIGTERM)"
                 )
                 return False
+            if time.monotonic() >= next_note:
+                # Say why this takes long: a backlog, or an app outside the stack that keeps sending.
+                out(
+                    f"phoenix: still writing spans after {time.monotonic() - start:.0f}s (waiting up to "
+                    f"{timeout:g}s; an app sending straight to Phoenix keeps it writing until it stops)"
+                )
+                next_note += DRAIN_NOTE_EVERY
             time.sleep(0.25)
             now = ingestion_mark(client)
             if now != mark:

@@ -106,6 +106,7 @@ def ai_demo_env(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> d
     env = {
         "AI_DEMO_PROJECT_NAME": settings.phoenix_project_name,
         "AI_DEMO_LLM_PROVIDER": settings.ai_demo_llm_provider,
+        "AI_DEMO_LLM_MODEL": settings.ai_demo_llm_model,
         "AI_DEMO_TOOL_TIMEOUT": str(settings.ai_demo_tool_timeout),
         "AI_DEMO_TOOL_MAX_RETRIES": str(settings.ai_demo_tool_max_retries),
         "AI_DEMO_WEATHER_API_URL": settings.ai_demo_weather_api_url,

@@ -240,6 +240,9 @@ SPECS: tuple[Spec, ...] = (
         _choice("offline", "anthropic", "openai"),
         "LLM behind the demo; anthropic/openai need their API key.",
     ),
+    Spec(
+        "AI_DEMO_LLM_MODEL", "", _text, "Model of the anthropic/openai provider; empty: the provider's small default."
+    ),
     Spec("ANTHROPIC_API_KEY", "", _text, "Key for AI_DEMO_LLM_PROVIDER=anthropic.", secret=True),
     Spec("OPENAI_API_KEY", "", _text, "Key for AI_DEMO_LLM_PROVIDER=openai.", secret=True),
     Spec("AI_DEMO_TOOL_TIMEOUT", "0.5", _positive_float, "Seconds each weather-tool attempt may take."),
@@ -294,6 +297,7 @@ class Settings:
     ai_demo_image: str
     ai_demo_base_image: str
     ai_demo_llm_provider: str
+    ai_demo_llm_model: str
     anthropic_api_key: str = field(repr=False)
     openai_api_key: str = field(repr=False)
     ai_demo_tool_timeout: float
