@@ -17,8 +17,8 @@ nox.options.reuse_existing_virtualenvs = True
 STACK_ENV = Path(".nox/stack").resolve()
 
 
-def stack_env(session: nox.Session) -> dict[str, str]:
-    """Create or update the shared environment; return the variables that make `session.run` use it."""
+def run_in_stack_env(session: nox.Session, program: str, *args: str) -> None:
+    """Create or update the shared environment, then run one of its programs with it first on PATH."""
     python = STACK_ENV / "bin" / "python"
     if shutil.which("uv"):
         if not python.exists():
@@ -28,7 +28,9 @@ def stack_env(session: nox.Session) -> dict[str, str]:
         if not python.exists():
             session.run("python3", "-m", "venv", str(STACK_ENV), external=True)
         session.run(str(python), "-m", "pip", "install", "--quiet", "-e", ".[stack,test]", external=True)
-    return {"VIRTUAL_ENV": str(STACK_ENV), "PATH": f"{STACK_ENV / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    # The stack's own subprocesses (invoke, phoenix, uvicorn) must come from this environment too.
+    env = {"VIRTUAL_ENV": str(STACK_ENV), "PATH": f"{STACK_ENV / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    session.run(str(STACK_ENV / "bin" / program), *args, env=env, external=True)
 
 
 @nox.session
@@ -62,29 +64,25 @@ def lint(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def tests(session: nox.Session) -> None:
     """Unit and integration tests against the real Phoenix, the real demo and PostgreSQL, with coverage."""
-    env = stack_env(session)
     # The docker tests build images and start an engine: they run in smoke_docker.
     pytest_args = session.posargs or ["-m", "not docker"]
-    session.run("pytest", "--cov", "--cov-report=term", "--cov-report=xml", *pytest_args, env=env, external=True)
+    run_in_stack_env(session, "pytest", "--cov", "--cov-report=term", "--cov-report=xml", *pytest_args)
 
 
 @nox.session(venv_backend="none")
 def smoke(session: nox.Session) -> None:
     """The user's path, up -> verify -> traffic -> read back -> down, in a fresh state folder on free ports."""
-    env = stack_env(session)
-    session.run("python", "-m", "stackkit.smoke", *session.posargs, env=env, external=True)
+    run_in_stack_env(session, "python", "-m", "stackkit.smoke", *session.posargs)
 
 
 @nox.session(venv_backend="none", default=False)
 def smoke_docker(session: nox.Session) -> None:
     """The smoke path on the docker runtime, with a local engine and locally built images."""
-    env = stack_env(session)
-    session.run("pytest", "-m", "docker", env=env, external=True)
-    session.run("python", "-m", "stackkit.smoke", "--runtime", "docker", *session.posargs, env=env, external=True)
+    run_in_stack_env(session, "pytest", "-m", "docker")
+    run_in_stack_env(session, "python", "-m", "stackkit.smoke", "--runtime", "docker", *session.posargs)
 
 
 @nox.session(venv_backend="none", default=False)
 def bench(session: nox.Session) -> None:
     """Benchmarks on the native runtime; JSON, a table and a plot in bench/results/."""
-    env = stack_env(session)
-    session.run("python", "-m", "stackkit.bench", *session.posargs, env=env, external=True)
+    run_in_stack_env(session, "python", "-m", "stackkit.bench", *session.posargs)
