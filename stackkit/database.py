@@ -5,7 +5,8 @@
   one line naming the setting, not a traceback in Phoenix's log. (On docker the compose override runs
   its own PostgreSQL and Phoenix waits for its healthcheck.)
 - Drain: Phoenix answers OTLP before it writes, and on SIGTERM drops what is still queued after 5 s. A
-  planned stop first stops the senders, then waits here until Phoenix has written everything.
+  planned stop first stops the senders, then waits here until Phoenix has written everything, read
+  through the REST API (a marker span, then the newest stored span until it stops changing).
 - Where the data is and how to reach it: the native SQLite file, row counts, PostgreSQL client tools.
 
 The password in PHOENIX_SQL_DATABASE_URL is never printed: messages show `redact(url)`.
@@ -21,6 +22,7 @@ import time
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
+from secrets import token_bytes as random_bytes
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -32,11 +34,15 @@ from stackkit.settings import NATIVE_POSTGRES_NEEDS_URL, Settings
 
 # A PostgreSQL that is starting (or restarting) refuses connections for a few seconds: wait that long.
 DATABASE_WAIT_SECONDS = 5.0
-# Phoenix writes spans 100 per transaction, a few transactions a second: 2 s without a new span means
-# its queue is empty. The bound is generous because each second waited is spans not dropped.
+# Draining (wait_for_ingestion): Phoenix writes spans 100 per transaction, a few transactions a second,
+# so 2 s without a new span usually means its queue is empty. The bound is generous: a full queue
+# (20000 spans) takes about 2 minutes on SQLite, and each second waited is spans not dropped.
 DRAIN_QUIET_SECONDS = 2.0
 DRAIN_TIMEOUT_SECONDS = 120.0
+DRAIN_STRAGGLER_SECONDS = 10.0
 DRAIN_NOTE_EVERY = 15.0
+# Where the drain's marker spans go (one per planned stop), apart from the user's traces.
+DRAIN_PROJECT = "stackkit-drain"
 # Tables whose rows are the user's data (a fresh Phoenix creates only a default project and settings).
 USER_DATA_TABLES = ("spans", "datasets", "prompts")
 
@@ -112,9 +118,14 @@ def preflight_problem(settings: Settings, runtime_name: str) -> str | None:
         time.sleep(0.5)
 
 
+def is_external(settings: Settings, runtime_name: str) -> bool:
+    """The traces live in a PostgreSQL the user runs (native runtime): no task of ours deletes them."""
+    return settings.phoenix_db == "postgres" and runtime_name == "native"
+
+
 def external_data_note(settings: Settings, runtime_name: str) -> str | None:
     """What `down --volumes` leaves alone: on native, a PostgreSQL the user runs is theirs to drop."""
-    if settings.phoenix_db != "postgres" or runtime_name != "native":
+    if not is_external(settings, runtime_name):
         return None
     return (
         f"traces in PostgreSQL (PHOENIX_SQL_DATABASE_URL={redact(settings.phoenix_sql_database_url)}) "
@@ -142,43 +153,85 @@ def ingestion_mark(client: PhoenixClient) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(mark))
 
 
+def send_marker(settings: Settings) -> str:
+    """POST one span into DRAIN_PROJECT; its trace id, or "" when it could not be sent or was refused."""
+    try:  # OTLP's protobuf classes come with the OpenTelemetry exporter (the `stack` extra)
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+        from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+        from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+        from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
+    except ImportError:
+        return ""
+    trace_id, now = random_bytes(16), time.time_ns()
+    span = Span(trace_id=trace_id, span_id=random_bytes(8), name="stackkit.drain-marker")
+    span.start_time_unix_nano, span.end_time_unix_nano = now, now
+    project = KeyValue(key="openinference.project.name", value=AnyValue(string_value=DRAIN_PROJECT))
+    body = ExportTraceServiceRequest(
+        resource_spans=[ResourceSpans(resource=Resource(attributes=[project]), scope_spans=[ScopeSpans(spans=[span])])]
+    ).SerializeToString()
+    headers = {"Content-Type": "application/x-protobuf"}
+    stored = secrets.load(settings)
+    token = stored.get("PHOENIX_API_KEY") or stored.get("PHOENIX_ADMIN_SECRET", "")
+    if settings.phoenix_enable_auth and token:
+        headers["Authorization"] = f"Bearer {token}"
+    response = requests.post(f"{settings.phoenix_url}/v1/traces", data=body, headers=headers, timeout=10)
+    return trace_id.hex() if response.status_code == 200 else ""
+
+
 def wait_for_ingestion(
     settings: Settings,
     out: Callable[[str], None],
     quiet: float = DRAIN_QUIET_SECONDS,
     timeout: float = DRAIN_TIMEOUT_SECONDS,
 ) -> bool:
-    """Wait until Phoenix stops writing spans (call it once the senders are stopped). True when it did;
-    False when Phoenix could not be asked or was still writing at the timeout (the caller goes on)."""
+    """Wait until Phoenix has written what it received (call it once the senders are stopped). True when
+    it has; False when Phoenix could not be asked or was still writing at the timeout (the caller goes on).
+
+    1. A marker span: Phoenix writes spans first in, first out, so once the marker is stored, so is
+       everything received before it, however slowly Phoenix writes (a transaction of 100 spans took
+       over 2 s on a loaded machine) and even while an app outside the stack keeps sending.
+    2. Then no new span for `quiet` seconds: Phoenix decodes a request's spans one by one, interleaved
+       with other requests, so the tail of a large batch can land behind the marker. After a marker this
+       waits at most DRAIN_STRAGGLER_SECONDS (an app that keeps sending never lets it go quiet); without
+       one (Phoenix refused it) it is the whole check, up to `timeout`.
+    """
     client = phoenix_client(settings)
     start = time.monotonic()
-    next_note = start + DRAIN_NOTE_EVERY
+    deadline, next_note = start + timeout, start + DRAIN_NOTE_EVERY
+
+    def waiting() -> bool:
+        nonlocal next_note
+        now = time.monotonic()
+        if now >= next_note:  # say why this takes long
+            out(f"phoenix: still writing spans received before the stop ({now - start:.0f}s)")
+            next_note += DRAIN_NOTE_EVERY
+        if now >= deadline:
+            out(
+                f"phoenix: still writing spans after {timeout:g}s; stopping it anyway "
+                "(it drops what is still queued 5 s after SIGTERM)"
+            )
+            return False
+        time.sleep(0.25)
+        return True
+
     try:
-        mark = ingestion_mark(client)
-        changed_at = start
-        while time.monotonic() - changed_at < quiet:
-            if time.monotonic() - start >= timeout:
-                out(
-                    f"phoenix: still writing spans after {timeout:g}s; stopping it anyway "
-                    "(it drops what is still queued 5 s after SIGTERM)"
-                )
+        marker = send_marker(settings)
+        while marker and not client.spans(DRAIN_PROJECT, trace_ids=[marker], max_spans=1):
+            if not waiting():
                 return False
-            if time.monotonic() >= next_note:
-                # Say why this takes long: a backlog, or an app outside the stack that keeps sending.
-                out(
-                    f"phoenix: still writing spans after {time.monotonic() - start:.0f}s (waiting up to "
-                    f"{timeout:g}s; an app sending straight to Phoenix keeps it writing until it stops)"
-                )
-                next_note += DRAIN_NOTE_EVERY
-            time.sleep(0.25)
+        quiet_until = min(deadline, time.monotonic() + DRAIN_STRAGGLER_SECONDS) if marker else deadline
+        mark, changed_at = ingestion_mark(client), time.monotonic()
+        while time.monotonic() - changed_at < quiet and time.monotonic() < quiet_until:
+            if not waiting():
+                return False
             now = ingestion_mark(client)
             if now != mark:
                 mark, changed_at = now, time.monotonic()
     except (requests.RequestException, PhoenixError) as error:
         out(f"phoenix: could not check for unwritten spans ({str(error)[:120]}); stopping it anyway")
         return False
-    waited = time.monotonic() - start
-    out(f"phoenix: every received span is written (checked for {waited:.1f}s)")
+    how = "marker stored" if marker else "no marker: Phoenix refused it"
+    out(f"phoenix: every received span is written ({how}; checked for {time.monotonic() - start:.1f}s)")
     return True
 
 

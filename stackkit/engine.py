@@ -17,6 +17,8 @@ from pathlib import Path
 
 import docker
 
+from stackkit.processes import alive
+
 Printer = Callable[[str], None]
 DEFAULT_LOG_FILE = Path("~/.cache/stackkit/dockerd.log")
 # Debian package -> the program it provides (what we check for before installing).
@@ -59,7 +61,7 @@ class EngineHandle:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + grace_seconds
-        while _alive(pid):
+        while alive(pid):
             if time.monotonic() > deadline:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
@@ -116,17 +118,3 @@ def install_packages(out: Printer = print) -> list[str]:
             raise EngineUnavailable(f"`{' '.join(command)}` failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
     out(f"[{time.monotonic() - started:5.1f}s] installed {' '.join(missing)}")
     return missing
-
-
-def _alive(pid: int) -> bool:
-    try:
-        waited_pid, _ = os.waitpid(pid, os.WNOHANG)
-        if waited_pid == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"

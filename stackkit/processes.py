@@ -33,7 +33,7 @@ class ManagedProcess:
         if recorded is None:
             return None
         pid, start_ticks = recorded
-        if _start_ticks(pid) != start_ticks or not _alive(pid):
+        if _start_ticks(pid) != start_ticks or not alive(pid):
             self.pid_file.unlink(missing_ok=True)
             return None
         return pid
@@ -63,12 +63,12 @@ class ManagedProcess:
         _signal_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + grace_seconds
         while time.monotonic() < deadline:
-            if not _alive(pid):
+            if not alive(pid):
                 break
             time.sleep(0.1)
         else:
             _signal_group(pid, signal.SIGKILL)
-            while _alive(pid):
+            while alive(pid):
                 time.sleep(0.05)
         self.pid_file.unlink(missing_ok=True)
         return True
@@ -83,7 +83,8 @@ def _start_ticks(pid: int) -> str:
     return stat.rsplit(")", 1)[1].split()[19]
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie (a dead child is reaped here)."""
     try:
         waited_pid, _ = os.waitpid(pid, os.WNOHANG)
         if waited_pid == pid:

@@ -238,7 +238,7 @@ def down(settings: Settings, remove_data: bool = False, out: Printer = _print) -
     """Reverse order, so the demo and Alloy flush their queued spans into a still-running Phoenix."""
     runtime = recorded_runtime(settings)
     for component in reversed(COMPONENTS):
-        if component == "phoenix" and not remove_data:
+        if component == "phoenix" and (not remove_data or database.is_external(settings, runtime.name)):
             _drain_phoenix(settings, runtime, out)
         if runtime.stop(component, remove_data=remove_data):
             out(f"{component}: stopped")

@@ -3,6 +3,7 @@ each repetition in a fresh state folder on free ports (stackkit/smoke.py's isola
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -36,6 +37,20 @@ def timed_invoke(env: dict[str, str], *args: str) -> tuple[float, str]:
     return time.monotonic() - started, outcome
 
 
+def failed_checks(env: dict[str, str]) -> list[str]:
+    """Ids of the checks `invoke verify` fails or warns on (asked again with --json, untimed: the timed run
+    prints for people). In a bench state folder under /tmp, phoenix.volume fails by design: data there does
+    not survive a reboot."""
+    answer = subprocess.run(
+        [sys.executable, "-m", "invoke", "verify", "--json"], env=env, cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    try:
+        checks = json.loads(answer.stdout)
+    except ValueError:
+        return [f"unreadable --json output (exit {answer.returncode})"]
+    return [f"{check['id']} ({check['status']})" for check in checks if check["status"] in ("fail", "warn")]
+
+
 def new_stack_env(runtime: str = "native", **extra: str) -> dict[str, str]:
     state_dir = Path(tempfile.mkdtemp(prefix="stackkit-bench-")) / "state"
     return smoke_environment(state_dir, runtime) | extra
@@ -66,6 +81,8 @@ def run(
             idle_mb = idle_rss_mb(load_settings(environ=env))
             warm_s, warm = timed_invoke(env, "up")
             verify_s, verify = timed_invoke(env, "verify") if verify_available else (None, "not available")
+            if verify_available and verify != "ok":
+                verify += ": " + ", ".join(failed_checks(env))
             runs.append(
                 {
                     "cold_up_s": round(cold_s, 2),

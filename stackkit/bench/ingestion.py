@@ -39,7 +39,8 @@ SPANS_PER_TRACE = 5
 BATCH_SPANS = 50  # 10 traces per export request, like an SDK batch of a few chains
 POLL_SECONDS = 0.5
 SAMPLE_POLL_SECONDS = 0.2
-LATENCY_SAMPLES = 40  # per run: enough for a p95, few enough to query in one request
+LATENCY_SAMPLES = 40  # per run: enough for a p95
+SAMPLES_PER_POLL = 10
 STALL_SECONDS = 15.0  # the count has not grown for this long after the last export: the rest is lost
 DRAIN_TIMEOUT_SECONDS = 300.0
 COUNT_QUERY = "query ($name: String!) { getProjectByName(name: $name) { recordCount } }"
@@ -130,10 +131,12 @@ def _poll(progress: _Progress, phoenix_url: str, project: str, pid: int | None, 
     next_count = time.monotonic()
     while not progress.stop.is_set():
         now = time.monotonic()
+        # Phoenix writes spans first in, first out, so the oldest outstanding samples complete first: asking
+        # for those only keeps the poller's own load on Phoenix small.
         waiting = [trace_id for trace_id in list(progress.samples) if trace_id not in progress.found]
         try:
             if waiting:
-                spans = client.spans(project, trace_ids=waiting)
+                spans = client.spans(project, trace_ids=waiting[:SAMPLES_PER_POLL])
                 seen_at = time.monotonic()
                 per_trace: dict[str, int] = {}
                 for span in spans:
@@ -142,14 +145,15 @@ def _poll(progress: _Progress, phoenix_url: str, project: str, pid: int | None, 
                 for trace_id, count in per_trace.items():
                     if count >= SPANS_PER_TRACE and trace_id not in progress.found:
                         progress.found[trace_id] = seen_at
-            if now >= next_count:
-                accepted = progress.accepted  # read before counting: backlog is never under-reported
+            if time.monotonic() >= next_count:
+                # Accepted is read (and timed) before counting, so the backlog is never under-reported.
+                accepted, sampled_at = progress.accepted, time.monotonic()
                 count = queryable_count(counter, phoenix_url, project)
                 if count != progress.last_count:
                     progress.last_count, progress.count_changed_at = count, time.monotonic()
                 progress.series.append(
                     {
-                        "t": round(now - t0, 3),
+                        "t": round(sampled_at - t0, 3),
                         "sent": accepted,
                         "queryable": count,
                         "backlog": accepted - count,
@@ -266,21 +270,34 @@ def entry_points(settings: Settings) -> dict[str, str]:
     return {"pipeline": direct, "direct": direct, "alloy": f"not running ({reason})"}
 
 
-def suite(settings: Settings, database: str, scenarios: list[Scenario], out: Callable[[str], None]) -> dict[str, Any]:
-    """Every scenario, pipeline and direct back to back (their order swapped every repetition), each run
-    into its own project. RSS after each run is read right after it drained."""
+def suite(
+    settings: Settings,
+    database: str,
+    scenarios: list[Scenario],
+    out: Callable[[str], None],
+    paths: tuple[str, ...] = ("pipeline", "direct"),
+) -> dict[str, Any]:
+    """Every scenario in order, its paths back to back (their order swapped every repetition), each run
+    into a project of its own. RSS is read just before and right after each run."""
     entry = entry_points(settings)
     pid = phoenix_pid(settings)
-    result: dict[str, Any] = {"database": database, "entry": entry, "idle_rss_mb": idle_rss_mb(settings)}
+    result: dict[str, Any] = {
+        "database": database,
+        "entry": entry,
+        "paths": list(paths),
+        "idle_rss_mb": idle_rss_mb(settings),
+    }
     runs = []
     for scenario in scenarios:
         for repetition in range(scenario.repetitions):
-            order = ("pipeline", "direct") if repetition % 2 == 0 else ("direct", "pipeline")
+            order = paths if repetition % 2 == 0 else paths[::-1]
             for path in order:
                 project = f"bench-{database}-{scenario.spans}-{path}-{repetition + 1}"
+                rss_before_mb = phoenix_rss_mb(settings)
                 measured = run(entry[path], settings.phoenix_url, project, scenario.spans, scenario.rate, pid)
                 measured |= {"scenario": scenario.name, "path": path, "repetition": repetition + 1}
-                measured["rss_after_mb"] = phoenix_rss_mb(settings)
+                measured |= {"rss_before_mb": rss_before_mb, "rss_after_mb": phoenix_rss_mb(settings)}
+                measured["stored_before"] = sum(previous["read_back"] for previous in runs)
                 runs.append(measured)
                 shown = {key: measured[key] for key in ("throughput", "loss", "latency_p50_s", "peak_backlog")}
                 out(f"ingestion {database} {scenario.name} {path} #{repetition + 1}: {shown}")
@@ -290,23 +307,27 @@ def suite(settings: Settings, database: str, scenarios: list[Scenario], out: Cal
 
 
 def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per scenario: each path's medians, and pipeline/direct ratios paired by repetition."""
+    """Per scenario: each path's medians, and pipeline/direct ratios paired by repetition (None when only
+    one path ran)."""
     keys = ("throughput", "loss", "latency_p50_s", "latency_p95_s", "peak_backlog", "peak_rss_mb")
     by_scenario: dict[str, Any] = {}
     for scenario in dict.fromkeys(run["scenario"] for run in runs):
-        paths: dict[str, Any] = {}
-        for path in ("pipeline", "direct"):
+        values: dict[str, dict[str, list[Any]]] = {}
+        for path in dict.fromkeys(run["path"] for run in runs if run["scenario"] == scenario):
             chosen = sorted(
                 (run for run in runs if run["scenario"] == scenario and run["path"] == path),
                 key=lambda run: run["repetition"],
             )
-            paths[path] = {key: summary([run[key] for run in chosen]) for key in keys}
-            paths[path]["_values"] = {key: [run[key] for run in chosen] for key in keys}
-        ratios = {
-            key: summary(paired_ratios(paths["pipeline"]["_values"][key], paths["direct"]["_values"][key]))
-            for key in ("throughput", "latency_p50_s", "latency_p95_s")
+            values[path] = {key: [run[key] for run in chosen] for key in keys}
+        summaries: dict[str, Any] = {
+            path: {key: summary(column) for key, column in columns.items()} for path, columns in values.items()
         }
-        for path in paths.values():
-            del path["_values"]
-        by_scenario[scenario] = {**paths, "pipeline_over_direct": ratios}
+        if "pipeline" in values and "direct" in values:
+            summaries["pipeline_over_direct"] = {
+                key: summary(paired_ratios(values["pipeline"][key], values["direct"][key]))
+                for key in ("throughput", "latency_p50_s", "latency_p95_s")
+            }
+        else:
+            summaries["pipeline_over_direct"] = None
+        by_scenario[scenario] = summaries
     return by_scenario

@@ -28,6 +28,9 @@ def ingestion_plot(runs: dict[str, dict[str, Any]], title: str, path: Path) -> N
         top.plot(times, sent, color=color, linestyle=":", linewidth=1.2, label=f"{label}: accepted")
         top.plot(times, queryable, color=color, linewidth=2, label=f"{label}: queryable")
         bottom.plot(times, [point["backlog"] for point in series], color=color, linewidth=2, label=label)
+    # The first window can hold a burst (the sender's first requests before the first poll): do not let it
+    # flatten the rest of the picture.
+    top.set_ylim(0, 1.3 * max(run["offered_rate"] for run in runs.values()))
     top.set_ylabel(f"spans/s ({RATE_WINDOW_SECONDS:g} s window)")
     top.set_title(title)
     top.grid(alpha=0.3)
