@@ -113,7 +113,7 @@ def preflight_problem(settings: Settings, runtime_name: str) -> str | None:
         if not _worth_retrying(reason) or time.monotonic() >= deadline:
             return (
                 f"PHOENIX_SQL_DATABASE_URL={redact(url)}: cannot connect ({reason}). Start that PostgreSQL "
-                "or fix PHOENIX_SQL_DATABASE_URL (in .env or the environment); Phoenix was not started"
+                "or fix PHOENIX_SQL_DATABASE_URL (in .env or the environment)"
             )
         time.sleep(0.5)
 
@@ -219,6 +219,7 @@ def wait_for_ingestion(
         while marker and not client.spans(DRAIN_PROJECT, trace_ids=[marker], max_spans=1):
             if not waiting():
                 return False
+        marker_seconds = time.monotonic() - start
         quiet_until = min(deadline, time.monotonic() + DRAIN_STRAGGLER_SECONDS) if marker else deadline
         mark, changed_at = ingestion_mark(client), time.monotonic()
         while time.monotonic() - changed_at < quiet and time.monotonic() < quiet_until:
@@ -230,7 +231,7 @@ def wait_for_ingestion(
     except (requests.RequestException, PhoenixError) as error:
         out(f"phoenix: could not check for unwritten spans ({str(error)[:120]}); stopping it anyway")
         return False
-    how = "marker stored" if marker else "no marker: Phoenix refused it"
+    how = f"marker stored after {marker_seconds:.1f}s" if marker else "no marker: Phoenix refused it"
     out(f"phoenix: every received span is written ({how}; checked for {time.monotonic() - start:.1f}s)")
     return True
 

@@ -15,7 +15,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from stackkit.phoenix_api import PhoenixClient
+import requests
+
+from stackkit.phoenix_api import PhoenixClient, PhoenixError
 from stackkit.ports import free_ports
 from stackkit.settings import HOST_PORT_SETTINGS, REPO_ROOT, load_settings
 
@@ -40,17 +42,22 @@ def invoke(env: dict[str, str], *args: str) -> None:
         raise SmokeFailure(f"`invoke {' '.join(args)}` exited {result.returncode}")
 
 
-def read_back(env: dict[str, str], report_file: Path, requests: int) -> None:
+def read_back(env: dict[str, str], report_file: Path, expected: int) -> None:
     settings = load_settings(environ=env)
     report = json.loads(report_file.read_text())
     trace_ids = report["trace_ids"]
-    if len(trace_ids) != requests:
-        raise SmokeFailure(f"traffic produced {len(trace_ids)} trace ids, expected {requests}")
+    if len(trace_ids) != expected:
+        raise SmokeFailure(f"traffic produced {len(trace_ids)} trace ids, expected {expected}")
     client = PhoenixClient(settings.phoenix_url, token=_read_key(settings))
-    by_trace = client.wait_for_traces(settings.phoenix_project_name, trace_ids, timeout=60, min_spans_per_trace=4)
+    try:
+        by_trace = client.wait_for_traces(settings.phoenix_project_name, trace_ids, timeout=60, min_spans_per_trace=4)
+    except (requests.RequestException, PhoenixError) as error:
+        raise SmokeFailure(
+            f"reading the traces back from Phoenix failed: {type(error).__name__}: {str(error)[:160]}"
+        ) from None
     missing = [trace_id for trace_id, spans in by_trace.items() if len(spans) < 4]
     if missing:
-        raise SmokeFailure(f"{len(missing)} of {requests} traces not (fully) in Phoenix: {missing[:3]}")
+        raise SmokeFailure(f"{len(missing)} of {expected} traces not (fully) in Phoenix: {missing[:3]}")
     spans = sum(len(spans) for spans in by_trace.values())
     print(f"read back {len(by_trace)} traces ({spans} spans) from Phoenix's REST API", flush=True)
 
