@@ -80,3 +80,15 @@ def traffic(c, requests=20, sessions=3, concurrency=4, fail_ratio=0.0, save=None
 def verify(c, static=False, json=False):
     """Diagnose every known silent failure; prove a canary span reaches Phoenix. Exit 1 if a check failed."""
     cli.verify(static, json)
+
+
+@task(help={"output": "file to write (default: a timestamped file in the state folder's backups/)"})
+def backup(c, output=None):
+    """Copy Phoenix's data to a file: SQLite's online backup, or pg_dump for PostgreSQL."""
+    cli.backup(output)
+
+
+@task(help={"input": "a file written by `invoke backup`", "force": "overwrite a store that already holds traces"})
+def restore(c, input, force=False):
+    """Load Phoenix's data from a backup file; refuses a non-empty store without --force."""
+    cli.restore(input, force)

@@ -35,7 +35,7 @@ PG_TOOL_TIMEOUT = 3600.0
 class BackupResult:
     path: Path
     backend: str  # "sqlite" or "postgres"
-    counts: dict[str, int]  # rows of database.USER_DATA_TABLES in the backup
+    counts: dict[str, int]  # rows of database.USER_DATA_TABLES in the backup (PostgreSQL: just after it)
 
 
 def _native_runtime(settings: Settings, out: Callable[[str], None]) -> Runtime:
@@ -82,10 +82,13 @@ def _backup_sqlite(settings: Settings, partial: Path) -> dict[str, int]:
     source_path = database.sqlite_path(settings)
     if not source_path.exists():
         raise StackError(f"no Phoenix data at {source_path}: nothing to back up (run `invoke up` first)")
-    with closing(sqlite3.connect(source_path)) as source, closing(sqlite3.connect(partial)) as target:
-        source.backup(target)  # all pages in one step: one consistent snapshot
-        _check_sqlite(target, partial)
-        return database.sqlite_counts(target)
+    try:
+        with closing(sqlite3.connect(source_path)) as source, closing(sqlite3.connect(partial)) as target:
+            source.backup(target)  # all pages in one step: one consistent snapshot
+            _check_sqlite(target, partial)
+            return database.sqlite_counts(target)
+    except sqlite3.Error as error:
+        raise StackError(f"backing up {source_path} failed: {error}") from None
 
 
 def _check_sqlite(connection: sqlite3.Connection, path: Path) -> None:
@@ -199,11 +202,15 @@ def _restore_sqlite(settings: Settings, source: Path) -> dict[str, int]:
     partial = target.with_name(target.name + ".restoring")
     partial.unlink(missing_ok=True)
     try:
-        with closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as backup_db:
+        with closing(sqlite3.connect(f"{source.as_uri()}?mode=ro", uri=True)) as backup_db:
             _check_sqlite(backup_db, source)
             with closing(sqlite3.connect(partial)) as copy:
                 backup_db.backup(copy)
                 counts = database.sqlite_counts(copy)
+    except sqlite3.Error as error:
+        partial.unlink(missing_ok=True)
+        raise StackError(f"{source}: cannot be read as a SQLite backup ({error})") from None
+    try:
         # A WAL or shared-memory file left by the old database would be replayed into the new one.
         for leftover in ("-wal", "-shm", "-journal"):
             target.with_name(target.name + leftover).unlink(missing_ok=True)

@@ -146,7 +146,9 @@ def write(results: dict[str, Any], plan: Plan, out: Path, can_plot: bool) -> Non
         if run["spans"] == largest and run["repetition"] == 1 and run["path"] == "pipeline"
     }
     name = "ingestion-10k.png" if plan is FULL else f"{plan.prefix}-ingestion-{largest // 1000}k.png"
-    ingestion_plot(runs, f"{largest} spans through the app-facing entry point into Phoenix", out / name)
+    rate = next(scenario.rate for scenario in plan.scenarios if scenario.spans == largest)
+    title = f"{largest:,} spans offered at {rate:g}/s to the app-facing entry point, until queryable in Phoenix"
+    ingestion_plot(runs, title, out / name)
 
 
 if __name__ == "__main__":

@@ -157,7 +157,7 @@ def _poll(progress: _Progress, phoenix_url: str, project: str, pid: int | None, 
                         "sent": accepted,
                         "queryable": count,
                         "backlog": accepted - count,
-                        "rss_mb": rss_mb(pid) if pid else None,
+                        "rss_mb": round(rss, 1) if pid and (rss := rss_mb(pid)) else None,
                     }
                 )
                 next_count += POLL_SECONDS

@@ -25,7 +25,7 @@ from .stats import summary
 # Settings that turn off Phoenix features this stack never uses. Both build an MCP server out of the whole
 # REST API at start (phoenix/server/app.py): the /mcp endpoint and the in-UI agent assistant.
 LEAN_PHOENIX = {"PHOENIX_ENABLE_MCP_SERVER": "false", "PHOENIX_DISABLE_AGENT_ASSISTANT": "true"}
-# Phoenix imports lazily for a few seconds after /healthz first answers: wait before calling it idle.
+# /healthz answers before start-up has quite finished (background tasks, first allocations): let it settle.
 SETTLE_SECONDS = 5.0
 
 

@@ -38,10 +38,10 @@ def fmt(stat: dict[str, Any] | None, digits: int = 1, unit: str = "") -> str:
     """'12.3 (11.0-14.1)' for a median and its range; just '12.3' when all agree (or n=1); 'n/a' for none."""
     if stat is None:
         return "n/a"
-    median = f"{stat['median']:.{digits}f}{unit}"
-    if stat["min"] == stat["max"]:
-        return median
-    return f"{median} ({stat['min']:.{digits}f}-{stat['max']:.{digits}f})"
+    median, low, high = (f"{stat[key]:.{digits}f}" for key in ("median", "min", "max"))
+    if low == high:  # as shown: 451.7 and 451.8 MB are both "452"
+        return median + unit
+    return f"{median}{unit} ({low}-{high})"
 
 
 def ratio(stat: dict[str, Any] | None) -> str:
