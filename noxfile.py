@@ -17,17 +17,17 @@ nox.options.reuse_existing_virtualenvs = True
 STACK_ENV = Path(".nox/stack").resolve()
 
 
-def run_in_stack_env(session: nox.Session, program: str, *args: str) -> None:
+def run_in_stack_env(session: nox.Session, program: str, *args: str, extras: str = "stack,test") -> None:
     """Create or update the shared environment, then run one of its programs with it first on PATH."""
     python = STACK_ENV / "bin" / "python"
     if shutil.which("uv"):
         if not python.exists():
             session.run("uv", "venv", "--quiet", str(STACK_ENV), external=True)
-        session.run("uv", "pip", "install", "--quiet", "--python", str(python), "-e", ".[stack,test]", external=True)
+        session.run("uv", "pip", "install", "--quiet", "--python", str(python), "-e", f".[{extras}]", external=True)
     else:
         if not python.exists():
             session.run("python3", "-m", "venv", str(STACK_ENV), external=True)
-        session.run(str(python), "-m", "pip", "install", "--quiet", "-e", ".[stack,test]", external=True)
+        session.run(str(python), "-m", "pip", "install", "--quiet", "-e", f".[{extras}]", external=True)
     # The stack's own subprocesses (invoke, phoenix, uvicorn) must come from this environment too.
     env = {"VIRTUAL_ENV": str(STACK_ENV), "PATH": f"{STACK_ENV / 'bin'}{os.pathsep}{os.environ['PATH']}"}
     session.run(str(STACK_ENV / "bin" / program), *args, env=env, external=True)
@@ -85,4 +85,4 @@ def smoke_docker(session: nox.Session) -> None:
 @nox.session(venv_backend="none", default=False)
 def bench(session: nox.Session) -> None:
     """Benchmarks on the native runtime; JSON, a table and a plot in bench/results/."""
-    run_in_stack_env(session, "python", "-m", "stackkit.bench", *session.posargs)
+    run_in_stack_env(session, "python", "-m", "stackkit.bench", *session.posargs, extras="stack,test,bench")

@@ -43,7 +43,8 @@ DRAIN_STRAGGLER_SECONDS = 10.0
 DRAIN_NOTE_EVERY = 15.0
 # Where the drain's marker spans go (one per planned stop), apart from the user's traces.
 DRAIN_PROJECT = "stackkit-drain"
-# Tables whose rows are the user's data (a fresh Phoenix creates only a default project and settings).
+# Tables whose rows are the user's data (a fresh Phoenix creates only a default project and settings);
+# spans of DRAIN_PROJECT are not counted.
 USER_DATA_TABLES = ("spans", "datasets", "prompts")
 
 
@@ -256,13 +257,28 @@ def count_rows(settings: Settings) -> dict[str, int]:
         return sqlite_counts(connection)
 
 
+def _count_query(table: str, placeholder: str) -> str:
+    if table != "spans":
+        return f"SELECT count(*) FROM {table}"
+    # The drain's marker spans are ours, not the user's: a store holding only those counts as empty.
+    return (
+        "SELECT count(*) FROM spans JOIN traces ON traces.id = spans.trace_rowid "
+        f"JOIN projects ON projects.id = traces.project_rowid WHERE projects.name <> {placeholder}"
+    )
+
+
+def _parameters(table: str) -> tuple[str, ...]:
+    return (DRAIN_PROJECT,) if table == "spans" else ()
+
+
 def sqlite_counts(connection: sqlite3.Connection) -> dict[str, int]:
     counts = {}
     for table in USER_DATA_TABLES:
         exists = connection.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
         ).fetchone()
-        counts[table] = connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0] if exists else 0
+        query = _count_query(table, "?")
+        counts[table] = connection.execute(query, _parameters(table)).fetchone()[0] if exists else 0
     return counts
 
 
@@ -272,7 +288,7 @@ def postgres_counts(connection: Any) -> dict[str, int]:
         for table in USER_DATA_TABLES:
             cursor.execute("SELECT to_regclass(%s) IS NOT NULL", (table,))
             if cursor.fetchone()[0]:
-                cursor.execute(f"SELECT count(*) FROM {table}")
+                cursor.execute(_count_query(table, "%s"), _parameters(table))
                 counts[table] = cursor.fetchone()[0]
             else:
                 counts[table] = 0
