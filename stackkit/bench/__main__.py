@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from stackkit import local_postgres
 from stackkit.settings import REPO_ROOT, load_settings
 from stackkit.smoke import invoke
 
@@ -53,17 +54,11 @@ class _Log:
 
 
 def start_postgres() -> tuple[Any, str]:
-    """A throwaway PostgreSQL and a fresh database in it, from the test helper tests/postgres_server.py
-    (initdb + pg_ctl on a free loopback port); (None, why not) when that is not possible here."""
-    sys.path.insert(0, str(REPO_ROOT / "tests"))
+    """A throwaway PostgreSQL (initdb + pg_ctl on a free loopback port) and a fresh database in it;
+    (None, why not) when that is not possible here."""
     try:
-        from postgres_server import PostgresUnavailable
-        from postgres_server import start_postgres as start
-    except ImportError as error:
-        return None, f"no PostgreSQL test helper ({error})"
-    try:
-        server = start()
-    except (PostgresUnavailable, RuntimeError) as error:
+        server = local_postgres.start_postgres()
+    except (local_postgres.PostgresUnavailable, RuntimeError) as error:
         return None, str(error).splitlines()[0]
     return server, server.create_database()
 

@@ -1,4 +1,4 @@
-"""A real PostgreSQL for tests: initdb and pg_ctl in a temporary folder, on a free loopback port.
+"""A throwaway PostgreSQL for tests and benchmarks: initdb and pg_ctl in a temporary folder, on a free loopback port.
 
 initdb and postgres refuse to run as root. Run as root (CI on a fresh machine), the server runs as the
 `postgres` user that the distribution's package creates; where there is none, as `nobody`; where neither
