@@ -1,11 +1,15 @@
-"""Settings isolated from the developer's own stack: a fresh state folder, free ports, no .env read."""
+"""Tests isolated from the developer's own stack: a fresh state folder, free ports, no .env read, and the
+user's commands run against it."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from stackkit.ports import free_ports
-from stackkit.settings import HOST_PORT_SETTINGS, Settings, load_settings
+from stackkit.settings import HOST_PORT_SETTINGS, REPO_ROOT, Settings, load_settings
 
 
 def isolated_environ(state_dir: Path, **overrides: str) -> dict[str, str]:
@@ -24,3 +28,14 @@ def isolated_environ(state_dir: Path, **overrides: str) -> dict[str, str]:
 
 def isolated_settings(state_dir: Path, **overrides: str) -> Settings:
     return load_settings(environ=isolated_environ(state_dir, **overrides))
+
+
+def invoke(environ: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", *args],
+        env={**os.environ, **environ},
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

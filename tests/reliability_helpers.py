@@ -4,31 +4,17 @@ created, acknowledged by Phoenix (HTTP 200), read back."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Sequence
 
+from isolation import invoke
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 from stackkit.phoenix_api import PhoenixClient
-from stackkit.settings import REPO_ROOT
-
-
-def invoke(environ: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", *args],
-        env={**os.environ, **environ},
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def invoke_ok(environ: dict[str, str], *args: str) -> str:

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from isolation import isolated_environ
-from test_stack import invoke
+from isolation import invoke, isolated_environ
 
 from stackkit import secrets
 from stackkit.canary import send_canary

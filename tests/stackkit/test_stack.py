@@ -4,28 +4,15 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from isolation import isolated_environ
+from isolation import invoke, isolated_environ
 
-from stackkit.settings import REPO_ROOT, load_settings
+from stackkit.settings import load_settings
 
 pytestmark = pytest.mark.phoenix
-
-
-def invoke(environ: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", *args],
-        env={**os.environ, **environ},
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def alive(pid: int) -> bool:
