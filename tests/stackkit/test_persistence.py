@@ -44,7 +44,7 @@ def _settings(environ: dict[str, str]) -> Settings:
 def _drain_seconds(output: str) -> str:
     """How long the drain waited, and how it knew (from the restart's output)."""
     found = re.search(r"every received span is written \((.*); checked for ([\d.]+)s\)", output)
-    return f"{found.group(2)} ({found.group(1)})" if found else "?"
+    return f"{found.group(2)}s ({found.group(1)})" if found else "?"
 
 
 def test_traces_survive_restart_and_down_up_and_only_volumes_deletes(environ: dict[str, str]) -> None:
@@ -77,7 +77,7 @@ def test_traces_survive_restart_and_down_up_and_only_volumes_deletes(environ: di
         assert after_volumes == sent
     print(
         f"\nMEASURED persistence[{backend}]: {sent} acknowledged, {unwritten} of them not yet written when "
-        f"the restart began (drain waited {_drain_seconds(restart)}s); after restart {after_restart}, "
+        f"the restart began (drain waited {_drain_seconds(restart)}); after restart {after_restart}, "
         f"after down+up {after_down_up}, after down --volumes + up {after_volumes}"
     )
 
@@ -123,7 +123,7 @@ def test_demo_traffic_during_a_phoenix_restart(environ: dict[str, str]) -> None:
     missing = sum(not spans for spans in spans_during.values())
     print(
         f"\nMEASURED demo traffic during restart[{backend}]: restart took {restart_seconds:.1f}s "
-        f"(drain {_drain_seconds(restart.stdout)}s); before: 20 requests, 20 traces complete "
+        f"(drain {_drain_seconds(restart.stdout)}); before: 20 requests, 20 traces complete "
         f"({per_trace} spans each); during: {attempted} requests, {len(during_ok)} answered, "
         f"{attempted - len(during_ok)} refused while the demo was down, {complete} of the answered traces "
         f"complete, {missing} missing, {sum(len(s) for s in spans_during.values())} spans read back"
