@@ -90,3 +90,14 @@ class LocalHttpServer:
     def __exit__(self, *exc: object) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+# What a real OpenAI chat-completions endpoint answers, served by the local fake in the SDK tests.
+OPENAI_ANSWER = {
+    "id": "chatcmpl-1",
+    "object": "chat.completion",
+    "created": 0,
+    "model": "gpt-4o-mini",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Lisbon"}, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 21, "completion_tokens": 2, "total_tokens": 23},
+}

@@ -21,7 +21,7 @@ from ai_demo.providers import (
     make_provider,
     offline_plan,
 )
-from demo_helpers import LocalHttpServer, Received, Traced
+from demo_helpers import OPENAI_ANSWER, LocalHttpServer, Received, Traced
 from opentelemetry.trace import StatusCode
 
 Start = Callable[[Callable[[Received], tuple[int, bytes]]], LocalHttpServer]
@@ -108,14 +108,6 @@ def test_make_provider_picks_the_configured_one(traced: Traced) -> None:
     assert isinstance(provider, OpenAIProvider) and provider.model == "gpt-4o-mini"
 
 
-OPENAI_ANSWER = {
-    "id": "chatcmpl-1",
-    "object": "chat.completion",
-    "created": 0,
-    "model": "gpt-4o-mini",
-    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Lisbon"}, "finish_reason": "stop"}],
-    "usage": {"prompt_tokens": 21, "completion_tokens": 2, "total_tokens": 23},
-}
 ANTHROPIC_ANSWER = {
     "id": "msg_1",
     "type": "message",

@@ -15,7 +15,7 @@ from ai_demo import telemetry as telemetry_module
 from ai_demo.config import DemoConfig, load_config
 from ai_demo.providers import OpenAIProvider
 from ai_demo.telemetry import DemoMetrics, setup_telemetry
-from demo_helpers import LocalHttpServer, Received
+from demo_helpers import OPENAI_ANSWER, LocalHttpServer, Received
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
@@ -175,16 +175,6 @@ def test_register_is_loaded_without_leaving_a_bare_phoenix_package(collector: Lo
     setup_telemetry(demo_config(collector)).shutdown()
     phoenix = sys.modules.get("phoenix")
     assert phoenix is None or hasattr(phoenix, "__version__")
-
-
-OPENAI_ANSWER = {
-    "id": "chatcmpl-1",
-    "object": "chat.completion",
-    "created": 0,
-    "model": "gpt-4o-mini",
-    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Lisbon"}, "finish_reason": "stop"}],
-    "usage": {"prompt_tokens": 21, "completion_tokens": 2, "total_tokens": 23},
-}
 
 
 def test_real_sdk_calls_are_traced_by_the_auto_instrumentor(collector: LocalHttpServer, local_http: Start) -> None:
