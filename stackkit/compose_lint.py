@@ -17,17 +17,16 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from stackkit.render import Plan, compose_environment, render
-from stackkit.runtimes.docker import find_compose
+from stackkit import components
+from stackkit.render import Plan, compose_environment, compose_override_path, render
+from stackkit.runtimes.docker import POSTGRES_OVERRIDE, find_compose
 from stackkit.settings import REPO_ROOT, load_settings
 
+# The versioned compose files of each compose project (the rendered override is added when linting).
 COMPOSE_PROJECTS = {
-    "arize-phoenix": [
-        "stacks/arize-phoenix/docker-compose.yml",
-        "stacks/arize-phoenix/docker-compose.postgres.yml",
-    ],
-    "grafana-alloy": ["stacks/grafana-alloy/docker-compose.yml"],
-    "ai-demo": ["services/ai-demo/docker-compose.yml"],
+    component.compose_project: [component.compose_file]
+    + ([f"{component.compose_dir}/{POSTGRES_OVERRIDE}"] if component is components.PHOENIX else [])
+    for component in components.ALL
 }
 
 
@@ -56,13 +55,15 @@ def validate_with_compose(compose: list[str]) -> list[str]:
         settings = load_settings(
             environ={"STACK_STATE_DIR": scratch, "STACK_ENV_FILE": "/dev/null", "PHOENIX_DB": "postgres"}
         )
-        plan = Plan(runtime="docker", components=("phoenix", "alloy", "ai-demo"), skipped={})
+        plan = Plan(runtime="docker", components=components.NAMES, skipped={})
         render(settings, plan, {"POSTGRES_PASSWORD": "lint-placeholder"})
         problems = []
-        for project, files in COMPOSE_PROJECTS.items():
-            command = [*compose, "-p", project]
+        for component in components.ALL:
+            files = COMPOSE_PROJECTS[component.compose_project]
+            command = [*compose, "-p", component.compose_project]
             for name in files:
                 command += ["-f", str(REPO_ROOT / name)]
+            command += ["-f", str(compose_override_path(settings, component.name))]
             result = subprocess.run(
                 [*command, "config", "--quiet"],
                 env=compose_environment(settings),

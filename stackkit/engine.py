@@ -17,6 +17,7 @@ from pathlib import Path
 
 import docker
 
+from stackkit.errors import OperationFailed
 from stackkit.processes import alive
 
 Printer = Callable[[str], None]
@@ -25,7 +26,7 @@ DEFAULT_LOG_FILE = Path("~/.cache/stackkit/dockerd.log")
 PACKAGES = {"docker.io": "dockerd", "docker-compose": "docker-compose", "debootstrap": "debootstrap"}
 
 
-class EngineUnavailable(Exception):
+class EngineUnavailable(OperationFailed):
     """No engine answers and none can be started here; the message says why."""
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import requests
 
 from stackkit import secrets
+from stackkit.errors import OperationFailed
 from stackkit.phoenix_api import PhoenixClient, PhoenixError
 from stackkit.settings import Settings
 
@@ -38,7 +39,7 @@ _SAYS_FAILED = re.compile(
 )
 
 
-class EvalError(Exception):
+class EvalError(OperationFailed):
     """Evaluation could not run: bad arguments, Phoenix unreachable or refusing."""
 
 

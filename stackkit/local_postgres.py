@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from stackkit.database import connect, pg_tool
+from stackkit.errors import OperationFailed
 from stackkit.ports import free_ports
 
 SUPERUSER = "stackkit"
 
 
-class PostgresUnavailable(Exception):
+class PostgresUnavailable(OperationFailed):
     """No PostgreSQL server binaries here; the message says what to install."""
 
 

@@ -9,8 +9,10 @@ from typing import Any
 
 import requests
 
+from stackkit.errors import OperationFailed
 
-class PhoenixError(Exception):
+
+class PhoenixError(OperationFailed):
     """Phoenix answered with an error; the message carries the status and Phoenix's text."""
 
     def __init__(self, status: int, message: str):

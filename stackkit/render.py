@@ -4,11 +4,16 @@ Layout of `<state>/rendered/`:
   grafana-alloy/config.alloy        verbatim copy of stacks/grafana-alloy/config.alloy
   grafana-alloy/phoenix-exporter.alloy, metrics.alloy   from the *.alloy.j2 templates
   env/phoenix.env, alloy.env, ai-demo.env, postgres.env  per-component environment (0600: may hold secrets)
+  compose/<compose project>.yml     the same environments as a compose override (0600), for docker
+
+Compose gets the environments through an override file, not `env_file:`: Compose v1 reads env files with
+python-dotenv and expands `${...}` even in quotes, Compose v2 keeps backslashes that python-dotenv
+unescapes, so no env-file quoting reaches both exactly. A compose file's own values are well defined on
+both: YAML strings with `$$` for a literal `$`.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from collections.abc import Mapping
@@ -17,11 +22,16 @@ from pathlib import Path
 from urllib.parse import quote, urlparse
 
 import jinja2
+import yaml
 
+from stackkit import components, envfile
 from stackkit.settings import Settings
 
 ALLOY_DIR = "grafana-alloy"
 ENV_DIR = "env"
+COMPOSE_DIR = "compose"
+# Services of a compose project other than the component's own, by the environment they get.
+EXTRA_SERVICES = {"postgres": "phoenix"}
 # Alloy's sending queue, in batches of up to send_batch_max_size (3000) spans: README explains the sizing.
 ALLOY_QUEUE_SIZE = 1000
 ALLOY_RETRY_MAX_ELAPSED = "10m"
@@ -165,17 +175,17 @@ def _alloy_pieces(settings: Settings, plan: Plan) -> dict[str, str]:
     }
 
 
-def write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.chmod(path, 0o600)
+def compose_override_text(envs: Mapping[str, Mapping[str, str]]) -> str:
+    """A compose file setting each service's environment, values quoted so Compose reads them verbatim."""
+    services = {
+        service: {"environment": {key: value.replace("$", "$$") for key, value in env.items()}}
+        for service, env in envs.items()
+    }
+    return yaml.safe_dump({"services": services}, default_flow_style=False, sort_keys=False, width=10_000)
 
 
-def env_file_text(env: Mapping[str, str]) -> str:
-    # Docker's env_file and python-dotenv both read KEY=value with the value taken verbatim.
-    return "".join(f"{key}={value}\n" for key, value in env.items())
+def compose_override_path(settings: Settings, component: str) -> Path:
+    return settings.rendered_dir / COMPOSE_DIR / f"{components.get(component).compose_project}.yml"
 
 
 def render(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> list[Path]:
@@ -190,9 +200,18 @@ def render(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> list[P
     for name, text in _alloy_pieces(settings, plan).items():
         (alloy_out / name).write_text(text)
         written.append(alloy_out / name)
-    for component, env in component_envs(settings, plan, secrets).items():
-        path = out / ENV_DIR / f"{component}.env"
-        write_private(path, env_file_text(env))
+    envs = component_envs(settings, plan, secrets)
+    for name, env in envs.items():
+        path = out / ENV_DIR / f"{name}.env"
+        envfile.write(path, env)
+        written.append(path)
+    for component in components.ALL:
+        services = {component.compose_service: envs[component.name]}
+        services |= {
+            extra: envs[extra] for extra, owner in EXTRA_SERVICES.items() if owner == component.name and extra in envs
+        }
+        path = compose_override_path(settings, component.name)
+        envfile.write_private(path, compose_override_text(services))
         written.append(path)
     return written
 
@@ -201,7 +220,7 @@ def compose_environment(settings: Settings) -> dict[str, str]:
     """Variables the versioned compose files interpolate (no secrets: those are in the env files)."""
     return {
         "STACK_RENDERED_DIR": str(settings.rendered_dir),
-        "STACK_NETWORK": settings.network,
+        "STACK_NETWORK": settings.stack_network,
         "PHOENIX_IMAGE": settings.phoenix_image,
         "PHOENIX_UI_PORT": str(settings.phoenix_ui_port),
         "PHOENIX_GRPC_HOST_PORT": str(settings.phoenix_grpc_host_port),

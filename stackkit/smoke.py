@@ -17,12 +17,13 @@ from pathlib import Path
 
 import requests
 
+from stackkit.errors import OperationFailed
 from stackkit.phoenix_api import PhoenixClient, PhoenixError
 from stackkit.ports import free_ports
 from stackkit.settings import HOST_PORT_SETTINGS, REPO_ROOT, load_settings
 
 
-class SmokeFailure(Exception):
+class SmokeFailure(OperationFailed):
     pass
 
 

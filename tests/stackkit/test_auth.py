@@ -110,3 +110,28 @@ def test_second_up_reuses_a_working_key(tmp_path: Path) -> None:
         assert f"reusing ingestion key {secrets.fingerprint(key)}" in second.stdout
     finally:
         invoke(environ, "down")
+
+
+AWKWARD_ADMIN_SECRET = "Adm1n$HOME#\"q'zz0123456789abcdefghijkl"
+
+
+def test_an_awkward_admin_secret_from_env_file_works_verbatim(tmp_path: Path) -> None:
+    """`$`, `#` and both quotes survive .env -> secrets.env -> Phoenix's env and work as the bearer token."""
+    environ = isolated_environ(tmp_path / "state", PHOENIX_ENABLE_AUTH="true")
+    Path(environ["STACK_ENV_FILE"]).write_text(
+        "PHOENIX_ADMIN_SECRET='Adm1n$HOME#\"q\\'zz0123456789abcdefghijkl'\n"
+    )
+    result = invoke(environ, "up", "--only", "phoenix")
+    try:
+        assert result.returncode == 0, result.stdout + result.stderr
+        settings = load_settings(environ=environ)
+        assert settings.phoenix_admin_secret == AWKWARD_ADMIN_SECRET
+        response = requests.get(
+            f"{settings.phoenix_url}/v1/projects",
+            headers={"Authorization": f"Bearer {AWKWARD_ADMIN_SECRET}"},
+            timeout=10,
+        )
+        assert response.status_code == 200
+        assert AWKWARD_ADMIN_SECRET not in result.stdout + result.stderr
+    finally:
+        invoke(environ, "down")
