@@ -118,9 +118,7 @@ AWKWARD_ADMIN_SECRET = "Adm1n$HOME#\"q'zz0123456789abcdefghijkl"
 def test_an_awkward_admin_secret_from_env_file_works_verbatim(tmp_path: Path) -> None:
     """`$`, `#` and both quotes survive .env -> secrets.env -> Phoenix's env and work as the bearer token."""
     environ = isolated_environ(tmp_path / "state", PHOENIX_ENABLE_AUTH="true")
-    Path(environ["STACK_ENV_FILE"]).write_text(
-        "PHOENIX_ADMIN_SECRET='Adm1n$HOME#\"q\\'zz0123456789abcdefghijkl'\n"
-    )
+    Path(environ["STACK_ENV_FILE"]).write_text("PHOENIX_ADMIN_SECRET='Adm1n$HOME#\"q\\'zz0123456789abcdefghijkl'\n")
     result = invoke(environ, "up", "--only", "phoenix")
     try:
         assert result.returncode == 0, result.stdout + result.stderr

@@ -83,9 +83,7 @@ def test_restart_whose_start_fails_brings_the_senders_back(running_stack: dict[s
     assert runtime.state("phoenix").running
 
 
-def test_a_failed_key_mint_during_up_undoes_what_it_started(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failed_key_mint_during_up_undoes_what_it_started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     environ = isolated_environ(tmp_path / "state", PHOENIX_ENABLE_AUTH="true")
     settings = load_settings(environ=environ)
 

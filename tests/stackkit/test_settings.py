@@ -102,7 +102,7 @@ def test_env_file_line_that_does_not_parse_is_reported_with_file_and_line(tmp_pa
 
 
 def test_env_file_naming_a_directory_is_a_problem(tmp_path: Path) -> None:
-    with pytest.raises(SettingsError, match="STACK_ENV_FILE=.*: is a directory"):
+    with pytest.raises(SettingsError, match=r"STACK_ENV_FILE=.*: is a directory"):
         load_settings(environ={"STACK_ENV_FILE": str(tmp_path)})
 
 
