@@ -1,4 +1,4 @@
-"""Maintainer and CI checks. `nox` runs lint, tests and smoke; `nox -s smoke_docker` and `nox -s bench` on demand."""
+"""Maintainer and CI checks. `nox` runs lint, typecheck, tests and smoke; `nox -s smoke_docker` and `nox -s bench` on demand."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["lint", "tests", "smoke"]
+nox.options.sessions = ["lint", "typecheck", "tests", "smoke"]
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = True
 
@@ -59,6 +59,12 @@ def lint(session: nox.Session) -> None:
         session.run("alloy", "fmt", "stacks/grafana-alloy/config.alloy", external=True)
     else:
         session.log("no alloy binary on PATH: `alloy fmt` skipped (the static checks above parse the files)")
+
+
+@nox.session(venv_backend="none")
+def typecheck(session: nox.Session) -> None:
+    """mypy over the package, the demo, tasks.py and noxfile.py (configured in pyproject.toml)."""
+    run_in_stack_env(session, "mypy", *session.posargs, extras="stack,test,typecheck")
 
 
 @nox.session(venv_backend="none")

@@ -284,11 +284,11 @@ def restart(settings: Settings, component: str, out: Printer = _print) -> None:
     except StackkitError as error:
         failure = error
     # The senders come back whatever happened to Phoenix: they buffer and retry while it is down.
-    for sender in reversed(stopped_senders):
-        out(clock.line(f"{sender}: starting on {runtime.name}"))
+    for name in reversed(stopped_senders):
+        out(clock.line(f"{name}: starting on {runtime.name}"))
         try:
-            runtime.start(sender, plan)
-            _wait_or_fail(settings, runtime, sender, clock, out)
+            runtime.start(name, plan)
+            _wait_or_fail(settings, runtime, name, clock, out)
         except StackkitError as error:
             failure = failure or error
     if failure is not None:

@@ -98,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
 
     log("bring-up: cold up, warm up, verify, in fresh state folders")
     results["bringup"], sqlite_env = bringup.run(plan.bringup_repetitions, log, keep_last=True)
+    if sqlite_env is None:
+        raise SystemExit("no bring-up succeeded: nothing to measure ingestion on (see the lines above)")
     results["ingestion"] = {}
     try:
         # The last bring-up's stack (SQLite, the default) is reused: a fresh Phoenix costs 10-40 s here.

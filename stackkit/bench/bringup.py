@@ -68,7 +68,7 @@ def run(
     """Time cold up, warm up and verify `repetitions` times; the last stack is left running (and its
     environment returned) when keep_last, so the ingestion benchmark can reuse it."""
     verify_available = has_task("verify")
-    runs = []
+    runs: list[dict[str, Any]] = []
     kept = None
     for repetition in range(repetitions):
         env = new_stack_env()

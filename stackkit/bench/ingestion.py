@@ -287,7 +287,7 @@ def suite(
         "paths": list(paths),
         "idle_rss_mb": idle_rss_mb(settings),
     }
-    runs = []
+    runs: list[dict[str, Any]] = []
     for scenario in scenarios:
         for repetition in range(scenario.repetitions):
             order = paths if repetition % 2 == 0 else paths[::-1]

@@ -11,6 +11,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,10 @@ from .stats import summary
 LEAN_PHOENIX = {"PHOENIX_ENABLE_MCP_SERVER": "false", "PHOENIX_DISABLE_AGENT_ASSISTANT": "true"}
 # /healthz answers before start-up has quite finished (background tasks, first allocations): let it settle.
 SETTLE_SECONDS = 5.0
+
+
+def _phoenix_running(runtime: NativeRuntime) -> bool:
+    return runtime.state("phoenix").running
 
 
 def vmrss_kb(status_text: str) -> int:
@@ -108,7 +113,7 @@ def idle_with(
             probe = wait_healthy(
                 f"{settings.phoenix_url}/healthz",
                 timeout,
-                still_running=lambda runtime=runtime: runtime.state("phoenix").running,
+                still_running=partial(_phoenix_running, runtime),
             )
             measured.append(idle_rss_mb(settings) if probe.ok else None)
         finally:

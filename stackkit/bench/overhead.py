@@ -9,6 +9,7 @@ import dataclasses
 import shutil
 import tempfile
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,10 @@ CONFIGS = {
 WARMUP_REQUESTS = 10  # first requests pay for lazy imports and new connections
 
 
+def _has_pid(process: ManagedProcess) -> bool:
+    return process.pid() is not None
+
+
 def run(settings: Settings, rounds: int, requests_per_round: int, out: Callable[[str], None]) -> dict[str, Any]:
     """`settings` are those of a running stack: its rendered demo environment says where spans go (Alloy
     when it runs, else Phoenix), and the demos send there, into a project of their own."""
@@ -45,7 +50,7 @@ def run(settings: Settings, rounds: int, requests_per_round: int, out: Callable[
             process.start(command, env, cwd=workdir)
             demos[name] = (process, f"http://127.0.0.1:{port}")
         for name, (process, url) in demos.items():
-            probe = wait_healthy(f"{url}/healthz", 180, still_running=lambda p=process: p.pid() is not None)
+            probe = wait_healthy(f"{url}/healthz", 180, still_running=partial(_has_pid, process))
             if not probe.ok:
                 log = (workdir / f"{name}.log").read_text()[-2000:]
                 raise RuntimeError(f"demo with tracing {name} did not start: {probe.detail}\n{log}")

@@ -137,7 +137,7 @@ def _load_register() -> Callable[..., TracerProvider]:
     """
     spec = importlib.util.find_spec("phoenix")
     is_full_package = spec is not None and spec.origin is not None and "phoenix" not in sys.modules
-    if is_full_package:
+    if is_full_package and spec is not None:
         bare = types.ModuleType("phoenix")
         bare.__path__ = list(spec.submodule_search_locations or [])
         sys.modules["phoenix"] = bare
