@@ -12,21 +12,27 @@ from pathlib import Path
 
 from invoke.exceptions import Exit
 
-from stackkit import evals, stack
+from stackkit import evals, lock, stack
 from stackkit.errors import EXIT_FAILED, EXIT_INTERRUPTED, OperationFailed, StackkitError, UsageError
 from stackkit.settings import Settings, load_settings
 
 DEBUG_VARIABLE = "STACKKIT_DEBUG"
 
 
-def run(action: Callable[[Settings], object]) -> None:
-    """Load the settings, run the task; turn every way it can end into one message and an exit code."""
+def run(action: Callable[[Settings], object], changes_stack: bool = False) -> None:
+    """Load the settings, run the task (holding the state folder's lock when it changes the stack); turn
+    every way it can end into one message and an exit code."""
     try:
-        action(load_settings())
+        settings = load_settings()
+        if changes_stack:
+            with lock.held(settings.state_dir):
+                action(settings)
+        else:
+            action(settings)
     except StackkitError as error:
         raise Exit(_message(error), code=error.exit_code) from None
     except KeyboardInterrupt:
-        raise Exit("interrupted", code=EXIT_INTERRUPTED) from None
+        raise Exit("interrupted (Ctrl-C)", code=EXIT_INTERRUPTED) from None
     except BrokenPipeError:
         # The reader went away (`invoke traffic | head -1`): nothing more to say, and nowhere to say it.
         _silence_stdout()
@@ -63,12 +69,12 @@ def render() -> None:
         for path in render_files(settings, plan, stack.secrets.load(settings)):
             print(f"wrote {path}")
 
-    run(action)
+    run(action, changes_stack=True)
 
 
 def up(runtime: str | None, only: str | None) -> None:
     components = [name.strip() for name in only.split(",") if name.strip()] if only else None
-    run(lambda settings: stack.up(settings, runtime, components))
+    run(lambda settings: stack.up(settings, runtime, components), changes_stack=True)
 
 
 def down(volumes: bool, yes: bool) -> None:
@@ -83,7 +89,7 @@ def down(volumes: bool, yes: bool) -> None:
             raise OperationFailed("nothing deleted (pass --yes to skip this question)")
         stack.down(settings, remove_data=volumes)
 
-    run(action)
+    run(action, changes_stack=True)
 
 
 def _confirm(question: str) -> bool:
@@ -93,11 +99,16 @@ def _confirm(question: str) -> bool:
 
 
 def restart(service: str) -> None:
-    run(lambda settings: stack.restart(settings, service))
+    run(lambda settings: stack.restart(settings, service), changes_stack=True)
 
 
 def status() -> None:
-    run(lambda settings: print(stack.format_status(stack.status(settings))))
+    def action(settings: Settings) -> None:
+        print(stack.format_status(stack.status(settings)))
+        for line in stack.status_notes(settings):
+            print(line)
+
+    run(action)
 
 
 def logs(service: str, follow: bool, tail: int) -> None:
@@ -112,7 +123,7 @@ def logs(service: str, follow: bool, tail: int) -> None:
 
 
 def rotate_key() -> None:
-    run(lambda settings: stack.rotate_key(settings))
+    run(lambda settings: stack.rotate_key(settings), changes_stack=True)
 
 
 def evaluate(since: str, limit: int, as_json: bool) -> None:
@@ -173,4 +184,4 @@ def backup(output: str | None) -> None:
 def restore(input_file: str, force: bool) -> None:
     from stackkit import backup as backup_module
 
-    run(lambda settings: backup_module.restore(settings, Path(input_file), force=force))
+    run(lambda settings: backup_module.restore(settings, Path(input_file), force=force), changes_stack=True)

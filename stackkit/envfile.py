@@ -26,7 +26,12 @@ class EnvFileError(UsageError):
 
 def parse(text: str, source: str) -> dict[str, str]:
     """KEY -> value, in file order; EnvFileError naming `source`:line for a line that does not parse."""
-    values: dict[str, str] = {}
+    return {key: value for key, value, _ in entries(text, source)}
+
+
+def entries(text: str, source: str) -> list[tuple[str, str, int]]:
+    """(KEY, value, line) in file order; EnvFileError naming `source`:line for a line that does not parse."""
+    found: list[tuple[str, str, int]] = []
     for binding in parse_stream(io.StringIO(text)):
         line = binding.original.line
         if binding.error:
@@ -38,19 +43,24 @@ def parse(text: str, source: str) -> dict[str, str]:
             )
         if binding.key is None:
             continue  # a comment or a blank line
-        values[binding.key] = binding.value or ""
-    return values
+        found.append((binding.key, binding.value or "", line))
+    return found
 
 
 def read(path: Path) -> dict[str, str]:
     """The file's values; {} when it does not exist."""
+    return {key: value for key, value, _ in read_entries(path)}
+
+
+def read_entries(path: Path) -> list[tuple[str, str, int]]:
+    """(KEY, value, line) of the file; [] when it does not exist."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        return {}
+        return []
     except IsADirectoryError:
         raise EnvFileError(f"{path}: is a directory, not an env file") from None
-    return parse(text, str(path))
+    return entries(text, str(path))
 
 
 def quote(value: str) -> str:

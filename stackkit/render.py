@@ -65,7 +65,9 @@ def endpoints(settings: Settings, runtime: str) -> Endpoints:
 
 
 def phoenix_env(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> dict[str, str]:
-    env = {
+    # Phoenix's own settings the user gave first: what the stack sets below is not theirs to override.
+    env = dict(settings.phoenix_passthrough)
+    env |= {
         "PHOENIX_ALLOW_EXTERNAL_RESOURCES": str(settings.phoenix_allow_external_resources).lower(),
         "PHOENIX_LOG_MIGRATIONS": "false",
         "PHOENIX_ENABLE_AUTH": str(settings.phoenix_enable_auth).lower(),

@@ -8,6 +8,9 @@ against them by the tests.
 
 from __future__ import annotations
 
+import difflib
+import functools
+import json
 import math
 import os
 import re
@@ -22,6 +25,27 @@ from stackkit.errors import UsageError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENV_FILE_VARIABLE = "STACK_ENV_FILE"
+# What `invoke up` applied, in the state folder: later tasks start from it (see `load_settings`).
+APPLIED_FILE = "applied.json"
+SECRETS_FILE = "secrets.env"
+# Names with these prefixes are ours: an unknown one is a typo, not something to ignore.
+OUR_PREFIXES = ("STACK_", "PHOENIX_", "ALLOY_", "AI_DEMO_", "POSTGRES_", "PROMETHEUS_", "EVAL_")
+# PHOENIX_* names the stack sets itself for Phoenix: the user sets them through our settings instead.
+PHOENIX_SET_BY_STACK = {
+    "PHOENIX_HOST": "nothing: the native runtime binds 127.0.0.1, docker publishes PHOENIX_UI_PORT",
+    "PHOENIX_PORT": "PHOENIX_UI_PORT",
+    "PHOENIX_GRPC_PORT": "PHOENIX_GRPC_HOST_PORT",
+    "PHOENIX_LOG_MIGRATIONS": "nothing (the stack keeps migration SQL out of the log)",
+}
+# PHOENIX_* names that configure Phoenix's clients (the user's apps), not the server: never passed to it.
+PHOENIX_CLIENT_SETTINGS = {
+    "PHOENIX_COLLECTOR_ENDPOINT",
+    "PHOENIX_CLIENT_HEADERS",
+    "PHOENIX_API_KEY",
+    "PHOENIX_PROJECT",
+    "PHOENIX_NOTEBOOK_ENV",
+}
+PHOENIX_SETTINGS_FILE = Path(__file__).with_name("phoenix_settings.txt")
 
 
 class SettingsError(UsageError):
@@ -140,6 +164,9 @@ def _image(raw: str) -> str:
     return value
 
 
+ALL_COMPONENTS = ("phoenix", "alloy", "ai-demo")
+
+
 @dataclass(frozen=True)
 class Spec:
     name: str
@@ -147,11 +174,29 @@ class Spec:
     parse: Callable[[str], Any]
     help: str
     secret: bool = False
+    restarts: tuple[str, ...] = ()  # components a change restarts (`invoke up` on a running stack)
+    in_place: bool = True  # False: a running stack cannot take a change (another store, another runtime)
 
 
-def setting(default: str, parse: Callable[[str], Any], help: str, *, secret: bool = False) -> Any:
-    """A field of Settings that is a user setting: the one place its default, parser and help live."""
-    spec = {"default": default, "parse": parse, "help": help, "secret": secret}
+def setting(
+    default: str,
+    parse: Callable[[str], Any],
+    help: str,
+    *,
+    secret: bool = False,
+    restarts: tuple[str, ...] = (),
+    in_place: bool = True,
+) -> Any:
+    """A field of Settings that is a user setting: the one place its default, parser, help, secrecy and
+    the components a change to it restarts are declared."""
+    spec = {
+        "default": default,
+        "parse": parse,
+        "help": help,
+        "secret": secret,
+        "restarts": restarts,
+        "in_place": in_place,
+    }
     return field(repr=not secret, metadata={"setting": spec})
 
 
@@ -160,84 +205,144 @@ class Settings:
     """Typed, validated, immutable stack settings. Secrets are kept out of repr."""
 
     stack_runtime: str = setting(
-        "auto", _choice("auto", "docker", "native"), "auto: docker when an engine answers, native otherwise."
+        "auto",
+        _choice("auto", "docker", "native"),
+        "auto: docker when an engine answers, native otherwise.",
+        in_place=False,
     )
     stack_state_dir: str = setting(
         ".stack",
         _text,
         "Rendered files, PIDs, logs, secrets and native data; relative paths are under the repository.",
+        in_place=False,
     )
-    stack_network: str = setting("llm-obs", _name, "Docker network the three stacks share.")
+    stack_network: str = setting("llm-obs", _name, "Docker network the three stacks share.", restarts=ALL_COMPONENTS)
     stack_health_timeout: float = setting("120", _positive_float, "Seconds to wait for a component to turn healthy.")
-    phoenix_version: str = setting("20.26.1", _semver, "Arize Phoenix release (image tag and PyPI version).")
-    phoenix_image: str = setting(
-        "", _image, "Phoenix image; empty means arizephoenix/phoenix:version-$PHOENIX_VERSION."
+    phoenix_version: str = setting(
+        "20.26.1", _semver, "Arize Phoenix release (image tag and PyPI version).", restarts=("phoenix",)
     )
-    phoenix_ui_port: int = setting("6006", _port, "Host port of Phoenix's UI, REST API and OTLP/HTTP (/v1/traces).")
-    phoenix_grpc_host_port: int = setting("14317", _port, "Host port for Phoenix's OTLP/gRPC (container port 4317).")
-    phoenix_project_name: str = setting("ai-demo", _name, "Phoenix project the demo's traces land in.")
+    phoenix_image: str = setting(
+        "", _image, "Phoenix image; empty means arizephoenix/phoenix:version-$PHOENIX_VERSION.", restarts=("phoenix",)
+    )
+    phoenix_ui_port: int = setting(
+        "6006", _port, "Host port of Phoenix's UI, REST API and OTLP/HTTP (/v1/traces).", restarts=ALL_COMPONENTS
+    )
+    phoenix_grpc_host_port: int = setting(
+        "14317", _port, "Host port for Phoenix's OTLP/gRPC (container port 4317).", restarts=("phoenix",)
+    )
+    phoenix_project_name: str = setting(
+        "ai-demo", _name, "Phoenix project the demo's traces land in.", restarts=("ai-demo",)
+    )
     phoenix_working_dir: str = setting(
-        "/mnt/data", _text, "Directory inside the Phoenix container that holds its data volume."
+        "/mnt/data", _text, "Directory inside the Phoenix container that holds its data volume.", in_place=False
     )
     phoenix_allow_external_resources: bool = setting(
-        "false", _bool, "Let Phoenix download UI assets at start (fails offline and slows start-up)."
+        "false",
+        _bool,
+        "Let Phoenix download UI assets at start (fails offline and slows start-up).",
+        restarts=("phoenix",),
     )
     phoenix_enable_auth: bool = setting(
-        "false", _bool, "Require authentication; secrets and an ingestion key are generated by `invoke up`."
+        "false",
+        _bool,
+        "Require authentication; secrets and an ingestion key are generated by `invoke up`.",
+        restarts=ALL_COMPONENTS,
     )
     phoenix_secret: str = setting(
-        "", _text, "Phoenix's token-signing secret; empty: generated when auth is on.", secret=True
+        "",
+        _text,
+        "Phoenix's token-signing secret; empty: generated when auth is on.",
+        secret=True,
+        restarts=("phoenix",),
     )
     phoenix_admin_secret: str = setting(
-        "", _text, "Bearer secret of Phoenix's system admin; empty: generated when auth is on.", secret=True
+        "",
+        _text,
+        "Bearer secret of Phoenix's system admin; empty: generated when auth is on.",
+        secret=True,
+        restarts=("phoenix",),
     )
-    phoenix_db: str = setting("sqlite", _choice("sqlite", "postgres"), "Phoenix's database backend.")
+    phoenix_db: str = setting("sqlite", _choice("sqlite", "postgres"), "Phoenix's database backend.", in_place=False)
     phoenix_sql_database_url: str = setting(
         "",
         _optional_url("postgresql", "postgres"),
         "Native runtime with PHOENIX_DB=postgres: the PostgreSQL URL Phoenix uses.",
         secret=True,
+        in_place=False,
     )
-    postgres_version: str = setting("16.4", _text, "PostgreSQL image tag for PHOENIX_DB=postgres on docker.")
-    postgres_image: str = setting("", _image, "PostgreSQL image; empty means postgres:$POSTGRES_VERSION.")
+    postgres_version: str = setting(
+        "16.4", _text, "PostgreSQL image tag for PHOENIX_DB=postgres on docker.", restarts=("phoenix",)
+    )
+    postgres_image: str = setting(
+        "", _image, "PostgreSQL image; empty means postgres:$POSTGRES_VERSION.", restarts=("phoenix",)
+    )
     postgres_password: str = setting(
-        "", _text, "Password of the docker PostgreSQL; empty: generated into the secrets file.", secret=True
+        "",
+        _text,
+        "Password of the docker PostgreSQL; empty: generated into the secrets file.",
+        secret=True,
+        in_place=False,
     )
-    alloy_version: str = setting("v1.18.1", _alloy_version, "Grafana Alloy release.")
-    alloy_image: str = setting("", _image, "Alloy image; empty means grafana/alloy:$ALLOY_VERSION.")
-    alloy_otlp_grpc_port: int = setting("4317", _port, "Host port of Alloy's OTLP/gRPC receiver (apps send here).")
-    alloy_otlp_http_port: int = setting("4318", _port, "Host port of Alloy's OTLP/HTTP receiver (apps send here).")
-    alloy_ui_port: int = setting("12345", _port, "Host port of Alloy's UI, /-/ready and /metrics.")
+    alloy_version: str = setting("v1.18.1", _alloy_version, "Grafana Alloy release.", restarts=("alloy",))
+    alloy_image: str = setting(
+        "", _image, "Alloy image; empty means grafana/alloy:$ALLOY_VERSION.", restarts=("alloy",)
+    )
+    alloy_otlp_grpc_port: int = setting(
+        "4317", _port, "Host port of Alloy's OTLP/gRPC receiver (apps send here).", restarts=("alloy",)
+    )
+    alloy_otlp_http_port: int = setting(
+        "4318", _port, "Host port of Alloy's OTLP/HTTP receiver (apps send here).", restarts=("alloy", "ai-demo")
+    )
+    alloy_ui_port: int = setting("12345", _port, "Host port of Alloy's UI, /-/ready and /metrics.", restarts=("alloy",))
     prometheus_remote_write_url: str = setting(
         "",
         _optional_url("http", "https"),
         "Where Alloy forwards metrics (remote-write URL); empty: metrics are not forwarded.",
+        restarts=("alloy",),
     )
-    ai_demo_port: int = setting("8000", _port, "Host port of the AI demo service.")
-    ai_demo_image: str = setting("stackkit/ai-demo:local", _image, "Image the demo is built into for docker.")
-    ai_demo_base_image: str = setting("python:3.11-slim", _image, "Base image of the demo's Dockerfile.")
+    ai_demo_port: int = setting("8000", _port, "Host port of the AI demo service.", restarts=("ai-demo",))
+    ai_demo_image: str = setting(
+        "stackkit/ai-demo:local", _image, "Image the demo is built into for docker.", restarts=("ai-demo",)
+    )
+    ai_demo_base_image: str = setting(
+        "python:3.11-slim", _image, "Base image of the demo's Dockerfile.", restarts=("ai-demo",)
+    )
     ai_demo_llm_provider: str = setting(
         "offline",
         _choice("offline", "anthropic", "openai"),
         "LLM behind the demo; anthropic/openai need their API key.",
+        restarts=("ai-demo",),
     )
     ai_demo_llm_model: str = setting(
-        "", _text, "Model of the anthropic/openai provider; empty: the provider's small default."
+        "", _text, "Model of the anthropic/openai provider; empty: the provider's small default.", restarts=("ai-demo",)
     )
-    anthropic_api_key: str = setting("", _text, "Key for AI_DEMO_LLM_PROVIDER=anthropic.", secret=True)
-    openai_api_key: str = setting("", _text, "Key for AI_DEMO_LLM_PROVIDER=openai.", secret=True)
-    ai_demo_tool_timeout: float = setting("0.5", _positive_float, "Seconds each weather-tool attempt may take.")
-    ai_demo_tool_max_retries: int = setting("2", _non_negative_int, "Retries after a failed tool attempt.")
+    anthropic_api_key: str = setting(
+        "", _text, "Key for AI_DEMO_LLM_PROVIDER=anthropic.", secret=True, restarts=("ai-demo",)
+    )
+    openai_api_key: str = setting("", _text, "Key for AI_DEMO_LLM_PROVIDER=openai.", secret=True, restarts=("ai-demo",))
+    ai_demo_tool_timeout: float = setting(
+        "0.5", _positive_float, "Seconds each weather-tool attempt may take.", restarts=("ai-demo",)
+    )
+    ai_demo_tool_max_retries: int = setting(
+        "2", _non_negative_int, "Retries after a failed tool attempt.", restarts=("ai-demo",)
+    )
     ai_demo_weather_api_url: str = setting(
         "",
         _optional_url("http", "https"),
         "Real weather HTTP API; empty: the offline deterministic source.",
+        restarts=("ai-demo",),
     )
     eval_latency_threshold_ms: int = setting(
         "2000", _positive_int, "`invoke eval`: chains slower than this fail `latency`."
     )
     repo_root: Path = REPO_ROOT
     source: str = ".env"
+    # Settings set in the environment or the env file now (the others are defaults or remembered).
+    explicit: frozenset[str] = frozenset()
+    # Phoenix's own settings (PHOENIX_* names the pinned Phoenix reads) given by the user, passed to Phoenix.
+    phoenix_passthrough: tuple[tuple[str, str], ...] = ()
+    # Every setting as given (text, before derived defaults such as PHOENIX_IMAGE are filled in).
+    given: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     def value_of(self, name: str) -> Any:
         """A setting's parsed value by its name (PHOENIX_UI_PORT)."""
@@ -302,30 +407,126 @@ SPECS_BY_NAME = {spec.name: spec for spec in SPECS}
 HOST_PORT_SETTINGS = tuple(spec.name for spec in SPECS if spec.parse is _port)
 
 
-def _read_env_file(environ: Mapping[str, str], repo_root: Path) -> tuple[dict[str, str], str, list[str]]:
+@functools.cache
+def phoenix_setting_names() -> frozenset[str]:
+    """The environment variables the pinned Phoenix reads (from its config.py; see phoenix_settings.txt)."""
+    lines = PHOENIX_SETTINGS_FILE.read_text().splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def _is_phoenix_setting(name: str) -> bool:
+    return name in phoenix_setting_names() or name.startswith("PHOENIX_OAUTH2_")
+
+
+def _env_file_path(environ: Mapping[str, str], repo_root: Path) -> tuple[Path, bool]:
     named = environ.get(ENV_FILE_VARIABLE, "").strip()
     path = Path(named).expanduser() if named else repo_root / ".env"
-    if not path.is_absolute():
-        path = repo_root / path
+    return (path if path.is_absolute() else repo_root / path), bool(named)
+
+
+def _read_env_file(environ: Mapping[str, str], repo_root: Path) -> tuple[list[tuple[str, str, int]], str, list[str]]:
+    path, named = _env_file_path(environ, repo_root)
     if named and (path.is_dir() or not path.exists()):
         what = "is a directory" if path.is_dir() else "no such file"
-        return {}, str(path), [f"{ENV_FILE_VARIABLE}={named}: {what}; point it at an existing .env file"]
+        shown = environ[ENV_FILE_VARIABLE]
+        return [], str(path), [f"{ENV_FILE_VARIABLE}={shown}: {what}; point it at an existing .env file"]
     if not path.exists():
-        return {}, "defaults (no .env)", []
+        return [], "defaults (no .env)", []
     try:
-        return envfile.read(path), str(path), []
+        return envfile.read_entries(path), str(path), []
     except envfile.EnvFileError as error:
-        return {}, str(path), [str(error)]
+        return [], str(path), [str(error)]
 
 
-def load_settings(environ: Mapping[str, str] | None = None, repo_root: Path = REPO_ROOT) -> Settings:
-    """Parse `.env` (or $STACK_ENV_FILE), overridden by the environment; SettingsError lists every problem."""
+def _closest(name: str) -> str:
+    match = difflib.get_close_matches(name, list(SPECS_BY_NAME), n=1, cutoff=0.75)
+    return f" (did you mean {match[0]}?)" if match else ""
+
+
+def _foreign_name_problem(name: str, where: str, from_file: bool) -> str | None:
+    """Why a name that is not one of our settings cannot be used; None when it is fine to pass or ignore."""
+    if name in PHOENIX_SET_BY_STACK:
+        return f"{where}{name} is set by the stack itself; set {PHOENIX_SET_BY_STACK[name]} instead"
+    if name in PHOENIX_CLIENT_SETTINGS or _is_phoenix_setting(name):
+        return None
+    hint = _closest(name)
+    ours = name.startswith(OUR_PREFIXES)
+    if (from_file and (ours or hint)) or (not from_file and ours and hint):
+        return f"{where}{name} is not a setting of this stack{hint}; see .env.example for the settings"
+    return None
+
+
+def remembered_values(state_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """The raw settings and Phoenix pass-through values the stack in `state_dir` was last brought up with."""
+    try:
+        record = json.loads((state_dir / APPLIED_FILE).read_text())
+    except (FileNotFoundError, ValueError):
+        record = {}
+    raw = {name: value for name, value in record.get("settings", {}).items() if name in SPECS_BY_NAME}
+    try:
+        stored = envfile.read(state_dir / SECRETS_FILE)
+    except envfile.EnvFileError:
+        stored = {}
+    raw |= {name: value for name, value in stored.items() if name in SPECS_BY_NAME and SPECS_BY_NAME[name].secret}
+    return raw, dict(record.get("phoenix_passthrough", {}))
+
+
+def _state_dir(raw_value: str, repo_root: Path) -> Path:
+    path = Path(raw_value.strip() or ".stack").expanduser()
+    return (path if path.is_absolute() else repo_root / path).resolve()
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, repo_root: Path = REPO_ROOT, remember: bool = True
+) -> Settings:
+    """The settings tasks act on; SettingsError lists every problem.
+
+    Each setting comes from, in order of precedence: the environment, `.env` (or $STACK_ENV_FILE), what the
+    stack in STACK_STATE_DIR was last brought up with (when `remember`), the default. So a task run from
+    another shell acts on the stack as it was started, and only a setting given now changes it.
+    """
     environ = os.environ if environ is None else environ
-    file_values, source, problems = _read_env_file(environ, repo_root)
-    raw = {spec.name: spec.default for spec in SPECS}
-    raw.update({key: value for key, value in file_values.items() if key in SPECS_BY_NAME})
-    raw.update({key: value for key, value in environ.items() if key in SPECS_BY_NAME})
+    file_entries, source, problems = _read_env_file(environ, repo_root)
+    file_values = {name: value for name, value, _ in file_entries}
+    passthrough: dict[str, str] = {}
+    for name, value, line in file_entries:
+        if name in SPECS_BY_NAME or name == ENV_FILE_VARIABLE:
+            continue
+        if problem := _foreign_name_problem(name, f"{source}:{line}: ", from_file=True):
+            problems.append(problem)
+        elif _is_phoenix_setting(name) and name not in PHOENIX_CLIENT_SETTINGS:
+            passthrough[name] = value
+    for name, value in environ.items():
+        if name in SPECS_BY_NAME or name == ENV_FILE_VARIABLE:
+            continue
+        if problem := _foreign_name_problem(name, "environment: ", from_file=False):
+            problems.append(problem)
+        elif _is_phoenix_setting(name) and name not in PHOENIX_CLIENT_SETTINGS:
+            passthrough[name] = value
 
+    explicit = {name for name in SPECS_BY_NAME if name in file_values or name in environ}
+    raw = {spec.name: spec.default for spec in SPECS}
+    raw.update({name: value for name, value in file_values.items() if name in SPECS_BY_NAME})
+    raw.update({name: value for name, value in environ.items() if name in SPECS_BY_NAME})
+    if remember:
+        remembered, remembered_passthrough = remembered_values(_state_dir(raw["STACK_STATE_DIR"], repo_root))
+        raw.update({name: value for name, value in remembered.items() if name not in explicit})
+        passthrough = remembered_passthrough | passthrough
+
+    return settings_from_given(raw, repo_root, source, problems, explicit, passthrough)
+
+
+def settings_from_given(
+    raw: Mapping[str, str],
+    repo_root: Path = REPO_ROOT,
+    source: str = "the applied-state record",
+    problems: list[str] | None = None,
+    explicit: set[str] | frozenset[str] = frozenset(),
+    passthrough: Mapping[str, str] | None = None,
+) -> Settings:
+    """Parse every setting from text (defaults for the missing ones); SettingsError lists every problem."""
+    problems = list(problems or [])
+    raw = {spec.name: spec.default for spec in SPECS} | dict(raw)
     parsed: dict[str, Any] = {}
     for spec in SPECS:
         try:
@@ -341,7 +542,19 @@ def load_settings(environ: Mapping[str, str] | None = None, repo_root: Path = RE
     values["phoenix_image"] = values["phoenix_image"] or f"arizephoenix/phoenix:version-{values['phoenix_version']}"
     values["alloy_image"] = values["alloy_image"] or f"grafana/alloy:{values['alloy_version']}"
     values["postgres_image"] = values["postgres_image"] or f"postgres:{values['postgres_version']}"
-    return Settings(repo_root=repo_root, source=source, **values)
+    return Settings(
+        repo_root=repo_root,
+        source=source,
+        explicit=frozenset(explicit),
+        phoenix_passthrough=tuple(sorted((passthrough or {}).items())),
+        given=tuple((spec.name, raw[spec.name].strip()) for spec in SPECS),
+        **values,
+    )
+
+
+def given_values(settings: Settings, secret: bool = False) -> dict[str, str]:
+    """The settings as given (text), the non-secret ones or the secret ones."""
+    return {name: value for name, value in settings.given if SPECS_BY_NAME[name].secret == secret}
 
 
 NATIVE_POSTGRES_NEEDS_URL = (

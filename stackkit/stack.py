@@ -9,7 +9,7 @@ from pathlib import Path
 
 import requests
 
-from stackkit import auth, components, database, ports, secrets
+from stackkit import applied, auth, components, database, ports, secrets
 from stackkit.errors import OperationFailed, StackkitError, UsageError
 from stackkit.health import probe, wait_healthy
 from stackkit.phoenix_api import PhoenixError
@@ -115,21 +115,27 @@ def up(
     only: Iterable[str] | None = None,
     out: Printer = _print,
 ) -> Plan:
-    """Preflight, then start each missing component in order and wait for its health. Raises StackkitError."""
+    """Preflight, apply what changed since the last `up`, then start each missing component in order and wait
+    for its health. Raises StackkitError."""
     clock = _Clock()
     runtime = resolve_runtime(settings, requested_runtime, out)
     try:
         runtime.check_available()
     except RuntimeUnavailable as error:
         raise StackError(f"{runtime.name} runtime unavailable: {error}") from None
+    whole = make_plan(runtime)
     plan = make_plan(runtime, only)
     for name, reason in plan.skipped.items():
         out(clock.line(f"{name}: skipped ({reason})"))
+    state = applied.read(settings)
+    if state is not None and any(runtime.state(name).running for name in components.NAMES):
+        _apply_changes(settings, state, applied.changes(state, settings), lambda line: out(clock.line(line)))
 
     to_start = [name for name in plan.components if not _is_healthy(settings, runtime, name)]
     if not to_start:
+        applied.record(settings, _running_plan(runtime, whole))
         out(clock.line("every component is already running and healthy; nothing changed"))
-        _print_urls(settings, plan, out)
+        _print_urls(settings, whole, out)
         return plan
     broken = [name for name in to_start if runtime.state(name).running]
     if broken:
@@ -137,15 +143,17 @@ def up(
             f"{', '.join(broken)} running but not healthy: see `invoke logs --service {broken[0]}`, "
             "then `invoke down` and `invoke up`"
         )
+    _check_destinations(settings, runtime, whole, plan)
     busy = ports.busy(settings.host_ports(), [components.get(name) for name in to_start])
     if busy:
         raise StackError("host ports are busy; nothing was started:\n  " + "\n  ".join(busy))
     if "phoenix" in to_start and (problem := database.preflight_problem(settings, runtime.name)):
         raise StackError(problem)
 
-    first_time = not settings.rendered_dir.exists()
+    first_time = state is None
     stored = _prepare_secrets(settings)
-    written = render(settings, plan, stored)
+    # Rendered for the whole stack, so a component started alone still sends where the others listen.
+    written = render(settings, whole, stored)
     out(clock.line(f"rendered {len(written)} files into {settings.rendered_dir}"))
     runtime.prepare(plan)
     settings.run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -163,21 +171,71 @@ def up(
             _wait_or_fail(settings, runtime, name, clock, out)
             if name == "phoenix" and settings.phoenix_enable_auth:
                 stored, what = _ingest_key(settings, stored)
-                render(settings, plan, stored)
+                render(settings, whole, stored)
                 out(clock.line(f"phoenix: auth on, {what}"))
     except (StackkitError, KeyboardInterrupt) as error:
         # No half-started stack: undo what this bring-up started, newest first.
-        interrupted = isinstance(error, KeyboardInterrupt)
-        if interrupted:
+        if isinstance(error, KeyboardInterrupt):
             out(clock.line("interrupted (Ctrl-C): stopping what this run started"))
         for name in reversed(started):
             runtime.stop(name)
             out(clock.line(f"{name}: stopped (started by this run)"))
         raise
-    _print_urls(settings, plan, out)
+    applied.record(settings, _running_plan(runtime, whole))
+    _print_urls(settings, whole, out)
     if first_time:
         _print_next_steps(settings, plan, out)
     return plan
+
+
+def _running_plan(runtime: Runtime, whole: Plan) -> Plan:
+    running = tuple(name for name in whole.components if runtime.state(name).running)
+    return Plan(runtime=whole.runtime, components=running, skipped=whole.skipped)
+
+
+def _apply_changes(
+    settings: Settings, state: applied.AppliedState, pending: list[applied.Change], out: Printer
+) -> None:
+    """Stop what the changed settings affect, with the settings it runs with (draining Phoenix first); the
+    bring-up that follows starts it again with the new ones."""
+    if not pending:
+        return
+    refused = [change for change in pending if not change.in_place]
+    if refused:
+        raise UsageError(
+            "these settings differ from the running stack's and cannot change while it runs:\n  "
+            + "\n  ".join(change.describe() for change in refused)
+            + "\nTo change them: `invoke down`, then `invoke up` with the new values (moving Phoenix's data to "
+            "another database: `invoke backup` before, `invoke restore` after)"
+        )
+    for change in pending:
+        out(f"changed since the last `invoke up`: {change.describe()}")
+    affected = {name for change in pending for name in change.restarts}
+    if "phoenix" in affected:
+        affected |= {sender.name for sender in components.senders()}
+    before = applied.applied_settings(settings, state)
+    runtime = make_runtime(before, state.runtime)
+    for component in reversed(components.ALL):
+        if component.name in affected and runtime.state(component.name).running:
+            if component is components.PHOENIX:
+                _drain_phoenix(before, runtime, out)
+            runtime.stop(component.name)
+            out(f"{component.name}: stopped to apply the change")
+
+
+def _check_destinations(settings: Settings, runtime: Runtime, whole: Plan, plan: Plan) -> None:
+    """A component started without the one it sends to needs that one running, or its spans go nowhere."""
+    for name in plan.components:
+        destination = None
+        if name == "ai-demo":
+            destination = "alloy" if whole.with_alloy else "phoenix"
+        elif components.get(name).sends_to_phoenix:
+            destination = "phoenix"
+        if destination and destination not in plan.components and not _is_healthy(settings, runtime, destination):
+            raise StackError(
+                f"{name} sends its spans to {destination}, which is not running and healthy: run `invoke up` "
+                f"(or add {destination} to --only)"
+            )
 
 
 def _ingest_key(settings: Settings, stored: dict[str, str]) -> tuple[dict[str, str], str]:
@@ -245,6 +303,7 @@ def down(settings: Settings, remove_data: bool = False, out: Printer = _print) -
             out(f"{component.name}: not running")
     _runtime_record(settings).unlink(missing_ok=True)
     if remove_data:
+        applied.forget(settings)
         runtime.remove_network()
         out(f"data of the {runtime.name} runtime deleted")
         if note := database.external_data_note(settings, runtime.name):
@@ -260,7 +319,12 @@ def _drain_phoenix(settings: Settings, runtime: Runtime, out: Printer) -> None:
 def restart(settings: Settings, component: str, out: Printer = _print) -> None:
     """Restart one component; restarting Phoenix stops its senders first and always brings them back."""
     target = components.get(component)
+    state = require_applied(settings)
+    if target.name in state.skipped:
+        raise StackError(f"{target.name} is not part of this stack ({state.skipped[target.name]}): nothing to restart")
     runtime = recorded_runtime(settings)
+    if not runtime.state(target.name).running:
+        raise StackError(f"{target.name} is not running: `invoke up` starts it")
     clock = _Clock()
     plan = make_plan(runtime)
     stopped_senders: list[str] = []
@@ -307,20 +371,39 @@ class StatusRow:
 
 def status(settings: Settings) -> list[StatusRow]:
     runtime = recorded_runtime(settings)
+    state = applied.read(settings)
+    running_versions = state.versions if state else {}
     rows = []
     for component in components.ALL:
-        skipped = component.optional and runtime.component_available(component.name)
-        state = runtime.state(component.name)
+        skipped = state.skipped.get(component.name) if state else None
+        run_state = runtime.state(component.name)
         url = health_url(settings, component.name)
-        if not state.running:
+        if not run_state.running:
             health = "-"
         else:
             result = probe(url)
             health = "healthy" if result.ok else f"unhealthy ({result.detail})"
-        shown_state = f"running, {state.detail}" if state.running else ("skipped" if skipped else "stopped")
-        version = settings.value_of(component.version_setting) if component.version_setting else "local"
+        shown_state = f"running, {run_state.detail}" if run_state.running else ("skipped" if skipped else "stopped")
+        configured = settings.value_of(component.version_setting) if component.version_setting else "local"
+        version = running_versions.get(component.name, configured) if run_state.running else configured
         rows.append(StatusRow(component.name, runtime.name, shown_state, health, url, version))
     return rows
+
+
+def status_notes(settings: Settings) -> list[str]:
+    """What `invoke status` says under the table: settings given now that the running stack has not applied,
+    and Phoenix's own settings passed through to it."""
+    state = applied.read(settings)
+    notes = []
+    if state is not None:
+        pending = applied.changes(state, settings)
+        if pending:
+            notes.append("Given now, not applied to the running stack (`invoke up` applies them):")
+            notes += [f"  {change.describe()}" for change in pending]
+    if settings.phoenix_passthrough:
+        notes.append("Phoenix settings passed through to Phoenix:")
+        notes += [f"  {name}={_shown(name, value)}" for name, value in settings.phoenix_passthrough]
+    return notes
 
 
 def format_status(rows: list[StatusRow]) -> str:
@@ -332,15 +415,33 @@ def format_status(rows: list[StatusRow]) -> str:
     )
 
 
+def _shown(name: str, value: str) -> str:
+    if any(word in name for word in ("PASSWORD", "SECRET", "KEY", "TOKEN")):
+        return f"(hidden, {secrets.fingerprint(value)})"
+    return value
+
+
 def logs(settings: Settings, component: str, tail: int = 100, follow: bool = False) -> Iterator[str]:
     name = components.get(component).name
     if tail < 0:
         raise UsageError(f"--tail {tail}: expected a number of lines of at least 0")
+    state = require_applied(settings)
+    if name in state.skipped:
+        raise StackError(f"{name} is not part of this stack ({state.skipped[name]}): it has no logs")
     return recorded_runtime(settings).logs(name, tail=tail, follow=follow)
+
+
+def require_applied(settings: Settings) -> applied.AppliedState:
+    """The applied-state record; a clear error when nothing was ever brought up in this state folder."""
+    state = applied.read(settings)
+    if state is None:
+        raise StackError(f"no stack has been brought up in {settings.state_dir}: run `invoke up` first")
+    return state
 
 
 def rotate_key(settings: Settings, out: Printer = _print) -> None:
     """Mint a new ingestion key, restart what sends with it, then revoke the old key."""
+    require_applied(settings)
     if not settings.phoenix_enable_auth:
         raise UsageError("PHOENIX_ENABLE_AUTH is false: there is no ingestion key to rotate")
     runtime = recorded_runtime(settings)

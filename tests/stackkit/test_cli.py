@@ -79,7 +79,9 @@ def test_restart_whose_start_fails_brings_the_senders_back(running_stack: dict[s
     assert "Traceback" not in result.stderr
     runtime = NativeRuntime(settings)
     assert runtime.state("ai-demo").running, "the demo must come back even though Phoenix did not"
-    assert invoke(running_stack, "restart", "--service", "phoenix").returncode == 0
+    again = invoke(running_stack, "restart", "--service", "phoenix")
+    assert again.returncode == 1 and "phoenix is not running: `invoke up` starts it" in again.stderr
+    assert invoke(running_stack, "up").returncode == 0
     assert runtime.state("phoenix").running
 
 
