@@ -1,4 +1,4 @@
-"""Maintainer and CI checks. `nox` runs lint, typecheck, tests and smoke; `nox -s smoke_docker` and `nox -s bench` on demand."""
+"""Maintainer and CI checks. `nox` runs lint, typecheck, tests and smoke; smoke_docker and bench on demand."""
 
 from __future__ import annotations
 
