@@ -143,11 +143,19 @@ def ensure_venv():
 
 
 def find_uv():
-    """uv on PATH, else the one a previous run put into .venv; None when there is neither."""
+    """uv on PATH, else the one a previous run put into .venv; None when there is neither. A uv that does not
+    answer `uv --version` (say a pyenv shim for a version without uv) does not count."""
     for candidate in (shutil.which("uv"), os.path.join(VENV_BIN, "uv")):
-        if candidate and os.access(candidate, os.X_OK):
+        if candidate and os.access(candidate, os.X_OK) and answers(candidate):
             return candidate
     return None
+
+
+def answers(uv):
+    try:
+        return subprocess.run([uv, "--version"], capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 def install():

@@ -1,5 +1,6 @@
 """bootstrap.py for real: Debian's own (externally managed) python3 makes a copy of this repository's .venv,
-with no uv on PATH, the way a newcomer's machine looks. The uv and pip caches are the user's, so it stays fast."""
+with no working uv on PATH, the way a newcomer's machine looks. The uv and pip caches are the user's, so it
+stays fast."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from stackkit.settings import REPO_ROOT
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 # The PATH of a stock machine: the system Python, and no uv.
 NEWCOMER_PATH = "/usr/bin:/bin"
+# What a pyenv shim says for a program the selected Python does not have.
+BROKEN_UV = "#!/bin/sh\necho 'pyenv: uv: command not found' >&2\nexit 127\n"
 
 pytestmark = pytest.mark.skipif(not SYSTEM_PYTHON.exists(), reason=f"no {SYSTEM_PYTHON} on this machine")
 
@@ -38,8 +41,13 @@ def copy_of_repo(destination: Path) -> Path:
 
 
 def bootstrap(repo: Path, *python_args: str) -> subprocess.CompletedProcess[str]:
+    """`python3 bootstrap.py` in the copy, with a uv on PATH that does not work before the stock PATH."""
+    shims = repo.parent / "shims"
+    shims.mkdir(exist_ok=True)
+    (shims / "uv").write_text(BROKEN_UV)
+    (shims / "uv").chmod(0o755)
     env = {key: value for key, value in os.environ.items() if key not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    env["PATH"] = NEWCOMER_PATH
+    env["PATH"] = f"{shims}:{NEWCOMER_PATH}"
     return subprocess.run(
         [str(SYSTEM_PYTHON), *python_args, "bootstrap.py"],
         cwd=repo,
@@ -74,7 +82,7 @@ def test_bootstrap_makes_a_working_venv_then_does_nothing(repo: Path) -> None:
     first = bootstrap(repo)
     first_s = time.monotonic() - started
     assert first.returncode == 0, first.stdout + first.stderr
-    assert "with pip" in first.stdout  # no uv on PATH: pip put uv into .venv first
+    assert "installing uv into .venv with pip" in first.stdout  # no working uv on PATH
     assert "Traceback" not in first.stdout + first.stderr
     for program in ("invoke", "nox", "uv"):
         assert (repo / ".venv" / "bin" / program).exists(), program
