@@ -132,6 +132,13 @@ def one_run(source: Path) -> dict[str, Any]:
     return result
 
 
+def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median, min and max of each step and of the total, over the runs that completed."""
+    complete = [run for run in runs if "error" not in run]
+    steps = {step: summary([run["seconds"][step] for run in complete]) for step in STEPS}
+    return steps | {"total": summary([run["total_s"] for run in complete])}
+
+
 def system_python_version() -> str:
     answer = subprocess.run(["python3", "--version"], env={"PATH": NEWCOMER_PATH}, capture_output=True, text=True)
     return answer.stdout.strip()
@@ -190,8 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[first-trace] run {number}: {outcome}", flush=True)
     complete = [run for run in results["runs"] if "error" not in run]
     results["uv_from"] = complete[0]["uv_from"] if complete else "n/a"
-    results["summary"] = {step: summary([run["seconds"][step] for run in complete]) for step in STEPS}
-    results["summary"]["total"] = summary([run["total_s"] for run in complete])
+    results["summary"] = summarize(results["runs"])
     results["load_average"]["end"] = load_average()
     results["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     args.out.mkdir(parents=True, exist_ok=True)
