@@ -12,7 +12,7 @@ from stackkit.settings import HOST_PORT_SETTINGS, load_settings
 def test_environment_is_a_newcomers_on_free_ports(tmp_path: Path) -> None:
     env = newcomer_environment(tmp_path)
     assert env["PATH"] == NEWCOMER_PATH
-    assert shutil.which("python3", path=env["PATH"]).startswith("/usr/bin/")
+    assert str(shutil.which("python3", path=env["PATH"])).startswith("/usr/bin/")
     assert Path(env["UV_CACHE_DIR"]).parent == tmp_path and not Path(env["UV_CACHE_DIR"]).exists()
     assert "VIRTUAL_ENV" not in env
     ports = [env[name] for name in HOST_PORT_SETTINGS]
