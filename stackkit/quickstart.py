@@ -8,6 +8,7 @@ The block is the first fenced code block after the line QUICKSTART_MARKER; it ho
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -49,7 +50,10 @@ def main() -> int:
     except (OSError, QuickstartError) as error:
         print(f"quickstart: {error}", file=sys.stderr)
         return 2
-    print("\n".join(commands))
+    try:
+        print("\n".join(commands), flush=True)
+    except BrokenPipeError:  # a reader that stopped early (`| head -1`): no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
