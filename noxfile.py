@@ -17,13 +17,20 @@ nox.options.reuse_existing_virtualenvs = True
 STACK_ENV = Path(".nox/stack").resolve()
 
 
+def find_uv() -> str | None:
+    """uv next to the Python running nox (`.venv/bin/nox` runs with .venv/bin off PATH), else uv on PATH."""
+    beside = Path(sys.executable).parent / "uv"
+    return str(beside) if beside.exists() else shutil.which("uv")
+
+
 def run_in_stack_env(session: nox.Session, program: str, *args: str, extras: str = "stack,test") -> None:
     """Create or update the shared environment, then run one of its programs with it first on PATH."""
     python = STACK_ENV / "bin" / "python"
-    if shutil.which("uv"):
+    uv = find_uv()
+    if uv:
         if not python.exists():
-            session.run("uv", "venv", "--quiet", str(STACK_ENV), external=True)
-        session.run("uv", "pip", "install", "--quiet", "--python", str(python), "-e", f".[{extras}]", external=True)
+            session.run(uv, "venv", "--quiet", str(STACK_ENV), external=True)
+        session.run(uv, "pip", "install", "--quiet", "--python", str(python), "-e", f".[{extras}]", external=True)
     else:
         if not python.exists():
             session.run("python3", "-m", "venv", str(STACK_ENV), external=True)
