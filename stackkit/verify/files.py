@@ -19,9 +19,8 @@ from typing import Any
 
 import jinja2
 import yaml
-from dotenv import dotenv_values
 
-from stackkit import render
+from stackkit import envfile, render
 from stackkit.alloy_syntax import AlloyFile, AlloySyntaxError, Block, parse_file
 from stackkit.settings import Settings
 
@@ -230,7 +229,7 @@ def _load_pieces(settings: Settings, locations: FileLocations) -> tuple[bool, li
     if pieces:
         return True, [_parse_alloy(path, locations.shown(path), _template_of(path, locations)) for path in pieces]
     with tempfile.TemporaryDirectory(prefix="stackkit-verify-") as scratch:
-        scratch_settings = dataclasses.replace(settings, repo_root=locations.repo_root, state_dir=Path(scratch))
+        scratch_settings = dataclasses.replace(settings, repo_root=locations.repo_root, stack_state_dir=scratch)
         try:
             render.render(scratch_settings, DEFAULT_PLAN, PLACEHOLDER_SECRETS)
         except jinja2.TemplateError as error:
@@ -251,7 +250,7 @@ def _template_failure(error: jinja2.TemplateError, locations: FileLocations) -> 
 def _load_env(name: str, locations: FileLocations, would_be: Callable[[], dict[str, str]]) -> EnvSource:
     path = locations.rendered_env_dir / f"{name}.env"
     if path.exists():
-        values = {key: value or "" for key, value in dotenv_values(path).items()}
+        values = envfile.read(path)
         return EnvSource(values, locations.shown(path), rendered=True)
     shown = f"the {name}.env stackkit/render.py would write (none rendered yet)"
     return EnvSource(would_be(), shown, rendered=False)
@@ -305,6 +304,13 @@ def load_files(settings: Settings, locations: FileLocations | None = None) -> Co
 
 # ---------------------------------------------------------------------------------------------------
 # Compose helpers
+
+
+def compose_service(compose: ComposeSource, service: str) -> dict[str, Any] | None:
+    services = (compose.data or {}).get("services") or {}
+    found = services.get(service)
+    return found if isinstance(found, dict) else None
+
 
 _VARIABLE = re.compile(r"\$(?:\$|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
 
