@@ -60,7 +60,7 @@ def lint(session: nox.Session) -> None:
         "docker-compose==1.29.2",
         external=True,
     )
-    session.run("python", "-m", "stackkit.compose_lint", "--schema-wheel", str(next(wheels.glob("*.whl"))))
+    session.run("python", "-m", "stackkit.dev.compose_lint", "--schema-wheel", str(next(wheels.glob("*.whl"))))
     session.run("invoke", "verify", "--static")
     if shutil.which("alloy"):
         session.run("alloy", "fmt", "stacks/grafana-alloy/config.alloy", external=True)
@@ -85,17 +85,17 @@ def tests(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def smoke(session: nox.Session) -> None:
     """The user's path, up -> verify -> traffic -> read back -> down, in a fresh state folder on free ports."""
-    run_in_stack_env(session, "python", "-m", "stackkit.smoke", *session.posargs)
+    run_in_stack_env(session, "python", "-m", "stackkit.dev.smoke", *session.posargs)
 
 
 @nox.session(venv_backend="none", default=False)
 def smoke_docker(session: nox.Session) -> None:
     """The smoke path on the docker runtime, with a local engine and locally built images."""
     run_in_stack_env(session, "pytest", "-m", "docker")
-    run_in_stack_env(session, "python", "-m", "stackkit.smoke", "--runtime", "docker", *session.posargs)
+    run_in_stack_env(session, "python", "-m", "stackkit.dev.smoke", "--runtime", "docker", *session.posargs)
 
 
 @nox.session(venv_backend="none", default=False)
 def bench(session: nox.Session) -> None:
     """Benchmarks on the native runtime; JSON, a table and a plot in bench/results/."""
-    run_in_stack_env(session, "python", "-m", "stackkit.bench", *session.posargs, extras="stack,test,bench")
+    run_in_stack_env(session, "python", "-m", "stackkit.dev.bench", *session.posargs, extras="stack,test,bench")

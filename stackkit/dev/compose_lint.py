@@ -1,7 +1,7 @@
 """Validate the compose files: with a real Compose's `config` where one is installed, otherwise against the
 Compose Specification's JSON schema (as shipped inside the docker-compose 1.29.2 wheel).
 
-`python -m stackkit.compose_lint` exits 1 naming each file and problem.
+`python -m stackkit.dev.compose_lint` exits 1 naming each file and problem.
 """
 
 from __future__ import annotations

@@ -15,11 +15,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from stackkit.dev.smoke import smoke_environment
 from stackkit.health import wait_healthy
 from stackkit.render import Plan, render
 from stackkit.runtimes.native import NativeRuntime
 from stackkit.settings import Settings, load_settings
-from stackkit.smoke import smoke_environment
 
 from .stats import summary
 

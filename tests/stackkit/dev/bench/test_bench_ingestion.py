@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from stackkit.bench import ingestion
+from stackkit.dev.bench import ingestion
 
 
 def test_an_export_request_holds_traces_of_a_root_and_its_children() -> None:

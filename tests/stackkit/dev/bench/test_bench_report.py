@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stackkit.bench.report import fmt, markdown, ratio
+from stackkit.dev.bench.report import fmt, markdown, ratio
 
 
 def stat(median: float, low: float, high: float, n: int = 3) -> dict:
@@ -44,7 +44,7 @@ def results() -> dict:
     }
     return {
         "mode": "full",
-        "command": "python -m stackkit.bench",
+        "command": "python -m stackkit.dev.bench",
         "finished_at": "2026-01-01T00:00:00+00:00",
         "duration_s": 600.0,
         "machine": {

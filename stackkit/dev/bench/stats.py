@@ -1,4 +1,4 @@
-"""Summaries and ratios of repeated measurements (pure functions: tested in tests/stackkit/bench)."""
+"""Summaries and ratios of repeated measurements (pure functions: tested in tests/stackkit/dev/bench)."""
 
 from __future__ import annotations
 

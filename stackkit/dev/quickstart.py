@@ -1,4 +1,4 @@
-"""README's quickstart commands, read from README itself: `python3 -m stackkit.quickstart` prints them, one a
+"""README's quickstart commands, read from README itself: `python3 -m stackkit.dev.quickstart` prints them, one a
 line, for .ci/run to run as written. Standard library only: CI calls it with the system Python before any
 environment exists.
 
@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 QUICKSTART_MARKER = "<!-- quickstart: .ci/run runs these two lines as written -->"
 COMMAND_COUNT = 2
 

@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     report_file = state_dir.parent / "traffic.json"
     engine = None
     if args.runtime == "docker":
-        from stackkit import engine as docker_engine
+        from stackkit.dev import engine as docker_engine
 
         docker_engine.install_packages()
         engine = docker_engine.ensure_engine()

@@ -1,5 +1,5 @@
 """Bring-up: the user's commands (`invoke up`, `invoke up` again, `invoke verify`) timed as subprocesses,
-each repetition in a fresh state folder on free ports (stackkit/smoke.py's isolation)."""
+each repetition in a fresh state folder on free ports (stackkit/dev/smoke.py's isolation)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from stackkit.dev.smoke import SmokeFailure, invoke, smoke_environment
 from stackkit.settings import REPO_ROOT, load_settings
-from stackkit.smoke import SmokeFailure, invoke, smoke_environment
 
 from .memory import idle_rss_mb
 from .stats import summary

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stackkit.bench.stats import paired_ratios, rates, summary
+from stackkit.dev.bench.stats import paired_ratios, rates, summary
 
 
 def test_summary_is_median_and_range_of_the_values_that_exist() -> None:

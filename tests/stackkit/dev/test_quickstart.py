@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stackkit.quickstart import QUICKSTART_MARKER, QuickstartError, quickstart_commands
+from stackkit.dev.quickstart import QUICKSTART_MARKER, QuickstartError, quickstart_commands
 from stackkit.settings import REPO_ROOT
 
 CI_RUN = REPO_ROOT / ".ci" / "run"
@@ -22,11 +22,11 @@ def test_readme_quickstart_is_two_commands_one_up_one_checks() -> None:
 def test_ci_runs_the_commands_it_reads_from_readme() -> None:
     # The system Python, as .ci/run calls it: the module must need nothing but the standard library.
     printed = subprocess.run(
-        ["/usr/bin/python3", "-m", "stackkit.quickstart"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        ["/usr/bin/python3", "-m", "stackkit.dev.quickstart"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     )
     assert printed.stdout.splitlines() == quickstart_commands()
     ci = CI_RUN.read_text()
-    assert "python3 -m stackkit.quickstart" in ci
+    assert "python3 -m stackkit.dev.quickstart" in ci
     ci_lines = [line.strip() for line in ci.splitlines()]
     for command in quickstart_commands():
         assert command not in ci_lines, f".ci/run copies {command!r} instead of reading it from README"

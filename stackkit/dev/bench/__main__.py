@@ -1,4 +1,4 @@
-"""`python -m stackkit.bench [--quick]` (what `nox -s bench` runs): every benchmark on the native runtime,
+"""`python -m stackkit.dev.bench [--quick]` (what `nox -s bench` runs): every benchmark on the native runtime,
 then bench/results/latest.json, latest.md and ingestion-10k.png (--quick: quick.json, quick.md and
 quick-ingestion-1k.png, not meant to be committed)."""
 
@@ -14,9 +14,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from stackkit import local_postgres
+from stackkit.dev import local_postgres
+from stackkit.dev.smoke import invoke
 from stackkit.settings import REPO_ROOT, load_settings
-from stackkit.smoke import invoke
 
 from . import bringup, ingestion, memory, overhead
 from .plot import ingestion_plot
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         log("matplotlib is not installed: the JSON and the table will be written, the PNG will not")
     results: dict[str, Any] = {
         "mode": "quick" if args.quick else "full",
-        "command": " ".join(["python -m stackkit.bench", *(argv if argv is not None else sys.argv[1:])]),
+        "command": " ".join(["python -m stackkit.dev.bench", *(argv if argv is not None else sys.argv[1:])]),
         "machine": machine_info(),
         "load_average": {"start": load_average()},
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

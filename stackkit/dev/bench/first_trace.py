@@ -1,4 +1,4 @@
-"""`python -m stackkit.bench.first_trace [--runs N]`: a newcomer's first minutes, timed.
+"""`python -m stackkit.dev.bench.first_trace [--runs N]`: a newcomer's first minutes, timed.
 
 Each run: `git clone` of this repository into a temporary folder -> `python3 bootstrap.py` (environment ready)
 -> `.venv/bin/invoke up` (stack healthy) -> one POST /chat to the demo -> that trace queryable through Phoenix's
@@ -40,7 +40,7 @@ STEPS = {
     "chat": "one POST /chat to the demo",
     "queryable": "that trace queryable in Phoenix (REST, all its spans)",
 }
-# The demo's chain: the request, two LLM calls and the tool call (stackkit/smoke.py waits for the same).
+# The demo's chain: the request, two LLM calls and the tool call (stackkit/dev/smoke.py waits for the same).
 SPANS_PER_CHAT = 4
 TRACE_TIMEOUT_S = 60
 
@@ -181,7 +181,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"first-trace: no python3 on {NEWCOMER_PATH}", file=sys.stderr)
         return 2
     results: dict[str, Any] = {
-        "command": " ".join(["python -m stackkit.bench.first_trace", *(argv if argv is not None else sys.argv[1:])]),
+        "command": " ".join(
+            ["python -m stackkit.dev.bench.first_trace", *(argv if argv is not None else sys.argv[1:])]
+        ),
         "machine": machine_info(),
         "system_python": system_python_version(),
         "path": NEWCOMER_PATH,

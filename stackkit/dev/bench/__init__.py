@@ -1,4 +1,4 @@
-"""Benchmarks of the native stack: `nox -s bench` (= `python -m stackkit.bench [--quick]`).
+"""Benchmarks of the native stack: `nox -s bench` (= `python -m stackkit.dev.bench [--quick]`).
 
 Bring-up times, Phoenix's memory, ingestion throughput/latency/backlog and the demo's tracing overhead,
 each repeated and reported as median and min-max, compared as ratios measured in the same run. Nothing

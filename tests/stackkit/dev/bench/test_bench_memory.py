@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from stackkit.bench.memory import process_tree, rss_mb, vmrss_kb
+from stackkit.dev.bench.memory import process_tree, rss_mb, vmrss_kb
 
 STATUS = """Name:\tpython3
 State:\tS (sleeping)

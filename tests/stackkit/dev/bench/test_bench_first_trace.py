@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from stackkit.bench.first_trace import NEWCOMER_PATH, STEPS, markdown, newcomer_environment, summarize
+from stackkit.dev.bench.first_trace import NEWCOMER_PATH, STEPS, markdown, newcomer_environment, summarize
 from stackkit.settings import HOST_PORT_SETTINGS, load_settings
 
 
@@ -29,7 +29,7 @@ def run(total: float) -> dict:
 def test_table_summarizes_complete_runs_and_names_failed_ones() -> None:
     runs = [run(30.0), run(40.0), run(35.0), {"seconds": {"clone": 0.1}, "error": "invoke up: exited 1"}]
     results = {
-        "command": "python -m stackkit.bench.first_trace",
+        "command": "python -m stackkit.dev.bench.first_trace",
         "finished_at": "2026-11-25T08:00:00+00:00",
         "machine": {"cores": 2, "cpu_model": "cpu", "memory_gb": 8.0},
         "system_python": "Python 3.11.2",
