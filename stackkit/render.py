@@ -24,7 +24,7 @@ from urllib.parse import quote, urlparse
 import jinja2
 import yaml
 
-from stackkit import components, envfile
+from stackkit import components, envfile, phoenix_metrics
 from stackkit.settings import Settings
 
 ALLOY_DIR = "grafana-alloy"
@@ -32,9 +32,12 @@ ENV_DIR = "env"
 COMPOSE_DIR = "compose"
 # Services of a compose project other than the component's own, by the environment they get.
 EXTRA_SERVICES = {"postgres": "phoenix"}
-# Alloy's sending queue, in batches of up to send_batch_max_size (3000) spans: README explains the sizing.
-ALLOY_QUEUE_SIZE = 1000
-ALLOY_RETRY_MAX_ELAPSED = "10m"
+# Alloy's sending queue is measured in bytes of serialized spans (ALLOY_QUEUE_MIB) and kept on disk; its
+# consumers each hold one batch in memory while sending it. README ("Sizing Alloy's queue") does the sums.
+ALLOY_QUEUE_CONSUMERS = 2
+# Retried until Phoenix answers: the queue's bound, not a timer, decides what is dropped in a long outage.
+ALLOY_RETRY_MAX_ELAPSED = "0s"
+MIB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,16 @@ def phoenix_env(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> d
         "PHOENIX_ALLOW_EXTERNAL_RESOURCES": str(settings.phoenix_allow_external_resources).lower(),
         "PHOENIX_LOG_MIGRATIONS": "false",
         "PHOENIX_ENABLE_AUTH": str(settings.phoenix_enable_auth).lower(),
+        "PHOENIX_DEFAULT_RETENTION_POLICY_DAYS": str(settings.phoenix_default_retention_policy_days),
+        "PHOENIX_ENABLE_PROMETHEUS": str(phoenix_metrics.enabled(settings, plan.runtime)).lower(),
     }
+    capacity = settings.phoenix_database_allocated_storage_capacity_gibibytes
+    if capacity is not None:
+        threshold = settings.phoenix_database_usage_insertion_blocking_threshold_percentage
+        env |= {
+            "PHOENIX_DATABASE_ALLOCATED_STORAGE_CAPACITY_GIBIBYTES": f"{capacity:g}",
+            "PHOENIX_DATABASE_USAGE_INSERTION_BLOCKING_THRESHOLD_PERCENTAGE": f"{threshold:g}",
+        }
     if plan.runtime == "docker":
         env["PHOENIX_WORKING_DIR"] = settings.phoenix_working_dir
     else:
@@ -168,7 +180,9 @@ def _alloy_pieces(settings: Settings, plan: Plan) -> dict[str, str]:
         "auth_enabled": settings.phoenix_enable_auth,
         "phoenix_endpoint_is_plain_http": urlparse(endpoints(settings, plan.runtime).phoenix_base).scheme == "http",
         "remote_write_enabled": settings.metrics_enabled,
-        "queue_size": ALLOY_QUEUE_SIZE,
+        "queue_bytes": settings.alloy_queue_mib * MIB,
+        "queue_mib": settings.alloy_queue_mib,
+        "queue_consumers": ALLOY_QUEUE_CONSUMERS,
         "retry_max_elapsed": ALLOY_RETRY_MAX_ELAPSED,
     }
     return {

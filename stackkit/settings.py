@@ -36,6 +36,7 @@ PHOENIX_SET_BY_STACK = {
     "PHOENIX_PORT": "PHOENIX_UI_PORT",
     "PHOENIX_GRPC_PORT": "PHOENIX_GRPC_HOST_PORT",
     "PHOENIX_LOG_MIGRATIONS": "nothing (the stack keeps migration SQL out of the log)",
+    "PHOENIX_ENABLE_PROMETHEUS": "nothing: on in containers, natively when port 9090 is free (see README)",
 }
 # PHOENIX_* names that configure Phoenix's clients (the user's apps), not the server: never passed to it.
 PHOENIX_CLIENT_SETTINGS = {
@@ -139,6 +140,28 @@ def _optional_url(*schemes: str) -> Callable[[str], str]:
         return value
 
     return parse
+
+
+def _optional_positive_float(raw: str) -> float | None:
+    if not raw.strip():
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("empty (off) or a positive number") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError("empty (off) or a positive number")
+    return value
+
+
+def _percentage(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("a percentage from 1 to 100") from None
+    if not 1 <= value <= 100:
+        raise ValueError("a percentage from 1 to 100")
+    return value
 
 
 def _semver(raw: str) -> str:
@@ -262,6 +285,24 @@ class Settings:
         secret=True,
         restarts=("phoenix",),
     )
+    phoenix_default_retention_policy_days: int = setting(
+        "30",
+        _non_negative_int,
+        "Traces older than this many days are deleted by Phoenix's hourly sweep; 0 keeps them forever.",
+        restarts=("phoenix",),
+    )
+    phoenix_database_allocated_storage_capacity_gibibytes: float | None = setting(
+        "",
+        _optional_positive_float,
+        "Disk Phoenix's store may use, in GiB; empty: no storage guard.",
+        restarts=("phoenix",),
+    )
+    phoenix_database_usage_insertion_blocking_threshold_percentage: float = setting(
+        "95",
+        _percentage,
+        "With a storage capacity: Phoenix stops writing spans past this share of it (percent).",
+        restarts=("phoenix",),
+    )
     phoenix_db: str = setting("sqlite", _choice("sqlite", "postgres"), "Phoenix's database backend.", in_place=False)
     phoenix_sql_database_url: str = setting(
         "",
@@ -294,6 +335,12 @@ class Settings:
         "4318", _port, "Host port of Alloy's OTLP/HTTP receiver (apps send here).", restarts=("alloy", "ai-demo")
     )
     alloy_ui_port: int = setting("12345", _port, "Host port of Alloy's UI, /-/ready and /metrics.", restarts=("alloy",))
+    alloy_queue_mib: int = setting(
+        "256",
+        _positive_int,
+        "MiB of serialized spans Alloy's on-disk queue holds while Phoenix is unreachable (README: sizing).",
+        restarts=("alloy",),
+    )
     prometheus_remote_write_url: str = setting(
         "",
         _optional_url("http", "https"),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import requests
 
-from stackkit import applied, auth, components, database, ports, secrets
+from stackkit import applied, auth, components, database, ports, secrets, storage
 from stackkit.errors import OperationFailed, StackkitError, UsageError
 from stackkit.health import probe, wait_healthy
 from stackkit.phoenix_api import PhoenixError
@@ -173,6 +173,8 @@ def up(
                 stored, what = _ingest_key(settings, stored)
                 render(settings, whole, stored)
                 out(clock.line(f"phoenix: auth on, {what}"))
+            if name == "phoenix":
+                out(clock.line(f"phoenix: {_apply_retention(settings)}"))
     except (StackkitError, KeyboardInterrupt) as error:
         # No half-started stack: undo what this bring-up started, newest first.
         if isinstance(error, KeyboardInterrupt):
@@ -236,6 +238,13 @@ def _check_destinations(settings: Settings, runtime: Runtime, whole: Plan, plan:
                 f"{name} sends its spans to {destination}, which is not running and healthy: run `invoke up` "
                 f"(or add {destination} to --only)"
             )
+
+
+def _apply_retention(settings: Settings) -> str:
+    try:
+        return storage.apply_retention(settings)
+    except (requests.RequestException, PhoenixError) as error:
+        raise StackError(f"setting Phoenix's retention policy failed: {str(error)[:200]}") from None
 
 
 def _ingest_key(settings: Settings, stored: dict[str, str]) -> tuple[dict[str, str], str]:
@@ -400,6 +409,8 @@ def status_notes(settings: Settings) -> list[str]:
         if pending:
             notes.append("Given now, not applied to the running stack (`invoke up` applies them):")
             notes += [f"  {change.describe()}" for change in pending]
+    if state is not None:
+        notes += storage.usage_lines(settings, state.runtime)
     if settings.phoenix_passthrough:
         notes.append("Phoenix settings passed through to Phoenix:")
         notes += [f"  {name}={_shown(name, value)}" for name, value in settings.phoenix_passthrough]

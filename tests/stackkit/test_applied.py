@@ -197,13 +197,13 @@ def test_a_broken_env_file_exits_2_and_starts_nothing(tmp_path: Path, env_text: 
 
 def test_phoenix_settings_pass_through_and_are_listed(tmp_path: Path) -> None:
     environ = isolated_environ(tmp_path / "state")
-    Path(environ["STACK_ENV_FILE"]).write_text("PHOENIX_DEFAULT_RETENTION_POLICY_DAYS=30\n")
+    Path(environ["STACK_ENV_FILE"]).write_text("PHOENIX_MAX_SPANS_QUEUE_SIZE=30000\n")
     try:
         invoke_ok(environ, "up", "--only", "phoenix")
         settings = load_settings(environ=environ)
         rendered = (settings.rendered_dir / "env" / "phoenix.env").read_text()
-        assert "PHOENIX_DEFAULT_RETENTION_POLICY_DAYS='30'" in rendered
+        assert "PHOENIX_MAX_SPANS_QUEUE_SIZE='30000'" in rendered
         status = invoke_ok(plain_shell(environ) | {"STACK_ENV_FILE": environ["STACK_ENV_FILE"]}, "status")
-        assert "PHOENIX_DEFAULT_RETENTION_POLICY_DAYS=30" in status
+        assert "PHOENIX_MAX_SPANS_QUEUE_SIZE=30000" in status
     finally:
         invoke(environ, "down")
