@@ -19,6 +19,7 @@ STATIC_IDS = [
     "alloy.exporter-endpoint",
     "alloy.pipeline",
     "alloy.listen-addr",
+    "alloy.queue",
     "phoenix.volume",
     "phoenix.auth-config",
     "sdk.exporter",

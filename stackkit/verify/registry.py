@@ -22,7 +22,8 @@ from stackkit.verify.files import ConfigFiles, FileLocations, load_files
 from stackkit.verify.report import CheckResult, Status
 
 CHECK_MODULES = tuple(
-    f"stackkit.verify.checks.{concern}" for concern in ("alloy", "compose", "phoenix", "sdk", "pipeline")
+    f"stackkit.verify.checks.{concern}"
+    for concern in ("alloy", "queue", "compose", "phoenix", "phoenix_health", "sdk", "pipeline")
 )
 # The order checks run and print in (README's table lists them in this order): what the files say first,
 # then what the running stack does, from its ports to a span read back.
@@ -33,6 +34,7 @@ CHECK_ORDER = (
     "alloy.exporter-endpoint",
     "alloy.pipeline",
     "alloy.listen-addr",
+    "alloy.queue",
     "phoenix.volume",
     "phoenix.auth-config",
     "sdk.exporter",
@@ -43,6 +45,8 @@ CHECK_ORDER = (
     "phoenix.auth",
     "pipeline.canary",
     "pipeline.metrics",
+    "phoenix.ingest",
+    "phoenix.storage",
 )
 
 
