@@ -170,6 +170,14 @@ def component_envs(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -
     return envs
 
 
+def _phoenix_metrics_address(settings: Settings, plan: Plan) -> str:
+    """Where Alloy scrapes Phoenix's metrics: the container on the compose network, or the host's port 9090
+    when the native Phoenix has them on; "" when they are off."""
+    if plan.runtime == "docker":
+        return f"phoenix:{phoenix_metrics.METRICS_PORT}"
+    return f"127.0.0.1:{phoenix_metrics.METRICS_PORT}" if phoenix_metrics.enabled(settings, "native") else ""
+
+
 def _alloy_pieces(settings: Settings, plan: Plan) -> dict[str, str]:
     templates = jinja2.Environment(
         loader=jinja2.FileSystemLoader(settings.repo_root / "stacks" / ALLOY_DIR),
@@ -180,6 +188,7 @@ def _alloy_pieces(settings: Settings, plan: Plan) -> dict[str, str]:
         "auth_enabled": settings.phoenix_enable_auth,
         "phoenix_endpoint_is_plain_http": urlparse(endpoints(settings, plan.runtime).phoenix_base).scheme == "http",
         "remote_write_enabled": settings.metrics_enabled,
+        "phoenix_metrics_address": _phoenix_metrics_address(settings, plan),
         "queue_bytes": settings.alloy_queue_mib * MIB,
         "queue_mib": settings.alloy_queue_mib,
         "queue_consumers": ALLOY_QUEUE_CONSUMERS,

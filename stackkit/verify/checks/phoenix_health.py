@@ -33,8 +33,9 @@ def phoenix_ingest(ctx: VerifyContext) -> CheckResult:
     problems, fixes = [], []
     if rejected:
         problems.append(
-            f"{rejected} spans lost at Phoenix since it started: its ingest queue was full and it answered 503 "
-            f"({phoenix_metrics.SPAN_QUEUE_REJECTIONS}); senders without a queue (the SDK) dropped them"
+            f"{rejected} export requests rejected at Phoenix since it started: its ingest queue was full and it "
+            f"answered 503 ({phoenix_metrics.SPAN_QUEUE_REJECTIONS}); every span in them is lost unless the sender "
+            "retried (Alloy does, the SDK drops the batch)"
         )
         fixes.append(
             "send through Alloy (its on-disk queue retries 503s), slow the senders down, or raise "
