@@ -43,6 +43,12 @@ def render(c):
     cli.render()
 
 
+@task(help={"to": "the Phoenix release to run, such as 20.26.1"})
+def upgrade(c, to):
+    """Upgrade Phoenix: drain, back up, migrate on its own, start, verify; roll back on any failure."""
+    cli.upgrade(to)
+
+
 @task
 def rotate_key(c):
     """With auth on: mint a new ingestion key, restart what uses it, revoke the old one."""

@@ -12,10 +12,9 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import Any
 
-from stackkit import components, envfile, secrets
+from stackkit import components, envfile, phoenix_env, secrets
 from stackkit.render import Plan
 from stackkit.settings import (
     APPLIED_FILE,
@@ -66,7 +65,8 @@ def running_versions(settings: Settings, plan: Plan) -> dict[str, str]:
         if plan.runtime == "docker":
             versions[name] = settings.value_of(component.image_setting)
         elif name == "phoenix":
-            versions[name] = metadata.version("arize-phoenix")
+            python = phoenix_env.python_for(settings.phoenix_version)
+            versions[name] = phoenix_env.installed_version(python) or settings.phoenix_version
         else:
             versions[name] = settings.value_of(component.version_setting) if component.version_setting else "local"
     return versions

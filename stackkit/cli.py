@@ -128,6 +128,12 @@ def logs(service: str, follow: bool, tail: int) -> None:
     run(action)
 
 
+def upgrade(to: str) -> None:
+    from stackkit import upgrade as upgrading
+
+    run(lambda settings: upgrading.upgrade(settings, to.strip()), changes_stack=True)
+
+
 def rotate_key() -> None:
     run(lambda settings: stack.rotate_key(settings), changes_stack=True)
 

@@ -16,7 +16,10 @@ from stackkit.settings import Settings
 
 
 def _phoenix_command(settings: Settings) -> list[str]:
-    return [sys.executable, "-m", "phoenix.server.main", "serve"]
+    # PHOENIX_VERSION's own environment (created on first use), so the setting means what the image tag does.
+    from stackkit import phoenix_env
+
+    return [phoenix_env.ensure(settings.phoenix_version), "-m", "phoenix.server.main", "serve"]
 
 
 def _alloy_command(settings: Settings) -> list[str]:

@@ -129,6 +129,7 @@ def up(
         out(clock.line(f"{name}: skipped ({reason})"))
     state = applied.read(settings)
     if state is not None and any(runtime.state(name).running for name in components.NAMES):
+        state = _upgrade_if_wanted(settings, state, lambda line: out(clock.line(line)))
         _apply_changes(settings, state, applied.changes(state, settings), lambda line: out(clock.line(line)))
 
     to_start = [name for name in plan.components if not _is_healthy(settings, runtime, name)]
@@ -188,6 +189,16 @@ def up(
     if first_time:
         _print_next_steps(settings, plan, out)
     return plan
+
+
+def _upgrade_if_wanted(settings: Settings, state: applied.AppliedState, out: Printer) -> applied.AppliedState:
+    """A new PHOENIX_VERSION on a running native Phoenix: backup, migration alone, rollback on failure."""
+    from stackkit import upgrade  # it builds on this module
+
+    if not upgrade.wanted(state, settings):
+        return state
+    upgrade.upgrade(settings, settings.phoenix_version, out)
+    return applied.read(settings) or state
 
 
 def _running_plan(runtime: Runtime, whole: Plan) -> Plan:

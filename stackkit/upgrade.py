@@ -1,0 +1,176 @@
+"""Upgrading a running native Phoenix to another PHOENIX_VERSION, with a way back.
+
+Phoenix migrates its database at start, with no copy taken first: a failed migration leaves neither
+version working. Here: the new version's environment is made ready first (nothing is stopped while it
+installs), then the senders stop, Phoenix drains and stops, a backup is written, the new version's
+`phoenix db migrate` runs on its own, the new version starts and must hold every span the old one did.
+On any failure after the backup: the backup is restored, the old version started again, and the error says
+which step failed. `invoke upgrade --to X` and `invoke up` with a new PHOENIX_VERSION both come here.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from stackkit import applied, backup, components, database, phoenix_env, secrets
+from stackkit.errors import StackkitError, UsageError
+from stackkit.health import wait_healthy
+from stackkit.render import Plan, render
+from stackkit.runtimes.native import NativeRuntime
+from stackkit.settings import Settings, settings_from_given
+from stackkit.stack import StackError, health_url, make_plan, recorded_runtime, require_applied
+
+Printer = Callable[[str], None]
+MIGRATE_TIMEOUT = 1800.0
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def _with_version(settings: Settings, version: str) -> Settings:
+    given = {**dict(settings.given), "PHOENIX_VERSION": version}
+    return settings_from_given(
+        given, settings.repo_root, passthrough=dict(settings.phoenix_passthrough), explicit=settings.explicit
+    )
+
+
+class _Steps:
+    """Times each step, for the summary line (backup, migration, start)."""
+
+    def __init__(self, out: Printer):
+        self.out = out
+        self.times: dict[str, float] = {}
+        self.current = ""
+
+    def run(self, name: str, action: Callable[[], object]) -> object:
+        self.current = name
+        started = time.monotonic()
+        result = action()
+        self.times[name] = time.monotonic() - started
+        self.out(f"upgrade: {name} done in {self.times[name]:.1f}s")
+        return result
+
+    def summary(self) -> str:
+        return ", ".join(f"{name} {seconds:.1f}s" for name, seconds in self.times.items())
+
+
+def _start_phoenix(settings: Settings, plan: Plan) -> None:
+    runtime = NativeRuntime(settings)
+    render(settings, plan, secrets.load(settings))
+    runtime.start("phoenix", plan)
+    url = health_url(settings, "phoenix")
+    result = wait_healthy(url, settings.stack_health_timeout, still_running=lambda: runtime.state("phoenix").running)
+    if not result.ok:
+        tail = "\n".join(runtime.logs("phoenix", tail=15))
+        raise StackError(
+            f"Phoenix {settings.phoenix_version} did not become healthy at {url} ({result.detail}):\n{tail}"
+        )
+
+
+def _migrate(settings: Settings, python: str) -> None:
+    runtime = NativeRuntime(settings)
+    done = subprocess.run(
+        [python, "-m", "phoenix.server.main", "db", "migrate"],
+        env=runtime.environment("phoenix"),
+        cwd=settings.state_dir,
+        capture_output=True,
+        text=True,
+        timeout=MIGRATE_TIMEOUT,
+    )
+    if done.returncode != 0:
+        lines = [line for line in (done.stderr + done.stdout).splitlines() if line.strip()]
+        raise StackError(
+            f"`phoenix db migrate` of Phoenix {settings.phoenix_version} failed: {' | '.join(lines[-3:])[:400]}"
+        )
+
+
+def _check_spans(settings: Settings, expected: dict[str, int]) -> None:
+    found = database.count_rows(settings)
+    if found.get("spans", 0) < expected.get("spans", 0):
+        raise StackError(f"Phoenix {settings.phoenix_version} holds {found['spans']} spans, {expected['spans']} before")
+
+
+def upgrade(settings: Settings, to_version: str, out: Printer = print) -> None:
+    """Upgrade the running native Phoenix to `to_version`; on failure roll back and raise StackError."""
+    state = require_applied(settings)
+    runtime = recorded_runtime(settings)
+    if runtime.name != "native":
+        raise UsageError(
+            "`invoke upgrade` works on the native runtime; on docker: `invoke backup` is not available there, "
+            "so `invoke down`, set PHOENIX_VERSION, `invoke up`"
+        )
+    old = applied.applied_settings(settings, state)
+    from_version = old.phoenix_version
+    new = _with_version(old, to_version)  # validates the version's form
+    if to_version == from_version:
+        out(f"upgrade: Phoenix {to_version} is already running")
+        return
+    if _version_key(to_version) < _version_key(from_version):
+        raise UsageError(
+            f"PHOENIX_VERSION={to_version} is older than the running {from_version}: Phoenix cannot migrate a "
+            "database back. Restore a backup taken before the upgrade instead (`invoke restore --input ...`)"
+        )
+    if not runtime.state("phoenix").running:
+        raise StackError("Phoenix is not running: `invoke up` with the new PHOENIX_VERSION starts it")
+    steps = _Steps(out)
+    python = str(steps.run("environment", lambda: phoenix_env.ensure(to_version, out)))
+    plan = make_plan(runtime)
+
+    stopped = [sender.name for sender in reversed(components.senders()) if runtime.state(sender.name).running]
+    for name in stopped:
+        runtime.stop(name)
+        out(f"upgrade: {name} stopped (sends to phoenix)")
+    steps.run("drain", lambda: database.wait_for_ingestion(old, out))
+    runtime.stop("phoenix")
+    out(f"upgrade: Phoenix {from_version} stopped")
+    before = database.count_rows(old)
+    saved = steps.run("backup", lambda: backup.backup(old, out=out))
+    assert isinstance(saved, backup.BackupResult)
+    try:
+        steps.run("migration", lambda: _migrate(new, python))
+        steps.run("start", lambda: _start_phoenix(new, plan))
+        steps.run("verify", lambda: _check_spans(new, before))
+    except (StackkitError, OSError, subprocess.TimeoutExpired) as error:
+        failed_step = steps.current
+        out(f"upgrade: {failed_step} failed; rolling back to Phoenix {from_version}")
+        _roll_back(old, plan, saved.path, before, stopped, out)
+        raise StackError(
+            f"upgrading Phoenix {from_version} -> {to_version} failed at the {failed_step} step: {error}\n"
+            f"Rolled back: restored {saved.path} and Phoenix {from_version} runs again with {before['spans']} "
+            f"spans. PHOENIX_VERSION stays {from_version} in the running stack."
+        ) from None
+    _start_senders(new, plan, stopped, out)
+    applied.record(new, Plan(plan.runtime, tuple(n for n in plan.components if runtime.state(n).running), plan.skipped))
+    out(
+        f"upgrade: Phoenix {from_version} -> {to_version} done, {before['spans']} spans kept; backup {saved.path}; "
+        f"times: {steps.summary()}"
+    )
+
+
+def _start_senders(settings: Settings, plan: Plan, names: list[str], out: Printer) -> None:
+    runtime = NativeRuntime(settings)
+    for name in reversed(names):
+        runtime.start(name, plan)
+        result = wait_healthy(health_url(settings, name), settings.stack_health_timeout)
+        out(f"upgrade: {name} {'started' if result.ok else 'did not become healthy: ' + result.detail}")
+
+
+def _roll_back(
+    old: Settings, plan: Plan, saved: Path, before: dict[str, int], senders: list[str], out: Printer
+) -> None:
+    NativeRuntime(old).stop("phoenix")
+    backup.restore(old, saved, force=True, out=out)
+    _start_phoenix(old, plan)
+    _check_spans(old, before)
+    out(f"upgrade: rolled back; Phoenix {old.phoenix_version} is healthy with {before['spans']} spans")
+    _start_senders(old, plan, senders, out)
+
+
+def wanted(state: applied.AppliedState, settings: Settings) -> bool:
+    """`invoke up` with a new PHOENIX_VERSION on a running native Phoenix goes through upgrade()."""
+    changed = any(change.name == "PHOENIX_VERSION" for change in applied.changes(state, settings))
+    return changed and state.runtime == "native"
