@@ -10,6 +10,7 @@ which step failed. `invoke upgrade --to X` and `invoke up` with a new PHOENIX_VE
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 from collections.abc import Callable
@@ -71,6 +72,15 @@ def _start_phoenix(settings: Settings, plan: Plan) -> None:
         )
 
 
+def _reason(done: subprocess.CompletedProcess[str]) -> str:
+    """The error line of a failed migration (its output is mostly SQL echoed by SQLAlchemy)."""
+    lines = [line.strip() for line in (done.stdout + "\n" + done.stderr).splitlines() if line.strip()]
+    # The exception lines that say something ("sqlite3.OperationalError: table x already exists"), not
+    # Phoenix's own PhoenixMigrationError, whose message is a support notice.
+    errors = [line for line in lines if re.match(r"^[\w.]+(Error|Exception): \S", line)]
+    return (errors[-1] if errors else " | ".join(lines[-3:]))[:400]
+
+
 def _migrate(settings: Settings, python: str) -> None:
     runtime = NativeRuntime(settings)
     done = subprocess.run(
@@ -82,10 +92,7 @@ def _migrate(settings: Settings, python: str) -> None:
         timeout=MIGRATE_TIMEOUT,
     )
     if done.returncode != 0:
-        lines = [line for line in (done.stderr + done.stdout).splitlines() if line.strip()]
-        raise StackError(
-            f"`phoenix db migrate` of Phoenix {settings.phoenix_version} failed: {' | '.join(lines[-3:])[:400]}"
-        )
+        raise StackError(f"`phoenix db migrate` of Phoenix {settings.phoenix_version} failed: {_reason(done)}")
 
 
 def _check_spans(settings: Settings, expected: dict[str, int]) -> None:
