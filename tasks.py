@@ -55,11 +55,12 @@ def rotate_key(c):
         "since": "only chains started this recently: 30m, 1h, 2d (default 1h)",
         "limit": "evaluate at most this many of the most recent chains (default 200)",
         "json": "print the pass rates as JSON only",
+        "wait": "seconds to wait for demo spans still on their way to Phoenix (default 10; 0: do not wait)",
     },
 )
-def evaluate(c, since="1h", limit=200, json=False):
+def evaluate(c, since="1h", limit=200, json=False, wait=10.0):
     """Score recent demo chains (answered, latency, tool_ok) and store the scores as span annotations."""
-    cli.evaluate(since, limit, json)
+    cli.evaluate(since, limit, json, wait)
 
 
 @task(

@@ -132,9 +132,9 @@ def rotate_key() -> None:
     run(lambda settings: stack.rotate_key(settings), changes_stack=True)
 
 
-def evaluate(since: str, limit: int, as_json: bool) -> None:
+def evaluate(since: str, limit: int, as_json: bool, wait: float = evals.DEFAULT_WAIT_SECONDS) -> None:
     def action(settings: Settings) -> None:
-        report = evals.run_evals(settings, since, limit)
+        report = evals.run_evals(settings, since, limit, wait)
         print(json.dumps(report.as_dict(), indent=2) if as_json else evals.format_report(report))
 
     # A typo in --since is reported before anything is read.

@@ -113,6 +113,10 @@ class PhoenixClient:
     def delete_system_key(self, key_id: str) -> None:
         self._request("DELETE", f"/v1/system/api_keys/{key_id}")
 
+    def delete_span(self, span_id: str) -> None:
+        """DELETE /v1/spans/{OpenTelemetry span id}: that span only; the trace goes with its last span."""
+        self._request("DELETE", f"/v1/spans/{span_id}")
+
     def annotate_spans(self, annotations: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return self._request("POST", "/v1/span_annotations", params={"sync": "true"}, json={"data": annotations})[
             "data"

@@ -7,7 +7,7 @@ import time
 
 import requests
 
-from stackkit import components, ports, secrets
+from stackkit import canary, components, ports, secrets
 from stackkit.health import probe
 from stackkit.phoenix_api import PhoenixClient, PhoenixError
 from stackkit.settings import Settings
@@ -71,9 +71,7 @@ def pipeline_canary(ctx: VerifyContext) -> CheckResult:
         hop = "Phoenix's /v1/traces (no Alloy in this stack)"
     sent_at = time.monotonic()
     try:
-        from stackkit.canary import send_canary  # OpenTelemetry's protobuf: the `stack` extra
-
-        result = send_canary(url, settings.phoenix_project_name, token)
+        result = canary.send_canary(url, token)
     except requests.RequestException as error:
         return CheckResult.failed(
             f"the canary could not be sent to {url}: {type(error).__name__}",
@@ -87,15 +85,21 @@ def pipeline_canary(ctx: VerifyContext) -> CheckResult:
         return CheckResult.failed(f"{hop} answered 415", "send OTLP as protobuf (Phoenix refuses JSON)")
     if result.status_code != 200:
         return CheckResult.failed(f"{hop} answered HTTP {result.status_code}: {result.body}", "read the sender's logs")
+    reader = _reader(settings)
     try:
-        spans = _reader(settings).wait_for_traces(
-            settings.phoenix_project_name, [result.trace_id], timeout=CANARY_DEADLINE_S
-        )[result.trace_id]
+        spans = reader.wait_for_traces(canary.STACK_PROJECT, [result.trace_id], timeout=CANARY_DEADLINE_S)[
+            result.trace_id
+        ]
+        elapsed = time.monotonic() - sent_at
+        if spans:
+            canary.forget(reader, result.trace_id)
     except PhoenixError as error:
         return CheckResult.failed(f"reading the canary back failed: {error}", "check phoenix.health and phoenix.auth")
-    elapsed = time.monotonic() - sent_at
     if spans:
-        return CheckResult.passed(f"canary {result.trace_id} sent to {hop}, queryable in Phoenix after {elapsed:.2f}s")
+        return CheckResult.passed(
+            f"canary {result.trace_id} sent to {hop}, queryable in Phoenix after {elapsed:.2f}s "
+            f"(in the stack's own project {canary.STACK_PROJECT}, then deleted)"
+        )
     return CheckResult.failed(
         f"canary {result.trace_id} accepted by {hop} but not in Phoenix after {CANARY_DEADLINE_S:g}s"
         + (f": {_which_hop_lost_it(settings, before)}" if via_alloy else ""),
