@@ -140,7 +140,7 @@ def external_data_note(settings: Settings, runtime_name: str) -> str | None:
 def phoenix_client(settings: Settings) -> PhoenixClient:
     """A REST client; with auth on it uses the admin secret, which reads every project."""
     token = secrets.load(settings).get("PHOENIX_ADMIN_SECRET", "") if settings.phoenix_enable_auth else ""
-    return PhoenixClient(settings.phoenix_url, token=token, timeout=5.0)
+    return PhoenixClient(settings.phoenix_url, token=token, timeout=5.0, verify=settings.phoenix_tls_verify)
 
 
 def ingestion_mark(client: PhoenixClient) -> tuple[tuple[str, str], ...]:
@@ -175,7 +175,9 @@ def send_marker(settings: Settings) -> str:
     token = stored.get("PHOENIX_API_KEY") or stored.get("PHOENIX_ADMIN_SECRET", "")
     if settings.phoenix_enable_auth and token:
         headers["Authorization"] = f"Bearer {token}"
-    response = requests.post(f"{settings.phoenix_url}/v1/traces", data=body, headers=headers, timeout=10)
+    response = requests.post(
+        f"{settings.phoenix_url}/v1/traces", data=body, headers=headers, timeout=10, verify=settings.phoenix_tls_verify
+    )
     return trace_id.hex() if response.status_code == 200 else ""
 
 

@@ -22,7 +22,7 @@ from stackkit.verify.files import ConfigFiles, FileLocations, load_files
 from stackkit.verify.report import CheckResult, Status
 
 CHECK_MODULES = tuple(
-    f"stackkit.verify.checks.{concern}" for concern in ("alloy", "compose", "phoenix", "sdk", "pipeline")
+    f"stackkit.verify.checks.{concern}" for concern in ("alloy", "compose", "phoenix", "remote", "sdk", "pipeline")
 )
 # The order checks run and print in (README's table lists them in this order): what the files say first,
 # then what the running stack does, from its ports to a span read back.
@@ -37,6 +37,7 @@ CHECK_ORDER = (
     "phoenix.auth-config",
     "sdk.exporter",
     "ports.conflict",
+    "phoenix.remote",
     "phoenix.health",
     "alloy.ready",
     "alloy.errors",

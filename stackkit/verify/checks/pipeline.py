@@ -52,14 +52,17 @@ def _alloy_counters(settings: Settings) -> dict[str, float]:
 
 
 def _reader(settings: Settings) -> PhoenixClient:
-    token = secrets.load(settings).get("PHOENIX_ADMIN_SECRET", "") if settings.phoenix_enable_auth else ""
-    return PhoenixClient(settings.phoenix_url, token=token)
+    stored = secrets.load(settings)
+    token = stored.get("PHOENIX_ADMIN_SECRET", "") if settings.phoenix_enable_auth else ""
+    if not token and settings.phoenix_wants_key:
+        token = stored.get("PHOENIX_API_KEY", "")  # an external Phoenix: the key the user gave
+    return PhoenixClient(settings.phoenix_url, token=token, verify=settings.phoenix_tls_verify)
 
 
 @check("pipeline.canary", static=False)
 def pipeline_canary(ctx: VerifyContext) -> CheckResult:
     settings = ctx.settings
-    if not probe(f"{settings.phoenix_url}/healthz").ok:
+    if not probe(f"{settings.phoenix_url}/healthz", verify=settings.phoenix_tls_verify).ok:
         return CheckResult.failed("Phoenix is not answering, so nothing can land", UP_FIX.format(component="phoenix"))
     via_alloy = running(settings, "alloy")
     if via_alloy:
@@ -73,7 +76,7 @@ def pipeline_canary(ctx: VerifyContext) -> CheckResult:
     try:
         from stackkit.canary import send_canary  # OpenTelemetry's protobuf: the `stack` extra
 
-        result = send_canary(url, settings.phoenix_project_name, token)
+        result = send_canary(url, settings.phoenix_project_name, token, verify=settings.phoenix_tls_verify)
     except requests.RequestException as error:
         return CheckResult.failed(
             f"the canary could not be sent to {url}: {type(error).__name__}",
