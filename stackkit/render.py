@@ -204,6 +204,29 @@ def _alloy_pieces(settings: Settings, plan: Plan) -> dict[str, str]:
     }
 
 
+# Pieces `invoke render --print NAME` prints for pasting into an Alloy configuration the user runs.
+PRINTABLE_PIECES = ("phoenix-exporter",)
+
+
+def piece_to_paste(settings: Settings, name: str) -> str:
+    """A rendered piece for an Alloy the stack does not run: the header names the variables it reads."""
+    plan = Plan(runtime="native", components=("alloy",), skipped={})
+    body = _alloy_pieces(settings, plan)[f"{name}.alloy"]
+    body = body.split("\n", 2)[2]  # the "Rendered by `invoke render`, do not edit" header is not theirs
+    reads = [f"//   PHOENIX_OTLP_ENDPOINT={endpoints(settings, 'native').phoenix_base}  (base URL, no /v1/traces)"]
+    if settings.phoenix_wants_key:
+        reads.append("//   PHOENIX_API_KEY=<an ingestion key of that Phoenix>")
+    if settings.phoenix_ca_bundle:
+        reads.append(f"//   PHOENIX_CA_FILE={settings.phoenix_ca_bundle}  (the private CA, readable by Alloy)")
+    header = [
+        "// Phoenix trace exporter from stackkit (`invoke render --print phoenix-exporter`): paste it into your",
+        "// config.alloy and route traces to it: output { traces = [otelcol.exporter.otlphttp.phoenix.input] }.",
+        "// It reads these variables from Alloy's environment:",
+        *reads,
+    ]
+    return "\n".join(header) + "\n" + body
+
+
 def compose_override_text(envs: Mapping[str, Mapping[str, str]], volumes: Mapping[str, list[str]] | None = None) -> str:
     """A compose file setting each service's environment, values quoted so Compose reads them verbatim."""
     services: dict[str, dict[str, object]] = {

@@ -247,7 +247,7 @@ def http_endpoint_reason(expr: Expr, ctx: VerifyContext) -> str | None:
         return None
     if endpoint.path not in ("", "/"):
         return f"{value!r} has a URL path: gRPC has no paths, so this is an OTLP/HTTP endpoint"
-    if endpoint.scheme == "https":
+    if endpoint.scheme == "https" or endpoint.port == 443:
         return (
             f"{value!r} is an https URL: behind a tunnel or proxy that speaks HTTP/1.1, gRPC's HTTP/2 gets 403 or 502"
         )
@@ -283,13 +283,13 @@ def alloy_exporter_protocol(ctx: VerifyContext) -> CheckResult:
         )
         if not ctx.files.alloy.complete and not findings:
             return missing(ctx, problem, "")
-        findings.append(
-            fail(
-                problem,
-                f'define {HTTP_EXPORTER} "phoenix" in stacks/grafana-alloy/phoenix-exporter.alloy.j2, '
-                "then `invoke render`",
-            )
+        define = (
+            "paste the block `invoke render --print phoenix-exporter` prints into your configuration"
+            if ctx.files.locations.user_alloy
+            else f'define {HTTP_EXPORTER} "phoenix" in stacks/grafana-alloy/phoenix-exporter.alloy.j2, '
+            "then `invoke render`"
         )
+        findings.append(fail(problem, define))
     exporters = ", ".join(exporter.id for exporter in to_phoenix)
     return conclude(findings, f"traces leave for Phoenix over OTLP/HTTP through {exporters}")
 
