@@ -289,3 +289,14 @@ def test_a_path_prefix_with_phoenix_host_root_path_works_and_a_missing_prefix_is
     assert doubled is not None and "doubled" in doubled.summary
     assert doubled.fix == f"set PHOENIX_EXTERNAL_URL={url}{ROOT_PATH}"
     assert "PHOENIX_HOST_ROOT_PATH" in missing.fix
+
+
+def test_an_external_alloy_that_does_not_answer_is_named_by_verify(tmp_path: Path) -> None:
+    nothing = free_ports(1)[0]  # nothing listens: the user's Alloy is down or listens elsewhere
+    environ = isolated_environ(tmp_path / "state", ALLOY_EXTERNAL_URL=f"http://127.0.0.1:{nothing}")
+    checked = invoke(environ, "verify")
+    assert checked.returncode == 1
+    assert (
+        f"FAIL  alloy.ready              your Alloy at ALLOY_EXTERNAL_URL=http://127.0.0.1:{nothing}" in checked.stdout
+    )
+    assert "--server.http.listen-addr" in checked.stdout

@@ -16,6 +16,7 @@ from stackkit.verify.live import (
     EXPORTER_ID,
     UP_FIX,
     alloy_skip_reason,
+    external,
     rendered_env,
     running,
 )
@@ -26,7 +27,11 @@ from stackkit.verify.registry import CheckResult, VerifyContext, check
 def ports_conflict(ctx: VerifyContext) -> CheckResult:
     settings = ctx.settings
     # A component of this stack that runs holds its own ports; the others' must be free.
-    idle = [component for component in components.ALL if not running(settings, component.name)]
+    idle = [
+        component
+        for component in components.ALL
+        if not running(settings, component.name) and not external(settings, component.name)
+    ]
     clashes = ports.busy(settings.host_ports(), idle)
     if clashes:
         return CheckResult.failed(
@@ -64,7 +69,7 @@ def pipeline_canary(ctx: VerifyContext) -> CheckResult:
     settings = ctx.settings
     if not probe(f"{settings.phoenix_url}/healthz", verify=settings.phoenix_tls_verify).ok:
         return CheckResult.failed("Phoenix is not answering, so nothing can land", UP_FIX.format(component="phoenix"))
-    via_alloy = running(settings, "alloy")
+    via_alloy = running(settings, "alloy") or external(settings, "alloy")
     if via_alloy:
         url, token, hop = f"{settings.alloy_otlp_http_url}/v1/traces", "", "Alloy's OTLP/HTTP receiver"
         before = _alloy_counters(settings)
