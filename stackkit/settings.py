@@ -657,6 +657,16 @@ def _cross_checks(parsed: dict[str, Any]) -> list[str]:
         problems.append(NATIVE_POSTGRES_NEEDS_URL)
     if parsed.get("ALLOY_EXTERNAL_OTLP_URL") and not parsed.get("ALLOY_EXTERNAL_URL"):
         problems.append("ALLOY_EXTERNAL_OTLP_URL: needs ALLOY_EXTERNAL_URL (that Alloy's UI address) too, or empty it")
+    if (
+        parsed.get("PHOENIX_EXTERNAL_URL")
+        and parsed.get("PHOENIX_ENABLE_AUTH")
+        and not parsed.get("PHOENIX_API_KEY")
+        and not parsed.get("PHOENIX_ADMIN_SECRET")
+    ):
+        problems.append(
+            "PHOENIX_ENABLE_AUTH=true with PHOENIX_EXTERNAL_URL: the stack cannot generate that Phoenix's secrets; "
+            "set PHOENIX_API_KEY (an ingestion key of it) or PHOENIX_ADMIN_SECRET (its admin secret, to mint one)"
+        )
     if parsed.get("PHOENIX_CA_BUNDLE") and not parsed.get("PHOENIX_EXTERNAL_URL"):
         problems.append(
             "PHOENIX_CA_BUNDLE: only used with PHOENIX_EXTERNAL_URL (the stack's own Phoenix is plain http); "

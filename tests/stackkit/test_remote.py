@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -76,6 +77,42 @@ def remote_phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setting
         runtime.stop("phoenix")
 
 
+def _certificate_from_test_ca(tls: Tls, folder: Path, name: str, san: str, days: tuple[int, int]) -> Tls:
+    """Another server certificate signed by the test CA: for a different host name, or already expired."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    ca_cert = x509.load_pem_x509_certificate(tls.ca.read_bytes())
+    ca_key = serialization.load_pem_private_key((tls.ca.parent / "ca.key").read_bytes(), password=None)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    alternative: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(san)) if san[0].isdigit() else x509.DNSName(san)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, san)]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now + datetime.timedelta(days=days[0]))
+        .not_valid_after(now + datetime.timedelta(days=days[1]))
+        .add_extension(x509.SubjectAlternativeName([alternative]), critical=False)
+        .sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
+    )
+    cert_path, key_path = folder / f"{name}.pem", folder / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        )
+    )
+    return Tls(tls.ca, cert_path, key_path)
+
+
 class Nginx:
     """nginx in the foreground on a free loopback port, everything it writes in its own folder."""
 
@@ -84,7 +121,7 @@ class Nginx:
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
 
-    def start(self, locations: str, server_extra: str = "") -> str:
+    def start(self, locations: str, server_extra: str = "", wait_tls: bool = True) -> str:
         self.port = free_ports(1)[0]
         folder = self.folder
         config = folder / "nginx.conf"
@@ -117,7 +154,7 @@ http {{
             stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 10
-        while not (folder / "nginx.pid").exists() or not _answers(self.port, self.tls.ca):
+        while not (folder / "nginx.pid").exists() or not _answers(self.port, self.tls.ca if wait_tls else None):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 error = self.process.stderr.read().decode() if self.process.stderr else ""
                 pytest.fail(f"nginx did not start: {error}")
@@ -138,12 +175,16 @@ http {{
         self.process = None
 
 
-def _answers(port: int, ca: Path) -> bool:
+def _answers(port: int, ca: Path | None) -> bool:
+    """nginx answers on the port: over TLS verified with `ca`, or (a certificate meant to fail) a TCP connect."""
     try:
-        requests.get(f"https://127.0.0.1:{port}/", verify=str(ca), timeout=1)
-        return True
-    except requests.RequestException:
+        if ca is None:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        else:
+            requests.get(f"https://127.0.0.1:{port}/", verify=str(ca), timeout=1)
+    except (OSError, requests.RequestException):
         return False
+    return True
 
 
 @pytest.fixture
@@ -222,6 +263,30 @@ def test_no_ca_bundle_is_named_as_an_untrusted_certificate(
     assert "PHOENIX_CA_BUNDLE" in refused.stdout + refused.stderr
     assert "Traceback" not in refused.stderr
     assert "starting" not in refused.stdout
+
+
+@pytest.mark.parametrize(
+    ("san", "days", "named"),
+    [
+        ("phoenix.example.test", (-1, 2), "not issued for the name '127.0.0.1' (wrong host name)"),
+        ("127.0.0.1", (-10, -1), "has expired"),
+    ],
+    ids=["wrong-host-name", "expired"],
+)
+def test_a_certificate_for_another_name_or_expired_is_named(
+    tmp_path: Path, tls: Tls, remote_phoenix: Settings, san: str, days: tuple[int, int], named: str
+) -> None:
+    other = _certificate_from_test_ca(tls, tmp_path, "other", san, days)
+    proxy = Nginx(tmp_path / "nginx", other)
+    proxy.folder.mkdir()
+    try:
+        url = proxy.start(to_phoenix(remote_phoenix), wait_tls=False)
+        problem = remote.diagnose(client_settings(tmp_path, url, tls))
+    finally:
+        proxy.stop()
+    assert problem is not None
+    assert named in problem.summary, problem.summary
+    assert "certificate" in problem.fix
 
 
 def test_a_catch_all_html_page_on_v1_traces_is_named_a_proxy_not_phoenix(
