@@ -19,10 +19,16 @@ from stackkit.settings import Settings, load_settings
 DEBUG_VARIABLE = "STACKKIT_DEBUG"
 
 
-def run(action: Callable[[Settings], object], changes_stack: bool = False) -> None:
-    """Load the settings, run the task (holding the state folder's lock when it changes the stack); turn
-    every way it can end into one message and an exit code."""
+def run(
+    action: Callable[[Settings], object],
+    changes_stack: bool = False,
+    check_arguments: Callable[[], object] | None = None,
+) -> None:
+    """Check the task's own arguments, load the settings, run the task (holding the state folder's lock when
+    it changes the stack); turn every way it can end into one message and an exit code."""
     try:
+        if check_arguments is not None:
+            check_arguments()
         settings = load_settings()
         if changes_stack:
             with lock.held(settings.state_dir):
@@ -134,13 +140,12 @@ def rotate_key() -> None:
 
 
 def evaluate(since: str, limit: int, as_json: bool) -> None:
-    evals.parse_since(since)  # a typo in --since is reported before anything is read
-
     def action(settings: Settings) -> None:
         report = evals.run_evals(settings, since, limit)
         print(json.dumps(report.as_dict(), indent=2) if as_json else evals.format_report(report))
 
-    run(action)
+    # A typo in --since is reported before anything is read.
+    run(action, check_arguments=lambda: evals.parse_since(since))
 
 
 def traffic(requests: int, sessions: int, concurrency: int, fail_ratio: float, save: str | None) -> None:

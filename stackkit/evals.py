@@ -23,7 +23,7 @@ from typing import Any
 import requests
 
 from stackkit import secrets
-from stackkit.errors import OperationFailed
+from stackkit.errors import OperationFailed, UsageError
 from stackkit.phoenix_api import PhoenixClient, PhoenixError
 from stackkit.settings import Settings
 
@@ -96,7 +96,7 @@ def parse_since(text: str) -> timedelta:
     """'30m', '1h', '2d' (also 's') -> a timedelta; EvalError on anything else."""
     match = _DURATION.fullmatch(text.strip().lower())
     if not match or int(match.group(1)) == 0:
-        raise EvalError(f"--since {text!r}: expected a duration such as 30m, 1h or 2d (s, m, h or d)")
+        raise UsageError(f"--since {text!r}: expected a duration such as 30m, 1h or 2d (s, m, h or d)")
     return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
 
 
@@ -239,7 +239,7 @@ def run_evals(settings: Settings, since: str, limit: int) -> EvalReport:
     """Evaluate the `limit` most recent chains started within `since` (e.g. "1h") and annotate them."""
     window = parse_since(since)
     if limit < 1:
-        raise EvalError(f"--limit {limit}: expected a whole number of at least 1")
+        raise UsageError(f"--limit {limit}: expected a whole number of at least 1")
     client = client_for(settings)
     project = settings.phoenix_project_name
     start = (datetime.now(timezone.utc) - window).isoformat()

@@ -19,6 +19,7 @@ from invoke.exceptions import Exit
 from isolation import isolated_settings
 
 from stackkit import cli, evals, secrets
+from stackkit.errors import EXIT_USAGE, UsageError
 from stackkit.evals import (
     ANNOTATION_IDENTIFIER,
     ChainResult,
@@ -189,15 +190,15 @@ def test_parse_since(text: str, seconds: int) -> None:
 
 @pytest.mark.parametrize("text", ["", "1", "h", "0h", "1w", "-1h", "1.5h", "1h30m"])
 def test_parse_since_rejects(text: str) -> None:
-    with pytest.raises(EvalError, match="expected a duration such as 30m, 1h or 2d"):
+    with pytest.raises(UsageError, match="expected a duration such as 30m, 1h or 2d"):
         parse_since(text)
 
 
 def test_bad_since_exits_before_reading_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "settings_or_exit", lambda: pytest.fail("settings were read"))
+    monkeypatch.setattr(cli, "load_settings", lambda: pytest.fail("settings were read"))
     with pytest.raises(Exit) as exited:
         cli.evaluate("soon", 10, as_json=False)
-    assert exited.value.code == cli.EXIT_FAILED
+    assert exited.value.code == EXIT_USAGE
     assert "--since 'soon'" in exited.value.message
 
 
@@ -360,7 +361,7 @@ def test_labels_match_what_happened_and_a_rerun_updates_in_place(
 
     # The second run goes through the CLI with the default threshold (2000 ms): the slow fail_tool chains
     # now pass latency, so labels change, yet no annotation is added and every row keeps its id.
-    monkeypatch.setattr(cli, "settings_or_exit", lambda: dataclasses.replace(settings, eval_latency_threshold_ms=2000))
+    monkeypatch.setattr(cli, "load_settings", lambda: dataclasses.replace(settings, eval_latency_threshold_ms=2000))
     cli.evaluate("1h", 100, as_json=True)
     printed = json.loads(capsys.readouterr().out)
     assert printed["chains"] == len(sent)
