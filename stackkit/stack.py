@@ -322,7 +322,11 @@ def recorded_runtime(settings: Settings) -> Runtime:
 def down(settings: Settings, remove_data: bool = False, out: Printer = _print) -> None:
     """Reverse order, so the demo and Alloy flush their queued spans into a still-running Phoenix."""
     runtime = recorded_runtime(settings)
+    elsewhere = components.external_urls(settings)
     for component in reversed(components.ALL):
+        if component.name in elsewhere:
+            out(f"{component.name}: external at {elsewhere[component.name]}, left alone")
+            continue
         if component.name == "phoenix" and (not remove_data or database.is_external(settings, runtime.name)):
             _drain_phoenix(settings, runtime, out)
         if runtime.stop(component.name, remove_data=remove_data):
@@ -477,6 +481,11 @@ def rotate_key(settings: Settings, out: Printer = _print) -> None:
     require_applied(settings)
     if not settings.phoenix_enable_auth:
         raise UsageError("PHOENIX_ENABLE_AUTH is false: there is no ingestion key to rotate")
+    if settings.phoenix_api_key:
+        raise UsageError(
+            "PHOENIX_API_KEY is a key you gave: rotate it in the Phoenix that issued it, set the new one, "
+            "then `invoke up`"
+        )
     runtime = recorded_runtime(settings)
     if not _is_healthy(settings, runtime, "phoenix"):
         raise StackError("Phoenix is not running and healthy: run `invoke up` first")

@@ -245,7 +245,9 @@ def test_happy_path_demo_traffic_lands_in_the_remote_phoenix_and_verify_passes(
         access_log = (nginx.folder / "access.log").read_text()
         assert '"POST /v1/traces HTTP/1.1" 200' in access_log
     finally:
-        invoke(environ, "down")
+        stopped = invoke(environ, "down")
+    assert f"phoenix: external at {url}, left alone" in stopped.stdout
+    assert "Failed to export" not in (tmp_path / "client" / "logs" / "ai-demo.log").read_text()
 
 
 def test_no_ca_bundle_is_named_as_an_untrusted_certificate(
@@ -365,3 +367,45 @@ def test_an_external_alloy_that_does_not_answer_is_named_by_verify(tmp_path: Pat
         f"FAIL  alloy.ready              your Alloy at ALLOY_EXTERNAL_URL=http://127.0.0.1:{nothing}" in checked.stdout
     )
     assert "--server.http.listen-addr" in checked.stdout
+
+
+def test_a_proxy_that_refuses_with_its_own_403_page_is_named(
+    tmp_path: Path, nginx: Nginx, tls: Tls, remote_phoenix: Settings
+) -> None:
+    url = nginx.start("location = /v1/traces { return 403; }\n" + to_phoenix(remote_phoenix))
+    problem = remote.diagnose(client_settings(tmp_path, url, tls))
+    assert problem is not None
+    assert "403 with an HTML page from the proxy" in problem.summary
+    assert "access rules" in problem.fix
+
+
+def test_with_auth_a_missing_key_is_named_401_and_the_given_key_gets_through(
+    tmp_path: Path, nginx: Nginx, tls: Tls
+) -> None:
+    from stackkit.secrets import generate_secret
+
+    stored = {"PHOENIX_SECRET": generate_secret(), "PHOENIX_ADMIN_SECRET": generate_secret()}
+    secured = isolated_settings(tmp_path / "secured", PHOENIX_ENABLE_AUTH="true")
+    runtime = NativeRuntime(secured)
+    plan = Plan(runtime="native", components=("phoenix",), skipped={})
+    render(secured, plan, secrets=stored)
+    runtime.prepare(plan)
+    runtime.start("phoenix", plan)
+    try:
+        assert wait_healthy(f"{secured.phoenix_url}/healthz", 120, lambda: runtime.state("phoenix").running).ok
+        key = PhoenixClient(secured.phoenix_url, token=stored["PHOENIX_ADMIN_SECRET"]).create_system_key("theirs").key
+        url = nginx.start(to_phoenix(secured))
+        without = remote.diagnose(client_settings(tmp_path / "without", url, tls))
+        assert without is not None
+        assert "Phoenix answered 401: the ingestion key is missing or rejected (no key)" in without.summary
+        assert "PHOENIX_API_KEY" in without.fix
+        wrong = remote.diagnose(client_settings(tmp_path / "wrong", url, tls, PHOENIX_API_KEY="not-a-key"))
+        assert wrong is not None and "401" in wrong.summary
+        given = client_settings(tmp_path / "given", url, tls, PHOENIX_API_KEY=key)
+        assert remote.diagnose(given) is None
+        sent = send_canary(f"{given.phoenix_url}/v1/traces", "keyed", token=key, verify=given.phoenix_tls_verify)
+        assert sent.status_code == 200
+        reader = PhoenixClient(given.phoenix_url, token=key, verify=given.phoenix_tls_verify)
+        assert reader.wait_for_traces("keyed", [sent.trace_id], timeout=15)[sent.trace_id]
+    finally:
+        runtime.stop("phoenix")

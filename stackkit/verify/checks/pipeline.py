@@ -106,7 +106,13 @@ def pipeline_canary(ctx: VerifyContext) -> CheckResult:
         return CheckResult.passed(f"canary {result.trace_id} sent to {hop}, queryable in Phoenix after {elapsed:.2f}s")
     return CheckResult.failed(
         f"canary {result.trace_id} accepted by {hop} but not in Phoenix after {CANARY_DEADLINE_S:g}s"
-        + (f": {_which_hop_lost_it(settings, before)}" if via_alloy else ""),
+        + (f": {_which_hop_lost_it(settings, before)}" if via_alloy else "")
+        + (
+            ": something between took it with a 2xx and did not forward it (a proxy or tunnel answering for "
+            "Phoenix; see phoenix.remote)"
+            if settings.phoenix_external_url and not via_alloy
+            else ""
+        ),
         "see the hop named above; `invoke logs --service alloy` and `invoke logs --service phoenix`",
     )
 
