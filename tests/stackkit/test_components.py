@@ -82,3 +82,28 @@ def test_external_settings_that_cannot_work_alone_are_refused(tmp_path: Path) ->
     text = str(refused.value)
     assert "ALLOY_EXTERNAL_OTLP_URL: needs ALLOY_EXTERNAL_URL" in text
     assert "PHOENIX_CA_BUNDLE='/no/such.pem': expected empty, or the path of an existing PEM file" in text
+
+
+def test_on_docker_the_ca_bundle_is_mounted_read_only_where_the_senders_read_it(tmp_path: Path) -> None:
+    from isolation import isolated_settings
+
+    from stackkit.render import CA_BUNDLE_IN_CONTAINER, Plan, compose_override_path, render
+
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    settings = isolated_settings(
+        tmp_path / "state", PHOENIX_EXTERNAL_URL="https://phoenix.example.test", PHOENIX_CA_BUNDLE=str(ca)
+    )
+    render(settings, Plan(runtime="docker", components=("alloy", "ai-demo"), skipped={}), {})
+    for name, variable in (("alloy", "PHOENIX_CA_FILE"), ("ai-demo", "AI_DEMO_OTLP_CA_FILE")):
+        override = yaml.safe_load(compose_override_path(settings, name).read_text())
+        service = override["services"][components.get(name).compose_service]
+        assert service["volumes"] == [f"{ca}:{CA_BUNDLE_IN_CONTAINER}:ro"]
+        assert service["environment"].get(variable, CA_BUNDLE_IN_CONTAINER) == CA_BUNDLE_IN_CONTAINER
+    alloy = yaml.safe_load(compose_override_path(settings, "alloy").read_text())["services"]["alloy"]
+    assert alloy["environment"]["PHOENIX_CA_FILE"] == CA_BUNDLE_IN_CONTAINER
+    assert alloy["environment"]["PHOENIX_OTLP_ENDPOINT"] == "https://phoenix.example.test"
+    phoenix = yaml.safe_load(compose_override_path(settings, "phoenix").read_text())["services"]["phoenix"]
+    assert "volumes" not in phoenix
+    piece = (settings.rendered_dir / "grafana-alloy" / "phoenix-exporter.alloy").read_text()
+    assert 'ca_file = sys.env("PHOENIX_CA_FILE")' in piece and "insecure" not in piece
