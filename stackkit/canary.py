@@ -56,13 +56,17 @@ def canary_request(name: str, trace_id: bytes, span_id: bytes) -> bytes:
     return request.SerializeToString()
 
 
-def send_canary(traces_url: str, token: str = "", name: str = CANARY_SPAN_NAME) -> CanaryResult:
+def send_canary(
+    traces_url: str, token: str = "", name: str = CANARY_SPAN_NAME, verify: str | bool = True
+) -> CanaryResult:
     """POST one span to an OTLP/HTTP traces URL (…/v1/traces); the 200 proves only that it was accepted."""
     trace_id, span_id = secrets.token_bytes(16), secrets.token_bytes(8)
     headers = {"Content-Type": "application/x-protobuf"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    response = requests.post(traces_url, data=canary_request(name, trace_id, span_id), headers=headers, timeout=10)
+    response = requests.post(
+        traces_url, data=canary_request(name, trace_id, span_id), headers=headers, timeout=10, verify=verify
+    )
     return CanaryResult(
         trace_id.hex(), response.status_code, response.text[:200], response.headers.get("content-type", "")
     )

@@ -138,7 +138,7 @@ def external_data_note(settings: Settings, runtime_name: str) -> str | None:
 def phoenix_client(settings: Settings) -> PhoenixClient:
     """A REST client; with auth on it uses the admin secret, which reads every project."""
     token = secrets.load(settings).get("PHOENIX_ADMIN_SECRET", "") if settings.phoenix_enable_auth else ""
-    return PhoenixClient(settings.phoenix_url, token=token, timeout=5.0)
+    return PhoenixClient(settings.phoenix_url, token=token, timeout=5.0, verify=settings.phoenix_tls_verify)
 
 
 def ingestion_mark(client: PhoenixClient) -> tuple[tuple[str, str], ...]:
@@ -162,7 +162,10 @@ def send_marker(settings: Settings) -> str:
     stored = secrets.load(settings)
     token = stored.get("PHOENIX_API_KEY") or stored.get("PHOENIX_ADMIN_SECRET", "")
     result = canary.send_canary(
-        f"{settings.phoenix_url}/v1/traces", token if settings.phoenix_enable_auth else "", canary.DRAIN_MARKER_NAME
+        f"{settings.phoenix_url}/v1/traces",
+        token if settings.phoenix_enable_auth else "",
+        canary.DRAIN_MARKER_NAME,
+        verify=settings.phoenix_tls_verify,
     )
     return result.trace_id if result.status_code == 200 else ""
 

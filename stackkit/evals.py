@@ -247,7 +247,7 @@ def client_for(settings: Settings) -> PhoenixClient:
                 f"PHOENIX_ENABLE_AUTH is on but {settings.secrets_file} has no PHOENIX_ADMIN_SECRET; "
                 "run `invoke up` first"
             )
-    return PhoenixClient(settings.phoenix_url, token=token)
+    return PhoenixClient(settings.phoenix_url, token=token, verify=settings.phoenix_tls_verify)
 
 
 def _complete(spans: list[dict[str, Any]]) -> bool:
