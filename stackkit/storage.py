@@ -22,6 +22,7 @@ from typing import Any
 import requests
 
 from stackkit import database, secrets
+from stackkit.canary import STACK_PROJECT
 from stackkit.phoenix_api import PhoenixError
 from stackkit.settings import Settings
 
@@ -95,7 +96,7 @@ class StoreUsage:
 
 
 def _count_sql(table: str, placeholder: str) -> str:
-    # The drain's marker spans (stackkit.database.DRAIN_PROJECT) are the stack's own, not the user's.
+    # The drain's marker spans (stackkit.canary.STACK_PROJECT) are the stack's own, not the user's.
     join = "JOIN traces ON traces.id = spans.trace_rowid " if table == "spans" else ""
     return (
         f"SELECT count(*) FROM {table} {join}JOIN projects ON projects.id = traces.project_rowid "
@@ -112,7 +113,7 @@ def _sqlite_usage(path: Path) -> StoreUsage:
         with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as connection:
             has_spans = connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'spans'").fetchone()
             if has_spans:
-                parameters = (database.DRAIN_PROJECT,)
+                parameters = (STACK_PROJECT,)
                 traces = connection.execute(_count_sql("traces", "?"), parameters).fetchone()[0]
                 spans = connection.execute(_count_sql("spans", "?"), parameters).fetchone()[0]
     disk = shutil.disk_usage(path.parent if path.parent.exists() else Path("/"))
@@ -128,9 +129,9 @@ def _postgres_usage(settings: Settings) -> StoreUsage:
         cursor.execute("SELECT to_regclass('spans') IS NOT NULL")
         traces = spans = 0
         if cursor.fetchone()[0]:
-            cursor.execute(_count_sql("traces", "%s"), (database.DRAIN_PROJECT,))
+            cursor.execute(_count_sql("traces", "%s"), (STACK_PROJECT,))
             traces = cursor.fetchone()[0]
-            cursor.execute(_count_sql("spans", "%s"), (database.DRAIN_PROJECT,))
+            cursor.execute(_count_sql("spans", "%s"), (STACK_PROJECT,))
             spans = cursor.fetchone()[0]
     return StoreUsage(f"PostgreSQL {database.redact(url)}", size, traces, spans, None, None)
 
@@ -160,6 +161,8 @@ def _size(count: int | None) -> str:
 
 def usage_lines(settings: Settings, runtime: str) -> list[str]:
     """What `invoke status` prints about the store."""
+    if settings.phoenix_external_url:
+        return [f"Store: Phoenix is external ({settings.phoenix_external_url}): its store is not the stack's"]
     found = usage(settings, runtime)
     if isinstance(found, str):
         return [f"Store: {found}"]

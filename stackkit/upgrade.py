@@ -110,6 +110,8 @@ def upgrade(settings: Settings, to_version: str, out: Printer = print) -> None:
             "`invoke upgrade` works on the native runtime; on docker: `invoke backup` is not available there, "
             "so `invoke down`, set PHOENIX_VERSION, `invoke up`"
         )
+    if settings.phoenix_external_url:
+        raise UsageError("PHOENIX_EXTERNAL_URL is set: that Phoenix is not the stack's to upgrade")
     old = applied.applied_settings(settings, state)
     from_version = old.phoenix_version
     new = _with_version(old, to_version)  # validates the version's form
@@ -180,4 +182,4 @@ def _roll_back(
 def wanted(state: applied.AppliedState, settings: Settings) -> bool:
     """`invoke up` with a new PHOENIX_VERSION on a running native Phoenix goes through upgrade()."""
     changed = any(change.name == "PHOENIX_VERSION" for change in applied.changes(state, settings))
-    return changed and state.runtime == "native"
+    return changed and state.runtime == "native" and not settings.phoenix_external_url

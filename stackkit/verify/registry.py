@@ -23,7 +23,7 @@ from stackkit.verify.report import CheckResult, Status
 
 CHECK_MODULES = tuple(
     f"stackkit.verify.checks.{concern}"
-    for concern in ("alloy", "queue", "compose", "phoenix", "phoenix_health", "sdk", "pipeline")
+    for concern in ("alloy", "queue", "compose", "phoenix", "phoenix_health", "remote", "sdk", "pipeline")
 )
 # The order checks run and print in (README's table lists them in this order): what the files say first,
 # then what the running stack does, from its ports to a span read back.
@@ -39,6 +39,7 @@ CHECK_ORDER = (
     "phoenix.auth-config",
     "sdk.exporter",
     "ports.conflict",
+    "phoenix.remote",
     "phoenix.health",
     "alloy.ready",
     "alloy.errors",
@@ -47,6 +48,16 @@ CHECK_ORDER = (
     "pipeline.metrics",
     "phoenix.ingest",
     "phoenix.storage",
+)
+
+# What `invoke verify --static --alloy-config PATH` runs on the user's own Alloy files (the others are about
+# this stack's compose files and rendered environments).
+USER_ALLOY_CHECKS = (
+    "alloy.syntax",
+    "alloy.receiver-bind",
+    "alloy.exporter-protocol",
+    "alloy.exporter-endpoint",
+    "alloy.pipeline",
 )
 
 
@@ -110,7 +121,10 @@ def run_one(registered: Check, context: VerifyContext) -> CheckResult:
 
 
 def run_context_checks(context: VerifyContext, *, static_only: bool) -> list[CheckResult]:
-    return [run_one(registered, context) for registered in registered_checks(static_only=static_only)]
+    chosen = registered_checks(static_only=static_only)
+    if context.files.locations.user_alloy:
+        chosen = [registered for registered in chosen if registered.id in USER_ALLOY_CHECKS]
+    return [run_one(registered, context) for registered in chosen]
 
 
 def run_checks(settings: Settings, *, static_only: bool, locations: FileLocations | None = None) -> list[CheckResult]:

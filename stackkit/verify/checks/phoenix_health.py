@@ -13,6 +13,8 @@ from stackkit.verify.registry import CheckResult, VerifyContext, check
 
 
 def _metrics(ctx: VerifyContext) -> Metrics | CheckResult:
+    if ctx.settings.phoenix_external_url:
+        return CheckResult.skipped("Phoenix is external (PHOENIX_EXTERNAL_URL): its metrics are not the stack's")
     runtime, _ = runtime_and_plan(ctx.settings)
     if not runtime.state("phoenix").running:
         return CheckResult.skipped(f"Phoenix is not running: {UP_FIX.format(component='phoenix')}")
