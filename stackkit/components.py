@@ -19,7 +19,13 @@ def _phoenix_command(settings: Settings) -> list[str]:
     # PHOENIX_VERSION's own environment (created on first use), so the setting means what the image tag does.
     from stackkit import phoenix_env
 
-    return [phoenix_env.ensure(settings.phoenix_version), "-m", "phoenix.server.main", "serve"]
+    # Through stackkit.phoenix_launch, which decides Phoenix's metrics (port 9090) at the last moment.
+    # This checkout's stackkit first, whatever the environment has installed.
+    launch = (
+        f"import sys; sys.path.insert(0, {str(settings.repo_root)!r}); "
+        "import stackkit.phoenix_launch as launch; launch.main(sys.argv)"
+    )
+    return [sys.executable, "-c", launch, phoenix_env.ensure(settings.phoenix_version)]
 
 
 def _alloy_command(settings: Settings) -> list[str]:

@@ -97,8 +97,10 @@ def phoenix_env(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> d
         "PHOENIX_LOG_MIGRATIONS": "false",
         "PHOENIX_ENABLE_AUTH": str(settings.phoenix_enable_auth).lower(),
         "PHOENIX_DEFAULT_RETENTION_POLICY_DAYS": str(settings.phoenix_default_retention_policy_days),
-        "PHOENIX_ENABLE_PROMETHEUS": str(phoenix_metrics.enabled(settings, plan.runtime)).lower(),
     }
+    if plan.runtime == "docker":
+        # Natively stackkit.phoenix_launch sets it when Phoenix starts (only one Phoenix can have port 9090).
+        env["PHOENIX_ENABLE_PROMETHEUS"] = "true"
     capacity = settings.phoenix_database_allocated_storage_capacity_gibibytes
     if capacity is not None:
         threshold = settings.phoenix_database_usage_insertion_blocking_threshold_percentage
