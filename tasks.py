@@ -43,6 +43,12 @@ def render(c):
     cli.render()
 
 
+@task(help={"show": "also print the password and the secrets' values"})
+def credentials(c, show=False):
+    """The UI login (password only with --show), the ingestion key's fingerprint, where each secret lives."""
+    cli.credentials(show)
+
+
 @task
 def rotate_key(c):
     """With auth on: mint a new ingestion key, restart what uses it, revoke the old one."""

@@ -61,7 +61,7 @@ def backup(settings: Settings, output: Path | None = None, out: Callable[[str], 
     """Write a backup of the configured store; Phoenix may keep running. Raises StackError."""
     _native_runtime(settings, out)
     path = (output or default_output(settings)).expanduser().resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     # Written beside the target, then renamed: an interrupted backup never looks like a complete one.
     partial = path.with_name(path.name + ".partial")
     partial.unlink(missing_ok=True)

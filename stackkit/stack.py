@@ -9,7 +9,7 @@ from pathlib import Path
 
 import requests
 
-from stackkit import applied, auth, components, database, ports, secrets
+from stackkit import admin, applied, auth, components, database, exposure, file_modes, ports, secrets
 from stackkit.errors import OperationFailed, StackkitError, UsageError
 from stackkit.health import probe, wait_healthy
 from stackkit.phoenix_api import PhoenixError
@@ -131,11 +131,14 @@ def up(
     if state is not None and any(runtime.state(name).running for name in components.NAMES):
         _apply_changes(settings, state, applied.changes(state, settings), lambda line: out(clock.line(line)))
 
+    _secure_state_dir(settings, lambda line: out(clock.line(line)))
     to_start = [name for name in plan.components if not _is_healthy(settings, runtime, name)]
     if not to_start:
         applied.record(settings, _running_plan(runtime, whole))
+        _secure_admin(settings, runtime, lambda line: out(clock.line(line)))
         out(clock.line("every component is already running and healthy; nothing changed"))
         _print_urls(settings, whole, out)
+        _warn_exposure(settings, runtime, out)
         return plan
     broken = [name for name in to_start if runtime.state(name).running]
     if broken:
@@ -173,6 +176,7 @@ def up(
                 stored, what = _ingest_key(settings, stored)
                 render(settings, whole, stored)
                 out(clock.line(f"phoenix: auth on, {what}"))
+                _secure_admin(settings, runtime, lambda line: out(clock.line(line)))
     except (StackkitError, KeyboardInterrupt) as error:
         # No half-started stack: undo what this bring-up started, newest first.
         if isinstance(error, KeyboardInterrupt):
@@ -181,11 +185,41 @@ def up(
             runtime.stop(name)
             out(clock.line(f"{name}: stopped (started by this run)"))
         raise
+    if "phoenix" not in to_start:
+        _secure_admin(settings, runtime, lambda line: out(clock.line(line)))
     applied.record(settings, _running_plan(runtime, whole))
     _print_urls(settings, whole, out)
+    _warn_exposure(settings, runtime, out)
     if first_time:
         _print_next_steps(settings, plan, out)
     return plan
+
+
+def _secure_state_dir(settings: Settings, out: Printer) -> None:
+    """A state folder written before the stack kept it private (phoenix.db was 0644) is made private."""
+    settings.state_dir.mkdir(mode=file_modes.PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    changed = file_modes.tighten(settings.state_dir)
+    if changed:
+        out(f"made {len(changed)} files and folders in {settings.state_dir} private (0600/0700)")
+
+
+def _secure_admin(settings: Settings, runtime: Runtime, out: Printer) -> None:
+    """With auth on: Phoenix's UI admin logs in with the generated password, never admin/admin."""
+    if not settings.phoenix_enable_auth or not _is_healthy(settings, runtime, "phoenix"):
+        return
+    stored = secrets.ensure(settings)
+    try:
+        out(f"phoenix: {admin.ensure(settings, stored)}")
+    except (requests.RequestException, admin.AdminLoginError) as error:
+        raise StackError(
+            f"securing Phoenix's UI admin failed: {str(error)[:200]}. Log in to {settings.phoenix_url} as "
+            f"{admin.ADMIN_EMAIL} and change its password (Profile), or run `invoke up` again"
+        ) from None
+
+
+def _warn_exposure(settings: Settings, runtime: Runtime, out: Printer) -> None:
+    if warning := exposure.open_without_auth(settings, runtime.name):
+        out(f"WARNING: {warning}")
 
 
 def _running_plan(runtime: Runtime, whole: Plan) -> Plan:

@@ -1,6 +1,6 @@
 """The checks `invoke verify` runs: registered with @check, each given a VerifyContext, each one line.
 
-Checks live in stackkit/verify/checks/, one module per concern (alloy, compose, phoenix, sdk, pipeline).
+Checks live in stackkit/verify/checks/, one module per concern (alloy, compose, phoenix, sdk, pipeline, security).
 The order they run and print in is declared once, in CHECK_ORDER; static checks need nothing running,
 the others talk to the running stack:
 
@@ -22,7 +22,7 @@ from stackkit.verify.files import ConfigFiles, FileLocations, load_files
 from stackkit.verify.report import CheckResult, Status
 
 CHECK_MODULES = tuple(
-    f"stackkit.verify.checks.{concern}" for concern in ("alloy", "compose", "phoenix", "sdk", "pipeline")
+    f"stackkit.verify.checks.{concern}" for concern in ("alloy", "compose", "phoenix", "sdk", "pipeline", "security")
 )
 # The order checks run and print in (README's table lists them in this order): what the files say first,
 # then what the running stack does, from its ports to a span read back.
@@ -36,6 +36,7 @@ CHECK_ORDER = (
     "phoenix.volume",
     "phoenix.auth-config",
     "sdk.exporter",
+    "security.files",
     "ports.conflict",
     "phoenix.health",
     "alloy.ready",
@@ -43,6 +44,8 @@ CHECK_ORDER = (
     "phoenix.auth",
     "pipeline.canary",
     "pipeline.metrics",
+    "security.default-admin",
+    "security.exposure",
 )
 
 
