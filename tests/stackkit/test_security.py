@@ -97,9 +97,12 @@ def test_fresh_store_refuses_the_default_login_and_the_shown_password_logs_in(se
     assert login_status(settings, "admin") == 401
     # The login the UI makes, and no forced "choose a new password" page after it.
     session = requests.Session()
-    assert session.post(
-        f"{settings.phoenix_url}/auth/login", json={"email": admin.ADMIN_EMAIL, "password": password}, timeout=10
-    ).status_code == 204
+    assert (
+        session.post(
+            f"{settings.phoenix_url}/auth/login", json={"email": admin.ADMIN_EMAIL, "password": password}, timeout=10
+        ).status_code
+        == 204
+    )
     viewer = session.post(
         f"{settings.phoenix_url}/graphql", json={"query": "query { viewer { email passwordNeedsReset } }"}, timeout=10
     ).json()["data"]["viewer"]
