@@ -298,3 +298,82 @@ def test_compose_publishes_the_uis_on_loopback_unless_opened(tmp_path: Path) -> 
         4318: "127.0.0.1",
         12345: "0.0.0.0",
     }
+
+
+# --- a real app container outside the stack's network reaches Alloy's OTLP port -------------------------
+
+# Alloy's image cannot be built here: a stand-in from the local base image listens on 4318 instead, published
+# through the alloy compose file's own `ports:` (only image and command are replaced).
+STAND_IN_OVERRIDE = """services:
+  alloy:
+    command: ["python3", "-m", "http.server", "4318"]
+"""
+APP_REQUEST = (
+    "import sys, urllib.request\n"
+    "try:\n"
+    "    print(urllib.request.urlopen(sys.argv[1], timeout=5).status)\n"
+    "except OSError as error:\n"
+    "    print(type(error).__name__, error)\n"
+)
+
+
+def reach_from_app_container(runtime: DockerRuntime, port: int) -> str:
+    """What a container on the default bridge (not the stack's network) gets from host.docker.internal:port."""
+    from stackkit import images
+
+    output = runtime.client.containers.run(
+        images.LOCAL_BASE_IMAGE,
+        ["python3", "-c", APP_REQUEST, f"http://host.docker.internal:{port}/"],
+        extra_hosts={"host.docker.internal": "host-gateway"},
+        remove=True,
+    )
+    return output.decode().strip()
+
+
+@pytest.mark.docker
+def test_an_app_container_reaches_alloys_otlp_port_through_host_docker_internal(tmp_path: Path) -> None:
+    import uuid
+
+    from stackkit import images
+    from stackkit.dev import engine
+
+    try:
+        handle = engine.ensure_engine()
+    except engine.EngineUnavailable as error:
+        pytest.skip(f"no Docker engine: {error}")
+    run_id = uuid.uuid4().hex[:8]
+    stand_in = tmp_path / "stand-in.yml"
+    stand_in.write_text(STAND_IN_OVERRIDE)
+    outcomes = {}
+    try:
+        for address in ("0.0.0.0", "127.0.0.1"):  # the default, then loopback only
+            settings = isolated_settings(
+                tmp_path / f"state-{address}",
+                STACK_RUNTIME="docker",
+                STACK_NETWORK=f"stackkit-test-{run_id}",
+                ALLOY_IMAGE=images.LOCAL_BASE_IMAGE,
+                ALLOY_OTLP_ADDRESS=address,
+            )
+            runtime = DockerRuntime(settings, project_prefix=f"stackkit-test-{run_id}-")
+            runtime.check_available()
+            images.ensure_base_image(runtime.client)
+            plan = Plan(runtime="docker", components=components.NAMES, skipped={})
+            render(settings, plan, {})
+            runtime.prepare(plan)
+            files = runtime._file_arguments("alloy")
+            files[-2:-2] = ["-f", str(stand_in)]  # before --project-directory, after the rendered override
+            command = [*runtime.compose_command(), "-p", runtime.project("alloy"), *files]
+            try:
+                subprocess.run([*command, "up", "-d"], env=runtime.environment(), check=True, capture_output=True)
+                port = settings.alloy_otlp_http_port
+                assert wait_healthy(f"http://127.0.0.1:{port}/", 60).ok
+                outcomes[address] = reach_from_app_container(runtime, port)
+            finally:
+                subprocess.run([*command, "down", "-v"], env=runtime.environment(), capture_output=True)
+                runtime.remove_network()
+                runtime.client.close()
+    finally:
+        handle.stop()
+    print(f"host.docker.internal:4318 from an app container: {outcomes}")
+    assert outcomes["0.0.0.0"] == "200"  # the default keeps the seed's app pattern working
+    assert outcomes["127.0.0.1"] != "200"  # why the default cannot be loopback
