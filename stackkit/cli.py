@@ -69,8 +69,15 @@ def _silence_stdout() -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
-def render() -> None:
+def render(print_piece: str | None = None) -> None:
+    from stackkit.render import PRINTABLE_PIECES, piece_to_paste
     from stackkit.render import render as render_files
+
+    if print_piece is not None:
+        if print_piece not in PRINTABLE_PIECES:
+            run(_usage_error(f"--print {print_piece}: choose from {', '.join(PRINTABLE_PIECES)}"))
+        run(lambda settings: print(piece_to_paste(settings, print_piece), end=""))
+        return
 
     def action(settings: Settings) -> None:
         runtime = stack.resolve_runtime(settings, None)
@@ -145,9 +152,9 @@ def rotate_key() -> None:
     run(lambda settings: stack.rotate_key(settings), changes_stack=True)
 
 
-def evaluate(since: str, limit: int, as_json: bool) -> None:
+def evaluate(since: str, limit: int, as_json: bool, wait: float = evals.DEFAULT_WAIT_SECONDS) -> None:
     def action(settings: Settings) -> None:
-        report = evals.run_evals(settings, since, limit)
+        report = evals.run_evals(settings, since, limit, wait)
         print(json.dumps(report.as_dict(), indent=2) if as_json else evals.format_report(report))
 
     # A typo in --since is reported before anything is read.
@@ -181,11 +188,31 @@ def traffic(requests: int, sessions: int, concurrency: int, fail_ratio: float, s
     run(action)
 
 
-def verify(static: bool, as_json: bool) -> None:
-    from stackkit.verify import format_lines, has_failures, run_checks, to_json
+def _usage_error(message: str) -> Callable[[Settings], None]:
+    def action(settings: Settings) -> None:
+        raise UsageError(message)
+
+    return action
+
+
+def verify(static: bool, as_json: bool, alloy_config: list[str] | None = None) -> None:
+    from stackkit.verify import FileLocations, format_lines, has_failures, run_checks, to_json
+    from stackkit.verify.files import user_alloy_files
 
     def action(settings: Settings) -> None:
-        results = run_checks(settings, static_only=static)
+        locations = None
+        if alloy_config:
+            given = [Path(path).expanduser() for path in alloy_config]
+            absent = [str(path) for path in given if not path.exists()]
+            if absent:
+                raise UsageError(f"--alloy-config {', '.join(absent)}: no such file or folder")
+            files = user_alloy_files(given)
+            if not files:
+                raise UsageError(f"--alloy-config {', '.join(alloy_config)}: no *.alloy file there")
+            if not static:
+                raise UsageError("--alloy-config checks files only: add --static")
+            locations = dataclasses.replace(FileLocations.for_settings(settings), user_alloy=files)
+        results = run_checks(settings, static_only=static, locations=locations)
         print(to_json(results) if as_json else format_lines(results))
         if has_failures(results):
             raise Exit(code=EXIT_FAILED)

@@ -59,6 +59,8 @@ class Component:
     optional: bool  # may be skipped where it cannot run (the stack then works without it)
     native_command: Callable[[Settings], list[str]]  # how the native runtime runs it
     native_binary: str | None = None  # the program the native runtime needs on PATH, when not this Python
+    # The setting naming one the user already runs (base URL): when set, the stack uses it and starts none.
+    external_url_setting: str | None = None
 
     @property
     def compose_file(self) -> str:
@@ -78,6 +80,7 @@ PHOENIX = Component(
     sends_to_phoenix=False,
     optional=False,
     native_command=_phoenix_command,
+    external_url_setting="PHOENIX_EXTERNAL_URL",
 )
 ALLOY = Component(
     name="alloy",
@@ -93,6 +96,7 @@ ALLOY = Component(
     optional=True,
     native_command=_alloy_command,
     native_binary="alloy",
+    external_url_setting="ALLOY_EXTERNAL_URL",
 )
 AI_DEMO = Component(
     name="ai-demo",
@@ -121,6 +125,15 @@ def get(name: str) -> Component:
         return BY_NAME[name]
     except KeyError:
         raise UsageError(f"unknown component {name!r}: choose from {', '.join(NAMES)}") from None
+
+
+def external_urls(settings: Settings) -> dict[str, str]:
+    """The components the user already runs elsewhere, by name, with their base URL."""
+    return {
+        component.name: str(settings.value_of(component.external_url_setting)).rstrip("/")
+        for component in ALL
+        if component.external_url_setting and settings.value_of(component.external_url_setting)
+    }
 
 
 def senders() -> tuple[Component, ...]:

@@ -19,7 +19,9 @@ def lines(settings: Settings, show: bool) -> list[str]:
     """What `invoke credentials [--show]` prints; secret values only with show."""
     stored = secrets.load(settings)
     where = settings.secrets_file
-    if not settings.phoenix_enable_auth:
+    if settings.phoenix_external_url:
+        out = [f"Phoenix UI:  {settings.phoenix_url} (not run by this stack: log in with that Phoenix's own users)"]
+    elif not settings.phoenix_enable_auth:
         out = [f"Phoenix UI:  {settings.phoenix_url} (PHOENIX_ENABLE_AUTH=false: no login, see README's Security)"]
     else:
         password = stored.get(secrets.ADMIN_PASSWORD, "")

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -28,6 +30,13 @@ from stackkit.phoenix_api import PhoenixClient, PhoenixError
 from stackkit.settings import Settings
 
 EVALUATORS = ("answered", "latency", "tool_ok")
+# The demo's chains are the traces whose root is its FastAPI route (services/ai-demo/ai_demo/service.py):
+# other roots in the project (a user's own spans) are counted as skipped, not scored.
+DEMO_ROOT_NAME = "POST /chat"
+# The demo exports in batches every 5 s (BatchSpanProcessor's default): a count unchanged for longer than
+# that means nothing more is on its way.
+IN_FLIGHT_QUIET_SECONDS = 6.0
+DEFAULT_WAIT_SECONDS = 10.0
 ANNOTATION_IDENTIFIER = "stackkit-eval"
 ANNOTATE_BATCH = 300  # annotations per POST: keeps each request (one SQL upsert per row) short
 
@@ -69,6 +78,9 @@ class EvalReport:
     since: str  # as the user wrote it, e.g. "1h"
     chains: tuple[ChainResult, ...]
     annotations_written: int
+    skipped: dict[str, int] = field(default_factory=dict)  # why -> how many recent roots were not scored
+    waited_s: float = 0.0
+    in_flight: bool = False  # spans were still arriving when the wait ended
 
     def pass_rates(self) -> dict[str, dict[str, Any]]:
         rates = {}
@@ -85,6 +97,9 @@ class EvalReport:
             "since": self.since,
             "chains": len(self.chains),
             "annotations_written": self.annotations_written,
+            "skipped": self.skipped,
+            "waited_s": round(self.waited_s, 1),
+            "in_flight": self.in_flight,
             "evaluators": self.pass_rates(),
         }
 
@@ -232,36 +247,62 @@ def client_for(settings: Settings) -> PhoenixClient:
                 f"PHOENIX_ENABLE_AUTH is on but {settings.secrets_file} has no PHOENIX_ADMIN_SECRET; "
                 "run `invoke up` first"
             )
-    return PhoenixClient(settings.phoenix_url, token=token)
+    return PhoenixClient(settings.phoenix_url, token=token, verify=settings.phoenix_tls_verify)
 
 
-def run_evals(settings: Settings, since: str, limit: int) -> EvalReport:
-    """Evaluate the `limit` most recent chains started within `since` (e.g. "1h") and annotate them."""
+def _complete(spans: list[dict[str, Any]]) -> bool:
+    """A demo chain whose LLM and TOOL spans have all been exported (the root is exported with or after them)."""
+    kinds = [span.get("span_kind") for span in spans]
+    return kinds.count("LLM") >= 2 and "TOOL" in kinds
+
+
+def _recent_roots(client: PhoenixClient, project: str, start: str) -> list[dict[str, Any]]:
+    return client.spans(
+        project, limit=1000, max_spans=5000, parent_id="null", start_time=start, sort="start_time", order="desc"
+    )
+
+
+def run_evals(settings: Settings, since: str, limit: int, wait_seconds: float = DEFAULT_WAIT_SECONDS) -> EvalReport:
+    """Evaluate the `limit` most recent demo chains started within `since` (e.g. "1h") and annotate them,
+    first waiting up to `wait_seconds` for spans still on their way from the demo."""
     window = parse_since(since)
     if limit < 1:
         raise UsageError(f"--limit {limit}: expected a whole number of at least 1")
+    if wait_seconds < 0:
+        raise UsageError(f"--wait {wait_seconds:g}: expected a number of seconds of at least 0")
     client = client_for(settings)
     project = settings.phoenix_project_name
     start = (datetime.now(timezone.utc) - window).isoformat()
     try:
-        roots = client.spans(
-            project,
-            limit=min(limit, 1000),
-            max_spans=limit,
-            parent_id="null",
-            span_kind="CHAIN",
-            start_time=start,
-            sort="start_time",
-            order="desc",
+        began = time.monotonic()
+        deadline = began + wait_seconds
+        roots = _recent_roots(client, project, start)
+        changed_at = began
+        while True:
+            demo_roots = [root for root in roots if root["name"] == DEMO_ROOT_NAME][:limit]
+            by_trace = client.spans_by_trace(project, [root["context"]["trace_id"] for root in demo_roots])
+            settled = all(_complete(spans) for spans in by_trace.values())
+            now = time.monotonic()
+            if (settled and now - changed_at >= IN_FLIGHT_QUIET_SECONDS) or now >= deadline:
+                break
+            time.sleep(1.0)
+            again = _recent_roots(client, project, start)
+            if len(again) != len(roots):
+                changed_at = time.monotonic()
+            roots = again
+        # Incomplete traces, or new roots within the last quiet period: the demo is still exporting.
+        in_flight = not settled or (wait_seconds > 0 and time.monotonic() - changed_at < IN_FLIGHT_QUIET_SECONDS)
+        waited = time.monotonic() - began
+        skipped = Counter(
+            f"not a demo chain (root {root['name']!r})" for root in roots if root["name"] != DEMO_ROOT_NAME
         )
-        by_trace = client.spans_by_trace(project, [root["context"]["trace_id"] for root in roots])
         chains = tuple(
             ChainResult(
                 root["context"]["span_id"],
                 root["context"]["trace_id"],
                 evaluate_chain(root, by_trace[root["context"]["trace_id"]], settings.eval_latency_threshold_ms),
             )
-            for root in roots
+            for root in demo_roots
         )
         annotations = [annotation(chain.span_id, e) for chain in chains for e in chain.evaluations]
         for batch in range(0, len(annotations), ANNOTATE_BATCH):
@@ -271,16 +312,23 @@ def run_evals(settings: Settings, since: str, limit: int) -> EvalReport:
     except PhoenixError as error:
         hint = " (is PHOENIX_ENABLE_AUTH the same as when the stack started?)" if error.status == 401 else ""
         raise EvalError(f"Phoenix refused: {error}{hint}") from None
-    return EvalReport(project, since, chains, len(annotations))
+    return EvalReport(project, since, chains, len(annotations), dict(skipped), waited, in_flight)
 
 
 def format_report(report: EvalReport) -> str:
     lines = [
-        f"Evaluated {len(report.chains)} chain(s) of project {report.project!r} started in the last "
+        f"Evaluated {len(report.chains)} demo chain(s) of project {report.project!r} started in the last "
         f"{report.since}; wrote {report.annotations_written} span annotation(s)."
     ]
+    for why, count in report.skipped.items():
+        lines.append(f"Skipped {count} recent trace(s): {why}.")
+    if report.in_flight:
+        lines.append(
+            f"Spans were still arriving after waiting {report.waited_s:.0f}s: some chains may be missing or "
+            "incomplete; run `invoke eval` again (or with a longer --wait)."
+        )
     if not report.chains:
-        return lines[0]
+        return "\n".join(lines)
     lines.append(f"{'evaluator':<10} {'passed':>6} {'failed':>6} {'pass rate':>9}")
     for name, rate in report.pass_rates().items():
         shown = "-" if rate["pass_rate"] is None else f"{rate['pass_rate']:.0%}"

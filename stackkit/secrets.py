@@ -77,7 +77,8 @@ def ensure(settings: Settings) -> dict[str, str]:
     if settings.phoenix_enable_auth:
         wanted["PHOENIX_SECRET"] = settings.phoenix_secret
         wanted["PHOENIX_ADMIN_SECRET"] = settings.phoenix_admin_secret
-        wanted[ADMIN_PASSWORD] = ""
+        if not settings.phoenix_external_url:  # a Phoenix the stack does not run has its own admin
+            wanted[ADMIN_PASSWORD] = ""
     if settings.phoenix_db == "postgres":
         wanted["POSTGRES_PASSWORD"] = settings.postgres_password
     changed = False

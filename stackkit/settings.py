@@ -45,7 +45,6 @@ PHOENIX_SET_BY_STACK = {
 PHOENIX_CLIENT_SETTINGS = {
     "PHOENIX_COLLECTOR_ENDPOINT",
     "PHOENIX_CLIENT_HEADERS",
-    "PHOENIX_API_KEY",
     "PHOENIX_PROJECT",
     "PHOENIX_NOTEBOOK_ENV",
 }
@@ -154,6 +153,16 @@ def _optional_url(*schemes: str) -> Callable[[str], str]:
         return value
 
     return parse
+
+
+def _pem_file(raw: str) -> str:
+    value = raw.strip()
+    if not value:
+        return ""
+    path = Path(value).expanduser().resolve()
+    if not path.is_file():
+        raise ValueError("empty, or the path of an existing PEM file (the CA that signed the proxy's certificate)")
+    return str(path)
 
 
 def _semver(raw: str) -> str:
@@ -291,6 +300,27 @@ class Settings:
         secret=True,
         restarts=("phoenix",),
     )
+    phoenix_external_url: str = setting(
+        "",
+        _optional_url("http", "https"),
+        "A Phoenix the stack does not start (base URL, with its path prefix behind a proxy); empty: the stack "
+        "runs its own.",
+        restarts=ALL_COMPONENTS,
+        in_place=False,
+    )
+    phoenix_ca_bundle: str = setting(
+        "",
+        _pem_file,
+        "PEM file of a private CA to trust for PHOENIX_EXTERNAL_URL (mounted read-only); empty: the system's CAs.",
+        restarts=ALL_COMPONENTS,
+    )
+    phoenix_api_key: str = setting(
+        "",
+        _text,
+        "An ingestion key you already have for PHOENIX_EXTERNAL_URL; empty: minted with the admin secret.",
+        secret=True,
+        restarts=ALL_COMPONENTS,
+    )
     phoenix_db: str = setting("sqlite", _choice("sqlite", "postgres"), "Phoenix's database backend.", in_place=False)
     phoenix_sql_database_url: str = setting(
         "",
@@ -328,6 +358,21 @@ class Settings:
         _optional_url("http", "https"),
         "Where Alloy forwards metrics (remote-write URL); empty: metrics are not forwarded.",
         restarts=("alloy",),
+    )
+    alloy_external_url: str = setting(
+        "",
+        _optional_url("http", "https"),
+        "An Alloy the stack does not start: its UI address (/-/ready, /metrics); empty: the stack runs its own.",
+        restarts=ALL_COMPONENTS,
+        in_place=False,
+    )
+    alloy_external_otlp_url: str = setting(
+        "",
+        _optional_url("http", "https"),
+        "With ALLOY_EXTERNAL_URL: the OTLP/HTTP base URL of that Alloy's receiver (the demo and the canary send "
+        "there).",
+        restarts=ALL_COMPONENTS,
+        in_place=False,
     )
     ai_demo_port: int = setting("8000", _port, "Host port of the AI demo service.", restarts=("ai-demo",))
     ai_demo_image: str = setting(
@@ -406,14 +451,31 @@ class Settings:
     # How the host reaches each component.
     @property
     def phoenix_url(self) -> str:
+        """Phoenix's base URL (its path prefix included): every client appends /healthz, /v1/... to it."""
+        if self.phoenix_external_url:
+            return self.phoenix_external_url.rstrip("/")
         return f"http://127.0.0.1:{self.phoenix_ui_port}"
 
     @property
+    def phoenix_tls_verify(self) -> str | bool:
+        """What `requests` verifies Phoenix's certificate with: the private CA when given, else the system's."""
+        return self.phoenix_ca_bundle or True
+
+    @property
+    def phoenix_wants_key(self) -> bool:
+        """Senders put an ingestion key in their Authorization header."""
+        return self.phoenix_enable_auth or bool(self.phoenix_api_key)
+
+    @property
     def alloy_url(self) -> str:
+        if self.alloy_external_url:
+            return self.alloy_external_url.rstrip("/")
         return f"http://127.0.0.1:{self.alloy_ui_port}"
 
     @property
     def alloy_otlp_http_url(self) -> str:
+        if self.alloy_external_otlp_url:
+            return self.alloy_external_otlp_url.rstrip("/")
         return f"http://127.0.0.1:{self.alloy_otlp_http_port}"
 
     @property
@@ -496,7 +558,12 @@ def remembered_values(state_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
         stored = envfile.read(state_dir / SECRETS_FILE)
     except envfile.EnvFileError:
         stored = {}
-    raw |= {name: value for name, value in stored.items() if name in SPECS_BY_NAME and SPECS_BY_NAME[name].secret}
+    # PHOENIX_API_KEY in the secrets file is the ingestion key in use (perhaps minted), not a setting given.
+    raw |= {
+        name: value
+        for name, value in stored.items()
+        if name in SPECS_BY_NAME and SPECS_BY_NAME[name].secret and name != "PHOENIX_API_KEY"
+    }
     return raw, dict(record.get("phoenix_passthrough", {}))
 
 
@@ -617,6 +684,23 @@ def _cross_checks(parsed: dict[str, Any]) -> list[str]:
         and not parsed.get("PHOENIX_SQL_DATABASE_URL")
     ):
         problems.append(NATIVE_POSTGRES_NEEDS_URL)
+    if parsed.get("ALLOY_EXTERNAL_OTLP_URL") and not parsed.get("ALLOY_EXTERNAL_URL"):
+        problems.append("ALLOY_EXTERNAL_OTLP_URL: needs ALLOY_EXTERNAL_URL (that Alloy's UI address) too, or empty it")
+    if (
+        parsed.get("PHOENIX_EXTERNAL_URL")
+        and parsed.get("PHOENIX_ENABLE_AUTH")
+        and not parsed.get("PHOENIX_API_KEY")
+        and not parsed.get("PHOENIX_ADMIN_SECRET")
+    ):
+        problems.append(
+            "PHOENIX_ENABLE_AUTH=true with PHOENIX_EXTERNAL_URL: the stack cannot generate that Phoenix's secrets; "
+            "set PHOENIX_API_KEY (an ingestion key of it) or PHOENIX_ADMIN_SECRET (its admin secret, to mint one)"
+        )
+    if parsed.get("PHOENIX_CA_BUNDLE") and not parsed.get("PHOENIX_EXTERNAL_URL"):
+        problems.append(
+            "PHOENIX_CA_BUNDLE: only used with PHOENIX_EXTERNAL_URL (the stack's own Phoenix is plain http); "
+            "set PHOENIX_EXTERNAL_URL or empty PHOENIX_CA_BUNDLE"
+        )
     return problems
 
 

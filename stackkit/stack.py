@@ -9,7 +9,7 @@ from pathlib import Path
 
 import requests
 
-from stackkit import admin, applied, auth, components, database, exposure, file_modes, ports, secrets
+from stackkit import admin, applied, auth, components, database, exposure, file_modes, ports, remote, secrets
 from stackkit.errors import OperationFailed, StackkitError, UsageError
 from stackkit.health import probe, wait_healthy
 from stackkit.phoenix_api import PhoenixError
@@ -31,6 +31,8 @@ def _print(line: str) -> None:
 
 def health_url(settings: Settings, component: str) -> str:
     declared = components.get(component)
+    if external := components.external_urls(settings).get(declared.name):
+        return f"{external}{declared.health_path}"
     return f"http://127.0.0.1:{settings.value_of(declared.url_port_setting)}{declared.health_path}"
 
 
@@ -81,17 +83,24 @@ def resolve_runtime(settings: Settings, requested: str | None, out: Printer = _p
 
 def make_plan(runtime: Runtime, only: Iterable[str] | None = None) -> Plan:
     wanted = [components.get(name).name for name in only] if only else list(components.NAMES)
-    skipped = {
+    external = components.external_urls(runtime.settings)
+    skipped = {name: f"external at {url}" for name, url in external.items()}
+    skipped |= {
         component.name: reason
         for component in components.ALL
-        if component.optional and (reason := runtime.component_available(component.name))
+        if component.optional
+        and component.name not in external
+        and (reason := runtime.component_available(component.name))
     }
     chosen = tuple(name for name in components.NAMES if name in wanted and name not in skipped)
-    return Plan(runtime=runtime.name, components=chosen, skipped=skipped)
+    return Plan(runtime=runtime.name, components=chosen, skipped=skipped, external=external)
 
 
 def _is_healthy(settings: Settings, runtime: Runtime, component: str) -> bool:
-    return runtime.state(component).running and probe(health_url(settings, component)).ok
+    url = health_url(settings, component)
+    if component in components.external_urls(settings):
+        return probe(url, verify=settings.phoenix_tls_verify).ok
+    return runtime.state(component).running and probe(url).ok
 
 
 def _prepare_secrets(settings: Settings) -> dict[str, str]:
@@ -155,6 +164,8 @@ def up(
 
     first_time = state is None
     stored = _prepare_secrets(settings)
+    if "phoenix" in whole.external:
+        stored = _external_phoenix_key(settings, stored, lambda line: out(clock.line(line)))
     # Rendered for the whole stack, so a component started alone still sends where the others listen.
     written = render(settings, whole, stored)
     out(clock.line(f"rendered {len(written)} files into {settings.rendered_dir}"))
@@ -205,7 +216,11 @@ def _secure_state_dir(settings: Settings, out: Printer) -> None:
 
 def _secure_admin(settings: Settings, runtime: Runtime, out: Printer) -> None:
     """With auth on: Phoenix's UI admin logs in with the generated password, never admin/admin."""
-    if not settings.phoenix_enable_auth or not _is_healthy(settings, runtime, "phoenix"):
+    if (
+        not settings.phoenix_enable_auth
+        or settings.phoenix_external_url
+        or not _is_healthy(settings, runtime, "phoenix")
+    ):
         return
     stored = secrets.ensure(settings)
     try:
@@ -259,6 +274,8 @@ def _apply_changes(
 
 def _check_destinations(settings: Settings, runtime: Runtime, whole: Plan, plan: Plan) -> None:
     """A component started without the one it sends to needs that one running, or its spans go nowhere."""
+    if "phoenix" in whole.external and (problem := remote.diagnose(settings)):
+        raise StackError(f"PHOENIX_EXTERNAL_URL: {problem.summary}\nfix: {problem.fix}")
     for name in plan.components:
         destination = None
         if name == "ai-demo":
@@ -270,6 +287,21 @@ def _check_destinations(settings: Settings, runtime: Runtime, whole: Plan, plan:
                 f"{name} sends its spans to {destination}, which is not running and healthy: run `invoke up` "
                 f"(or add {destination} to --only)"
             )
+
+
+def _external_phoenix_key(settings: Settings, stored: dict[str, str], out: Printer) -> dict[str, str]:
+    """The ingestion key for a Phoenix the stack does not run: the one given, or minted with the admin secret."""
+    if settings.phoenix_api_key:
+        if stored.get("PHOENIX_API_KEY") != settings.phoenix_api_key:
+            stored = {**stored, "PHOENIX_API_KEY": settings.phoenix_api_key}
+            stored.pop("PHOENIX_API_KEY_ID", None)  # not ours: never revoked by rotate-key
+            secrets.save(settings, stored)
+        out(f"phoenix: external, sending with the given key {secrets.fingerprint(settings.phoenix_api_key)}")
+        return stored
+    if settings.phoenix_enable_auth:
+        stored, what = _ingest_key(settings, stored)
+        out(f"phoenix: external with auth, {what}")
+    return stored
 
 
 def _ingest_key(settings: Settings, stored: dict[str, str]) -> tuple[dict[str, str], str]:
@@ -328,7 +360,11 @@ def recorded_runtime(settings: Settings) -> Runtime:
 def down(settings: Settings, remove_data: bool = False, out: Printer = _print) -> None:
     """Reverse order, so the demo and Alloy flush their queued spans into a still-running Phoenix."""
     runtime = recorded_runtime(settings)
+    elsewhere = components.external_urls(settings)
     for component in reversed(components.ALL):
+        if component.name in elsewhere:
+            out(f"{component.name}: external at {elsewhere[component.name]}, left alone")
+            continue
         if component.name == "phoenix" and (not remove_data or database.is_external(settings, runtime.name)):
             _drain_phoenix(settings, runtime, out)
         if runtime.stop(component.name, remove_data=remove_data):
@@ -412,6 +448,11 @@ def status(settings: Settings) -> list[StatusRow]:
         skipped = state.skipped.get(component.name) if state else None
         run_state = runtime.state(component.name)
         url = health_url(settings, component.name)
+        if component.name in components.external_urls(settings):
+            result = probe(url, verify=settings.phoenix_tls_verify)
+            health = "healthy" if result.ok else f"unhealthy ({result.detail})"
+            rows.append(StatusRow(component.name, "external", "external", health, url, "theirs"))
+            continue
         if not run_state.running:
             health = "-"
         else:
@@ -478,6 +519,11 @@ def rotate_key(settings: Settings, out: Printer = _print) -> None:
     require_applied(settings)
     if not settings.phoenix_enable_auth:
         raise UsageError("PHOENIX_ENABLE_AUTH is false: there is no ingestion key to rotate")
+    if settings.phoenix_api_key:
+        raise UsageError(
+            "PHOENIX_API_KEY is a key you gave: rotate it in the Phoenix that issued it, set the new one, "
+            "then `invoke up`"
+        )
     runtime = recorded_runtime(settings)
     if not _is_healthy(settings, runtime, "phoenix"):
         raise StackError("Phoenix is not running and healthy: run `invoke up` first")

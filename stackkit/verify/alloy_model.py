@@ -14,6 +14,7 @@ from stackkit.verify.registry import VerifyContext
 
 OTLP_RECEIVER = "otelcol.receiver.otlp"
 GRPC_EXPORTER = "otelcol.exporter.otlp"
+PHOENIX_NAMES = ("phoenix", "arize")
 HTTP_EXPORTER = "otelcol.exporter.otlphttp"
 EXPORTER_PREFIX = "otelcol.exporter."
 PROCESSOR_PREFIX = "otelcol.processor."
@@ -95,12 +96,18 @@ def aims_at_phoenix(component: Component, ctx: VerifyContext) -> bool:
     """Whether an exporter sends to Phoenix: its endpoint reads PHOENIX_OTLP_ENDPOINT or names Phoenix."""
     # 4317 alone is not Phoenix's: Alloy listens there too. Phoenix's gRPC is 14317 on the host.
     phoenix_ports = {6006, ctx.settings.phoenix_ui_port, ctx.settings.phoenix_grpc_host_port}
+    external_host = urlsplit(ctx.settings.phoenix_external_url).hostname if ctx.settings.phoenix_external_url else None
+    # In a config of one's own, the Phoenix exporter is known by its label or its host (a tunnel's name).
+    if any(name in (component.block.label or "").lower() for name in PHOENIX_NAMES):
+        return True
     for expr in endpoint_expressions(component):
         if reads_env(expr, PHOENIX_ENDPOINT_VARIABLE):
             return True
         value = string_value(expr, ctx.files.alloy_env.values)
         endpoint = parse_endpoint(value) if value else None
         if endpoint and (endpoint.host == "phoenix" or endpoint.port in phoenix_ports):
+            return True
+        if endpoint and (endpoint.host == external_host or any(name in endpoint.host for name in PHOENIX_NAMES)):
             return True
     return False
 

@@ -48,6 +48,8 @@ class FileLocations:
 
     repo_root: Path
     rendered_dir: Path
+    # The user's own Alloy files (`invoke verify --static --alloy-config PATH`): checked instead of the stack's.
+    user_alloy: tuple[Path, ...] = ()
 
     @classmethod
     def for_settings(cls, settings: Settings) -> FileLocations:
@@ -272,16 +274,39 @@ def _load_compose(path: Path, shown: str) -> ComposeSource:
     return ComposeSource(shown, data, root)
 
 
+def user_alloy_files(paths: list[Path]) -> tuple[Path, ...]:
+    """The files Alloy would run for each path given: a file, or a folder's *.alloy files (as `alloy run`)."""
+    files: list[Path] = []
+    for path in paths:
+        files += sorted(path.glob("*.alloy")) if path.is_dir() else [path]
+    return tuple(dict.fromkeys(files))
+
+
+def _user_sources(locations: FileLocations) -> list[AlloySource]:
+    sources = []
+    for path in locations.user_alloy:
+        shown = str(path)
+        if path.is_file():
+            sources.append(_parse_alloy(path, shown, ""))
+        else:
+            sources.append(AlloySource(shown, "", None, AlloySyntaxError(shown, 1, 1, "no such file")))
+    return sources
+
+
 def load_files(settings: Settings, locations: FileLocations | None = None) -> ConfigFiles:
     locations = locations or FileLocations.for_settings(settings)
-    config_path = locations.alloy_config
-    if config_path.exists():
-        config_source = _parse_alloy(config_path, locations.shown(config_path), "")
+    if locations.user_alloy:
+        # Their Alloy reads its own environment, unknown here: sys.env(...) is read as the stack would set it.
+        rendered, sources = True, tuple(_user_sources(locations))
     else:
-        shown = locations.shown(config_path)
-        config_source = AlloySource(shown, "", None, AlloySyntaxError(shown, 1, 1, "no such file"))
-    rendered, pieces = _load_pieces(settings, locations)
-    sources = (config_source, *pieces)
+        config_path = locations.alloy_config
+        if config_path.exists():
+            config_source = _parse_alloy(config_path, locations.shown(config_path), "")
+        else:
+            shown = locations.shown(config_path)
+            config_source = AlloySource(shown, "", None, AlloySyntaxError(shown, 1, 1, "no such file"))
+        rendered, pieces = _load_pieces(settings, locations)
+        sources = (config_source, *pieces)
     components = tuple(
         Component(block, source) for source in sources if source.parsed for block in source.parsed.blocks
     )

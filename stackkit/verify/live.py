@@ -30,8 +30,14 @@ def rendered_env(settings: Settings, component: str) -> dict[str, str]:
     return envfile.read(path)
 
 
+def external(settings: Settings, component: str) -> bool:
+    """The user runs this component (PHOENIX_EXTERNAL_URL, ALLOY_EXTERNAL_URL): reach it there, start none."""
+    _, plan = runtime_and_plan(settings)
+    return component in plan.external
+
+
 def alloy_skip_reason(settings: Settings) -> str | None:
     _, plan = runtime_and_plan(settings)
-    if "alloy" in plan.skipped:
+    if "alloy" in plan.skipped and "alloy" not in plan.external:
         return f"Alloy is not part of this stack: {plan.skipped['alloy']}"
     return None

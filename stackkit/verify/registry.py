@@ -1,7 +1,7 @@
 """The checks `invoke verify` runs: registered with @check, each given a VerifyContext, each one line.
 
-Checks live in stackkit/verify/checks/, one module per concern (alloy, compose, phoenix, sdk, pipeline, security).
-The order they run and print in is declared once, in CHECK_ORDER; static checks need nothing running,
+Checks live in stackkit/verify/checks/, one module per concern (alloy, compose, phoenix, remote, sdk, pipeline,
+security). The order they run and print in is declared once, in CHECK_ORDER; static checks need nothing running,
 the others talk to the running stack:
 
     @check("alloy.ready", static=False)
@@ -22,7 +22,8 @@ from stackkit.verify.files import ConfigFiles, FileLocations, load_files
 from stackkit.verify.report import CheckResult, Status
 
 CHECK_MODULES = tuple(
-    f"stackkit.verify.checks.{concern}" for concern in ("alloy", "compose", "phoenix", "sdk", "pipeline", "security")
+    f"stackkit.verify.checks.{concern}"
+    for concern in ("alloy", "compose", "phoenix", "remote", "sdk", "pipeline", "security")
 )
 # The order checks run and print in (README's table lists them in this order): what the files say first,
 # then what the running stack does, from its ports to a span read back.
@@ -38,6 +39,7 @@ CHECK_ORDER = (
     "sdk.exporter",
     "security.files",
     "ports.conflict",
+    "phoenix.remote",
     "phoenix.health",
     "alloy.ready",
     "alloy.errors",
@@ -46,6 +48,16 @@ CHECK_ORDER = (
     "pipeline.metrics",
     "security.default-admin",
     "security.exposure",
+)
+
+# What `invoke verify --static --alloy-config PATH` runs on the user's own Alloy files (the others are about
+# this stack's compose files and rendered environments).
+USER_ALLOY_CHECKS = (
+    "alloy.syntax",
+    "alloy.receiver-bind",
+    "alloy.exporter-protocol",
+    "alloy.exporter-endpoint",
+    "alloy.pipeline",
 )
 
 
@@ -109,7 +121,10 @@ def run_one(registered: Check, context: VerifyContext) -> CheckResult:
 
 
 def run_context_checks(context: VerifyContext, *, static_only: bool) -> list[CheckResult]:
-    return [run_one(registered, context) for registered in registered_checks(static_only=static_only)]
+    chosen = registered_checks(static_only=static_only)
+    if context.files.locations.user_alloy:
+        chosen = [registered for registered in chosen if registered.id in USER_ALLOY_CHECKS]
+    return [run_one(registered, context) for registered in chosen]
 
 
 def run_checks(settings: Settings, *, static_only: bool, locations: FileLocations | None = None) -> list[CheckResult]:

@@ -13,7 +13,7 @@ import requests
 from isolation import invoke, isolated_environ
 
 from stackkit import secrets
-from stackkit.canary import send_canary
+from stackkit.canary import STACK_PROJECT, send_canary
 from stackkit.phoenix_api import PhoenixClient
 from stackkit.settings import REPO_ROOT, Settings, load_settings
 
@@ -36,8 +36,8 @@ def admin(settings: Settings) -> PhoenixClient:
 
 
 def canary_lands(settings: Settings, token: str) -> tuple[int, bool]:
-    result = send_canary(f"{settings.phoenix_url}/v1/traces", settings.phoenix_project_name, token)
-    spans = admin(settings).wait_for_traces(settings.phoenix_project_name, [result.trace_id], timeout=5)
+    result = send_canary(f"{settings.phoenix_url}/v1/traces", token)
+    spans = admin(settings).wait_for_traces(STACK_PROJECT, [result.trace_id], timeout=5)
     return result.status_code, bool(spans[result.trace_id])
 
 

@@ -215,7 +215,7 @@ def test_report_table_and_json() -> None:
     assert "answered        1      1       50%" in table
     assert "tool_ok         0      0         -" in table
     empty = evals.format_report(dataclasses.replace(report, chains=(), annotations_written=0))
-    assert empty == "Evaluated 0 chain(s) of project 'ai-demo' started in the last 1h; wrote 0 span annotation(s)."
+    assert empty == "Evaluated 0 demo chain(s) of project 'ai-demo' started in the last 1h; wrote 0 span annotation(s)."
 
 
 def test_admin_secret_is_the_token_when_auth_is_on(tmp_path: Path) -> None:

@@ -47,6 +47,7 @@ from stackkit.verify.findings import conclude, fail, missing, warn
 from stackkit.verify.live import (
     UP_FIX,
     alloy_skip_reason,
+    external,
     running,
     runtime_and_plan,
 )
@@ -247,7 +248,7 @@ def http_endpoint_reason(expr: Expr, ctx: VerifyContext) -> str | None:
         return None
     if endpoint.path not in ("", "/"):
         return f"{value!r} has a URL path: gRPC has no paths, so this is an OTLP/HTTP endpoint"
-    if endpoint.scheme == "https":
+    if endpoint.scheme == "https" or endpoint.port == 443:
         return (
             f"{value!r} is an https URL: behind a tunnel or proxy that speaks HTTP/1.1, gRPC's HTTP/2 gets 403 or 502"
         )
@@ -283,13 +284,13 @@ def alloy_exporter_protocol(ctx: VerifyContext) -> CheckResult:
         )
         if not ctx.files.alloy.complete and not findings:
             return missing(ctx, problem, "")
-        findings.append(
-            fail(
-                problem,
-                f'define {HTTP_EXPORTER} "phoenix" in stacks/grafana-alloy/phoenix-exporter.alloy.j2, '
-                "then `invoke render`",
-            )
+        define = (
+            "paste the block `invoke render --print phoenix-exporter` prints into your configuration"
+            if ctx.files.locations.user_alloy
+            else f'define {HTTP_EXPORTER} "phoenix" in stacks/grafana-alloy/phoenix-exporter.alloy.j2, '
+            "then `invoke render`"
         )
+        findings.append(fail(problem, define))
     exporters = ", ".join(exporter.id for exporter in to_phoenix)
     return conclude(findings, f"traces leave for Phoenix over OTLP/HTTP through {exporters}")
 
@@ -522,6 +523,12 @@ def alloy_ready(ctx: VerifyContext) -> CheckResult:
     if reason := alloy_skip_reason(settings):
         return CheckResult.skipped(reason)
     ready = probe(f"{settings.alloy_url}/-/ready")
+    if not ready.ok and external(settings, "alloy"):
+        return CheckResult.failed(
+            f"your Alloy at ALLOY_EXTERNAL_URL={settings.alloy_url}: /-/ready {ready.detail}",
+            "start it, and make its UI listen where ALLOY_EXTERNAL_URL points (--server.http.listen-addr; "
+            "the default 127.0.0.1:12345 is not reachable from other hosts or containers)",
+        )
     if not ready.ok:
         return CheckResult.failed(f"Alloy's /-/ready: {ready.detail}", UP_FIX.format(component="alloy"))
     components = requests.get(f"{settings.alloy_url}/api/v0/web/components", timeout=5).json()
@@ -543,6 +550,8 @@ def alloy_errors(ctx: VerifyContext) -> CheckResult:
     settings = ctx.settings
     if reason := alloy_skip_reason(settings):
         return CheckResult.skipped(reason)
+    if external(settings, "alloy"):
+        return CheckResult.skipped("your Alloy's log is yours to read (alloy.ready shows unhealthy components)")
     if not running(settings, "alloy"):
         return CheckResult.skipped("Alloy is not running (see alloy.ready)")
     runtime, _ = runtime_and_plan(settings)

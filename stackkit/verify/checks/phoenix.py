@@ -121,6 +121,8 @@ def temporary_root(path: Path) -> Path | None:
 @check("phoenix.volume", static=True)
 def phoenix_volume(ctx: VerifyContext) -> CheckResult:
     settings = ctx.settings
+    if settings.phoenix_external_url:
+        return CheckResult.skipped(f"Phoenix is external ({settings.phoenix_url}): its data is not this stack's")
     variables = render.compose_environment(settings)
     findings: list[CheckResult] = []
     compose = ctx.files.compose["phoenix"]
@@ -241,10 +243,16 @@ def auth_on_findings(exporter: Component, ctx: VerifyContext) -> list[CheckResul
 @check("phoenix.health", static=False)
 def phoenix_health(ctx: VerifyContext) -> CheckResult:
     settings = ctx.settings
-    results = [probe(f"{settings.phoenix_url}{path}") for path in ("/healthz", "/readyz")]
+    results = [
+        probe(f"{settings.phoenix_url}{path}", verify=settings.phoenix_tls_verify) for path in ("/healthz", "/readyz")
+    ]
     failing = [f"{result.url}: {result.detail}" for result in results if not result.ok]
     if not failing:
         return CheckResult.passed(f"Phoenix answers /healthz and /readyz at {settings.phoenix_url}")
+    if settings.phoenix_external_url:
+        return CheckResult.failed(
+            f"the external Phoenix does not answer: {'; '.join(failing)}", "see phoenix.remote for the cause and fix"
+        )
     if not running(settings, "phoenix"):
         return CheckResult.failed(f"Phoenix is not running ({'; '.join(failing)})", UP_FIX.format(component="phoenix"))
     return CheckResult.failed(
@@ -273,9 +281,9 @@ def _senders(settings: Settings) -> dict[str, str]:
 @check("phoenix.auth", static=False)
 def phoenix_auth(ctx: VerifyContext) -> CheckResult:
     settings = ctx.settings
-    if not settings.phoenix_enable_auth:
-        return CheckResult.passed("PHOENIX_ENABLE_AUTH is off: no sender needs a key")
-    if not probe(f"{settings.phoenix_url}/healthz").ok:
+    if not settings.phoenix_wants_key:
+        return CheckResult.passed("PHOENIX_ENABLE_AUTH is off and no PHOENIX_API_KEY given: no sender needs a key")
+    if not probe(f"{settings.phoenix_url}/healthz", verify=settings.phoenix_tls_verify).ok:
         return CheckResult.skipped("Phoenix is not answering (see phoenix.health)")
     problems = []
     for sender, key in _senders(settings).items():

@@ -7,7 +7,7 @@ import time
 
 import requests
 
-from stackkit import components, ports, secrets
+from stackkit import canary, components, ports, secrets
 from stackkit.health import probe
 from stackkit.phoenix_api import PhoenixClient, PhoenixError
 from stackkit.settings import Settings
@@ -16,6 +16,7 @@ from stackkit.verify.live import (
     EXPORTER_ID,
     UP_FIX,
     alloy_skip_reason,
+    external,
     rendered_env,
     running,
 )
@@ -26,7 +27,11 @@ from stackkit.verify.registry import CheckResult, VerifyContext, check
 def ports_conflict(ctx: VerifyContext) -> CheckResult:
     settings = ctx.settings
     # A component of this stack that runs holds its own ports; the others' must be free.
-    idle = [component for component in components.ALL if not running(settings, component.name)]
+    idle = [
+        component
+        for component in components.ALL
+        if not running(settings, component.name) and not external(settings, component.name)
+    ]
     clashes = ports.busy(settings.host_ports(), idle)
     if clashes:
         return CheckResult.failed(
@@ -52,16 +57,19 @@ def _alloy_counters(settings: Settings) -> dict[str, float]:
 
 
 def _reader(settings: Settings) -> PhoenixClient:
-    token = secrets.load(settings).get("PHOENIX_ADMIN_SECRET", "") if settings.phoenix_enable_auth else ""
-    return PhoenixClient(settings.phoenix_url, token=token)
+    stored = secrets.load(settings)
+    token = stored.get("PHOENIX_ADMIN_SECRET", "") if settings.phoenix_enable_auth else ""
+    if not token and settings.phoenix_wants_key:
+        token = stored.get("PHOENIX_API_KEY", "")  # an external Phoenix: the key the user gave
+    return PhoenixClient(settings.phoenix_url, token=token, verify=settings.phoenix_tls_verify)
 
 
 @check("pipeline.canary", static=False)
 def pipeline_canary(ctx: VerifyContext) -> CheckResult:
     settings = ctx.settings
-    if not probe(f"{settings.phoenix_url}/healthz").ok:
+    if not probe(f"{settings.phoenix_url}/healthz", verify=settings.phoenix_tls_verify).ok:
         return CheckResult.failed("Phoenix is not answering, so nothing can land", UP_FIX.format(component="phoenix"))
-    via_alloy = running(settings, "alloy")
+    via_alloy = running(settings, "alloy") or external(settings, "alloy")
     if via_alloy:
         url, token, hop = f"{settings.alloy_otlp_http_url}/v1/traces", "", "Alloy's OTLP/HTTP receiver"
         before = _alloy_counters(settings)
@@ -71,9 +79,7 @@ def pipeline_canary(ctx: VerifyContext) -> CheckResult:
         hop = "Phoenix's /v1/traces (no Alloy in this stack)"
     sent_at = time.monotonic()
     try:
-        from stackkit.canary import send_canary  # OpenTelemetry's protobuf: the `stack` extra
-
-        result = send_canary(url, settings.phoenix_project_name, token)
+        result = canary.send_canary(url, token, verify=settings.phoenix_tls_verify)
     except requests.RequestException as error:
         return CheckResult.failed(
             f"the canary could not be sent to {url}: {type(error).__name__}",
@@ -87,18 +93,30 @@ def pipeline_canary(ctx: VerifyContext) -> CheckResult:
         return CheckResult.failed(f"{hop} answered 415", "send OTLP as protobuf (Phoenix refuses JSON)")
     if result.status_code != 200:
         return CheckResult.failed(f"{hop} answered HTTP {result.status_code}: {result.body}", "read the sender's logs")
+    reader = _reader(settings)
     try:
-        spans = _reader(settings).wait_for_traces(
-            settings.phoenix_project_name, [result.trace_id], timeout=CANARY_DEADLINE_S
-        )[result.trace_id]
+        spans = reader.wait_for_traces(canary.STACK_PROJECT, [result.trace_id], timeout=CANARY_DEADLINE_S)[
+            result.trace_id
+        ]
+        elapsed = time.monotonic() - sent_at
+        if spans:
+            canary.forget(reader, result.trace_id)
     except PhoenixError as error:
         return CheckResult.failed(f"reading the canary back failed: {error}", "check phoenix.health and phoenix.auth")
-    elapsed = time.monotonic() - sent_at
     if spans:
-        return CheckResult.passed(f"canary {result.trace_id} sent to {hop}, queryable in Phoenix after {elapsed:.2f}s")
+        return CheckResult.passed(
+            f"canary {result.trace_id} sent to {hop}, queryable in Phoenix after {elapsed:.2f}s "
+            f"(in the stack's own project {canary.STACK_PROJECT}, then deleted)"
+        )
     return CheckResult.failed(
         f"canary {result.trace_id} accepted by {hop} but not in Phoenix after {CANARY_DEADLINE_S:g}s"
-        + (f": {_which_hop_lost_it(settings, before)}" if via_alloy else ""),
+        + (f": {_which_hop_lost_it(settings, before)}" if via_alloy else "")
+        + (
+            ": something between took it with a 2xx and did not forward it (a proxy or tunnel answering for "
+            "Phoenix; see phoenix.remote)"
+            if settings.phoenix_external_url and not via_alloy
+            else ""
+        ),
         "see the hop named above; `invoke logs --service alloy` and `invoke logs --service phoenix`",
     )
 

@@ -37,6 +37,10 @@ def security_default_admin(ctx: VerifyContext) -> CheckResult:
     settings = ctx.settings
     if not settings.phoenix_enable_auth:
         return CheckResult.skipped("PHOENIX_ENABLE_AUTH=false: Phoenix has no login (see security.exposure)")
+    if settings.phoenix_external_url:
+        return CheckResult.skipped(
+            f"Phoenix at {settings.phoenix_url} is not run by this stack: its UI logins are yours to secure"
+        )
     if not probe(f"{settings.phoenix_url}/healthz").ok:
         return CheckResult.skipped("Phoenix is not answering (see phoenix.health)")
     try:

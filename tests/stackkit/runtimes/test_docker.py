@@ -17,7 +17,7 @@ import requests
 from isolation import isolated_settings
 
 from stackkit import images
-from stackkit.canary import send_canary
+from stackkit.canary import STACK_PROJECT, send_canary
 from stackkit.dev import engine
 from stackkit.health import wait_healthy
 from stackkit.phoenix_api import PhoenixClient
@@ -135,17 +135,17 @@ def test_phoenix_keeps_traces_across_a_new_container(docker_runtime: DockerRunti
     assert state.running
     assert docker_runtime.project("phoenix") in state.detail
 
-    canary = send_canary(f"{settings.phoenix_url}/v1/traces", "docker-test")
+    canary = send_canary(f"{settings.phoenix_url}/v1/traces")
     assert canary.status_code == 200, canary.body
     phoenix = PhoenixClient(settings.phoenix_url)
-    assert phoenix.wait_for_traces("docker-test", [canary.trace_id], timeout=30)[canary.trace_id]
-    before = len(phoenix.spans("docker-test"))
+    assert phoenix.wait_for_traces(STACK_PROJECT, [canary.trace_id], timeout=30)[canary.trace_id]
+    before = len(phoenix.spans(STACK_PROJECT))
 
     # `compose down` then `up`: a new container, the same named volume.
     assert docker_runtime.stop("phoenix")
     assert not docker_runtime.state("phoenix").running
     _start_healthy(docker_runtime, "phoenix", f"{settings.phoenix_url}/healthz")
-    assert len(phoenix.spans("docker-test")) == before
+    assert len(phoenix.spans(STACK_PROJECT)) == before
 
     assert any("Uvicorn running" in line for line in docker_runtime.logs("phoenix", tail=200))
     assert len(list(docker_runtime.logs("phoenix", tail=3))) == 3
