@@ -368,6 +368,14 @@ def test_an_app_container_reaches_alloys_otlp_port_through_host_docker_internal(
                 port = settings.alloy_otlp_http_port
                 assert wait_healthy(f"http://127.0.0.1:{port}/", 60).ok
                 outcomes[address] = reach_from_app_container(runtime, port)
+                # security.exposure's view of the same container: what the engine actually published.
+                (container,) = runtime.containers("alloy")
+                published_on = {
+                    (listener.port, listener.address)
+                    for listener in exposure.published_listeners("alloy", container.attrs["NetworkSettings"]["Ports"])
+                }
+                assert (port, address) in published_on
+                assert (settings.alloy_ui_port, "127.0.0.1") in published_on
             finally:
                 subprocess.run([*command, "down", "-v"], env=runtime.environment(), capture_output=True)
                 runtime.remove_network()
