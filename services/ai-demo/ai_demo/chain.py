@@ -12,7 +12,7 @@ from openinference.semconv.trace import (
     OpenInferenceSpanKindValues,
     SpanAttributes,
 )
-from opentelemetry.trace import Span, Tracer
+from opentelemetry.trace import Span, Status, StatusCode, Tracer
 
 from ai_demo.providers import WEATHER_REPORT_HEADER, LLMProvider, Message
 from ai_demo.telemetry import DemoMetrics
@@ -81,6 +81,9 @@ class Chain:
                 self.tracer.start_as_current_span("chat", attributes=attributes) as span,
             ):
                 result = self._steps(span, message, session_id, fail_tool)
+                # As OpenInference instrumentations do: OK or ERROR, never UNSET. A failed tool is handled
+                # (the answer says so), so the chain is OK; an exception above is recorded as ERROR by the SDK.
+                span.set_status(Status(StatusCode.OK))
             outcome = "ok" if result.tool_ok else "degraded"
             return result
         finally:

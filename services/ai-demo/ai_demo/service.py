@@ -14,6 +14,7 @@ from openinference.semconv.trace import (
     SpanAttributes,
 )
 from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp
@@ -77,6 +78,8 @@ def create_app(config: DemoConfig, telemetry: Telemetry | None = None) -> ASGIAp
         try:
             result = chain.run(request.message, session_id, request.user_id, request.fail_tool)
         except ProviderError as error:
+            # FastAPI's instrumentation leaves the server span UNSET; say what happened, like the spans below.
+            server_span.set_status(Status(StatusCode.ERROR, str(error)))
             raise HTTPException(status_code=502, detail=str(error)) from error
         server_span.set_attributes(
             {
@@ -84,6 +87,7 @@ def create_app(config: DemoConfig, telemetry: Telemetry | None = None) -> ASGIAp
                 SpanAttributes.OUTPUT_MIME_TYPE: OpenInferenceMimeTypeValues.TEXT.value,
             }
         )
+        server_span.set_status(Status(StatusCode.OK))
         return ChatResponse(answer=result.answer, trace_id=result.trace_id, session_id=result.session_id)
 
     if telemetry.tracer_provider is not None:
