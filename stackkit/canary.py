@@ -12,6 +12,8 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
+from stackkit.phoenix_api import INTERNAL_PROJECT
+
 CANARY_SPAN_NAME = "stackkit.canary"
 
 
@@ -49,7 +51,7 @@ def canary_request(project: str, trace_id: bytes, span_id: bytes) -> bytes:
     return request.SerializeToString()
 
 
-def send_canary(traces_url: str, project: str, token: str = "") -> CanaryResult:
+def send_canary(traces_url: str, project: str = INTERNAL_PROJECT, token: str = "") -> CanaryResult:
     """POST one span to an OTLP/HTTP traces URL (…/v1/traces); the 200 proves only that it was accepted."""
     trace_id, span_id = secrets.token_bytes(16), secrets.token_bytes(8)
     headers = {"Content-Type": "application/x-protobuf"}

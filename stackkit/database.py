@@ -29,7 +29,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import requests
 
 from stackkit import secrets
-from stackkit.phoenix_api import PhoenixClient, PhoenixError
+from stackkit.phoenix_api import INTERNAL_PROJECT, PhoenixClient, PhoenixError
 from stackkit.settings import NATIVE_POSTGRES_NEEDS_URL, Settings
 
 # A PostgreSQL that is starting (or restarting) refuses connections for a few seconds: wait that long.
@@ -42,7 +42,7 @@ DRAIN_TIMEOUT_SECONDS = 120.0
 DRAIN_STRAGGLER_SECONDS = 10.0
 DRAIN_NOTE_EVERY = 15.0
 # Where the drain's marker spans go (one per planned stop), apart from the user's traces.
-DRAIN_PROJECT = "stackkit-drain"
+DRAIN_PROJECT = INTERNAL_PROJECT
 # Tables whose rows are the user's data (a fresh Phoenix creates only a default project and settings);
 # spans of DRAIN_PROJECT are not counted.
 USER_DATA_TABLES = ("spans", "datasets", "prompts")
@@ -217,9 +217,11 @@ def wait_for_ingestion(
 
     try:
         marker = send_marker(settings)
-        while marker and not client.spans(DRAIN_PROJECT, trace_ids=[marker], max_spans=1):
+        stored: list[dict[str, Any]] = []
+        while marker and not (stored := client.spans(DRAIN_PROJECT, trace_ids=[marker], max_spans=1)):
             if not waiting():
                 return False
+        client.delete_spans(stored)  # read back: the stack's project stays empty
         marker_seconds = time.monotonic() - start
         quiet_until = min(deadline, time.monotonic() + DRAIN_STRAGGLER_SECONDS) if marker else deadline
         mark, changed_at = ingestion_mark(client), time.monotonic()

@@ -205,7 +205,8 @@ def pipeline_canary(ctx: VerifyContext) -> Verdict:
         hop = "Phoenix's /v1/traces (no Alloy in this stack)"
     sent_at = time.monotonic()
     try:
-        result = send_canary(url, settings.phoenix_project_name, token)
+        # The app's endpoint, headers and auth, but the stack's own project: the user's never sees it.
+        result = send_canary(url, INTERNAL_PROJECT, token)
     except requests.RequestException as error:
         return Verdict.failed(
             f"the canary could not be sent to {url}: {type(error).__name__}",
@@ -218,9 +219,9 @@ def pipeline_canary(ctx: VerifyContext) -> Verdict:
     if result.status_code != 200:
         return Verdict.failed(f"{hop} answered HTTP {result.status_code}: {result.body}", "read the sender's logs")
     try:
-        spans = _reader(settings).wait_for_traces(
-            settings.phoenix_project_name, [result.trace_id], timeout=CANARY_DEADLINE_S
-        )[result.trace_id]
+        reader = _reader(settings)
+        spans = reader.wait_for_traces(INTERNAL_PROJECT, [result.trace_id], timeout=CANARY_DEADLINE_S)[result.trace_id]
+        reader.delete_spans(spans)  # read back: the stack's project stays empty
     except PhoenixError as error:
         return Verdict.failed(f"reading the canary back failed: {error}", "check phoenix.health and phoenix.auth")
     elapsed = time.monotonic() - sent_at
