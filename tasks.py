@@ -55,11 +55,12 @@ def rotate_key(c):
         "since": "only chains started this recently: 30m, 1h, 2d (default 1h)",
         "limit": "evaluate at most this many of the most recent chains (default 200)",
         "json": "print the pass rates as JSON only",
+        "wait": "wait at most this many seconds for chains still in flight (default 10)",
     },
 )
-def evaluate(c, since="1h", limit=200, json=False):
+def evaluate(c, since="1h", limit=200, json=False, wait=None):
     """Score recent demo chains (answered, latency, tool_ok) and store the scores as span annotations."""
-    cli.evaluate(since, limit, json)
+    cli.evaluate(since, limit, json, wait)
 
 
 @task(

@@ -28,12 +28,12 @@ def _attribute(key: str, value: str) -> KeyValue:
     return KeyValue(key=key, value=AnyValue(string_value=value))
 
 
-def canary_request(project: str, trace_id: bytes, span_id: bytes) -> bytes:
+def canary_request(project: str, trace_id: bytes, span_id: bytes, name: str = CANARY_SPAN_NAME) -> bytes:
     now = time.time_ns()
     span = Span(
         trace_id=trace_id,
         span_id=span_id,
-        name=CANARY_SPAN_NAME,
+        name=name,
         kind=Span.SPAN_KIND_INTERNAL,
         start_time_unix_nano=now - 1_000_000,
         end_time_unix_nano=now,

@@ -100,15 +100,16 @@ def rotate_key() -> None:
     _with_settings(lambda settings: stack.rotate_key(settings))
 
 
-def evaluate(since: str, limit: int, as_json: bool) -> None:
+def evaluate(since: str, limit: int, as_json: bool, wait: str | float | None = None) -> None:
     try:
         evals.parse_since(since)  # a typo in --since is reported before anything is read
+        wait_s = evals.parse_wait(wait)
     except evals.EvalError as error:
         raise Exit(f"error: {error}", code=EXIT_FAILED) from None
 
     def action(settings: Settings) -> None:
         try:
-            report = evals.run_evals(settings, since, limit)
+            report = evals.run_evals(settings, since, limit, wait_s)
         except evals.EvalError as error:
             raise Exit(f"error: {error}", code=EXIT_FAILED) from None
         print(json.dumps(report.as_dict(), indent=2) if as_json else evals.format_report(report))

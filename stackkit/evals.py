@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import re
+import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -27,6 +29,17 @@ from stackkit.phoenix_api import PhoenixClient, PhoenixError
 from stackkit.settings import Settings
 
 EVALUATORS = ("answered", "latency", "tool_ok")
+# The root span of every demo chain: FastAPI's server span for the demo's `POST /chat` route (services/ai-demo,
+# service.py), which the demo makes a CHAIN. Other CHAIN roots in the project (another app, an old canary)
+# are skipped and counted.
+DEMO_ROOT_SPAN_NAME = "POST /chat"
+# A demo trace is complete once its LLM and TOOL spans are in: before that its batch is still in flight.
+COMPLETE_TRACE_KINDS = frozenset({"LLM", "TOOL"})
+# Longer than the demo's batch span processor's 5 s schedule delay (OpenTelemetry's default): no new chain
+# for this long means the demo has nothing left to flush.
+EVAL_QUIET_SECONDS = 6.0
+EVAL_POLL_SECONDS = 0.5
+DEFAULT_WAIT_SECONDS = 10.0  # `invoke eval --wait`
 ANNOTATION_IDENTIFIER = "stackkit-eval"
 ANNOTATE_BATCH = 300  # annotations per POST: keeps each request (one SQL upsert per row) short
 
@@ -68,6 +81,9 @@ class EvalReport:
     since: str  # as the user wrote it, e.g. "1h"
     chains: tuple[ChainResult, ...]
     annotations_written: int
+    skipped: dict[str, int] = field(default_factory=dict)  # root span name -> chain roots not the demo's
+    in_flight: int = 0  # demo chains whose trace was still incomplete when the wait ended
+    waited_s: float = 0.0
 
     def pass_rates(self) -> dict[str, dict[str, Any]]:
         rates = {}
@@ -84,6 +100,9 @@ class EvalReport:
             "since": self.since,
             "chains": len(self.chains),
             "annotations_written": self.annotations_written,
+            "skipped": dict(self.skipped),
+            "in_flight": self.in_flight,
+            "waited_s": round(self.waited_s, 2),
             "evaluators": self.pass_rates(),
         }
 
@@ -97,6 +116,19 @@ def parse_since(text: str) -> timedelta:
     if not match or int(match.group(1)) == 0:
         raise EvalError(f"--since {text!r}: expected a duration such as 30m, 1h or 2d (s, m, h or d)")
     return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
+def parse_wait(value: str | float | None) -> float:
+    """--wait SECONDS (0 or more; None -> DEFAULT_WAIT_SECONDS); EvalError on anything else."""
+    if value is None:
+        return DEFAULT_WAIT_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 3600:
+        raise EvalError(f"--wait {value!r}: expected a number of seconds from 0 to 3600")
+    return seconds
 
 
 # --- evaluators: pure functions of span dicts ----------------------------------------------------
@@ -234,15 +266,21 @@ def client_for(settings: Settings) -> PhoenixClient:
     return PhoenixClient(settings.phoenix_url, token=token)
 
 
-def run_evals(settings: Settings, since: str, limit: int) -> EvalReport:
-    """Evaluate the `limit` most recent chains started within `since` (e.g. "1h") and annotate them."""
-    window = parse_since(since)
-    if limit < 1:
-        raise EvalError(f"--limit {limit}: expected a whole number of at least 1")
-    client = client_for(settings)
-    project = settings.phoenix_project_name
-    start = (datetime.now(timezone.utc) - window).isoformat()
-    try:
+def is_complete(spans: list[dict[str, Any]]) -> bool:
+    return {span.get("span_kind") for span in spans} >= COMPLETE_TRACE_KINDS
+
+
+def recent_demo_chains(
+    client: PhoenixClient, project: str, start: str, limit: int, wait: float
+) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]], Counter[str], float]:
+    """The demo's chain roots started since `start` with the spans of their traces, and the other chain
+    roots by name. Polls for at most `wait` seconds until no new chain has arrived for EVAL_QUIET_SECONDS
+    and every demo chain's trace is complete (its batch may still be on its way from the demo)."""
+    began = time.monotonic()
+    deadline = began + max(wait, 0.0)
+    seen: frozenset[str] = frozenset()
+    changed_at = began
+    while True:
         roots = client.spans(
             project,
             limit=min(limit, 1000),
@@ -253,14 +291,39 @@ def run_evals(settings: Settings, since: str, limit: int) -> EvalReport:
             sort="start_time",
             order="desc",
         )
-        by_trace = client.spans_by_trace(project, [root["context"]["trace_id"] for root in roots])
+        demo_roots = [root for root in roots if root["name"] == DEMO_ROOT_SPAN_NAME]
+        skipped = Counter(root["name"] for root in roots if root["name"] != DEMO_ROOT_SPAN_NAME)
+        by_trace = client.spans_by_trace(project, [root["context"]["trace_id"] for root in demo_roots])
+        now = time.monotonic()
+        ids = frozenset(root["context"]["span_id"] for root in demo_roots)
+        if ids != seen:
+            seen, changed_at = ids, now
+        complete = all(is_complete(by_trace[root["context"]["trace_id"]]) for root in demo_roots)
+        if now >= deadline or (complete and now - changed_at >= min(EVAL_QUIET_SECONDS, wait)):
+            return demo_roots, by_trace, skipped, now - began
+        time.sleep(EVAL_POLL_SECONDS)
+
+
+def run_evals(settings: Settings, since: str, limit: int, wait: float = DEFAULT_WAIT_SECONDS) -> EvalReport:
+    """Evaluate the `limit` most recent demo chains started within `since` (e.g. "1h") and annotate them,
+    waiting at most `wait` seconds for chains still in flight."""
+    window = parse_since(since)
+    if limit < 1:
+        raise EvalError(f"--limit {limit}: expected a whole number of at least 1")
+    wait = parse_wait(wait)
+    client = client_for(settings)
+    project = settings.phoenix_project_name
+    start = (datetime.now(timezone.utc) - window).isoformat()
+    try:
+        roots, by_trace, skipped, waited = recent_demo_chains(client, project, start, limit, wait)
+        finished = [root for root in roots if is_complete(by_trace[root["context"]["trace_id"]])]
         chains = tuple(
             ChainResult(
                 root["context"]["span_id"],
                 root["context"]["trace_id"],
                 evaluate_chain(root, by_trace[root["context"]["trace_id"]], settings.eval_latency_threshold_ms),
             )
-            for root in roots
+            for root in finished
         )
         annotations = [annotation(chain.span_id, e) for chain in chains for e in chain.evaluations]
         for batch in range(0, len(annotations), ANNOTATE_BATCH):
@@ -270,7 +333,7 @@ def run_evals(settings: Settings, since: str, limit: int) -> EvalReport:
     except PhoenixError as error:
         hint = " (is PHOENIX_ENABLE_AUTH the same as when the stack started?)" if error.status == 401 else ""
         raise EvalError(f"Phoenix refused: {error}{hint}") from None
-    return EvalReport(project, since, chains, len(annotations))
+    return EvalReport(project, since, chains, len(annotations), dict(skipped), len(roots) - len(finished), waited)
 
 
 def format_report(report: EvalReport) -> str:
@@ -278,8 +341,19 @@ def format_report(report: EvalReport) -> str:
         f"Evaluated {len(report.chains)} chain(s) of project {report.project!r} started in the last "
         f"{report.since}; wrote {report.annotations_written} span annotation(s)."
     ]
+    if report.skipped:
+        names = ", ".join(f"{name!r} x{count}" for name, count in sorted(report.skipped.items()))
+        lines.append(
+            f"Skipped {sum(report.skipped.values())} chain root(s) the demo did not make "
+            f"(root span not {DEMO_ROOT_SPAN_NAME!r}): {names}."
+        )
+    if report.in_flight:
+        lines.append(
+            f"{report.in_flight} demo chain(s) still in flight after waiting {report.waited_s:.0f}s (trace without "
+            "its LLM and TOOL spans yet): not scored; run again, or with a longer --wait."
+        )
     if not report.chains:
-        return lines[0]
+        return "\n".join(lines)
     lines.append(f"{'evaluator':<10} {'passed':>6} {'failed':>6} {'pass rate':>9}")
     for name, rate in report.pass_rates().items():
         shown = "-" if rate["pass_rate"] is None else f"{rate['pass_rate']:.0%}"

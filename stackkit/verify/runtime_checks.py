@@ -16,7 +16,7 @@ from dotenv import dotenv_values
 from stackkit import auth, ports, secrets, stack
 from stackkit.canary import send_canary
 from stackkit.health import probe
-from stackkit.phoenix_api import PhoenixClient, PhoenixError
+from stackkit.phoenix_api import INTERNAL_PROJECT, PhoenixClient, PhoenixError
 from stackkit.render import ENV_DIR, Plan
 from stackkit.runtimes.base import Runtime
 from stackkit.settings import Settings
