@@ -116,6 +116,13 @@ class PhoenixClient:
         for span in spans:
             self.delete_span(span["context"]["span_id"])
 
+    def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """POST /graphql (what the UI uses); PhoenixError when the answer carries errors."""
+        answer = self._request("POST", "/graphql", json={"query": query, "variables": variables or {}})
+        if answer.get("errors"):
+            raise PhoenixError(200, f"POST /graphql: {answer['errors'][0].get('message', answer['errors'])}")
+        return answer["data"]
+
     def create_system_key(self, name: str, description: str = "") -> SystemKey:
         """Needs the admin secret as token: an API key cannot mint keys (403)."""
         body = {"data": {"name": name, "description": description}}
