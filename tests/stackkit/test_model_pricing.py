@@ -19,7 +19,9 @@ from stackkit.phoenix_api import PhoenixClient
 from stackkit.settings import REPO_ROOT, Settings
 
 PROJECT_COST = """
-query ($id: ID!) { node(id: $id) { ... on Project { costSummary { prompt { cost } completion { cost } total { cost } } } } }
+query ($id: ID!) {
+  node(id: $id) { ... on Project { costSummary { prompt { cost } completion { cost } total { cost } } } }
+}
 """
 
 
