@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["lint", "tests", "smoke"]
+nox.options.sessions = ["lint", "tests", "smoke", "ui"]
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = True
 
@@ -73,6 +73,12 @@ def tests(session: nox.Session) -> None:
 def smoke(session: nox.Session) -> None:
     """The user's path, up -> verify -> traffic -> read back -> down, in a fresh state folder on free ports."""
     run_in_stack_env(session, "python", "-m", "stackkit.smoke", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def ui(session: nox.Session) -> None:
+    """up -> traffic 20 -> verify x3 -> eval -> the Phoenix UI in headless chromium; screenshots in the session tmp."""
+    run_in_stack_env(session, "python", "-m", "stackkit.ui_check", "--out", session.create_tmp(), *session.posargs)
 
 
 @nox.session(venv_backend="none", default=False)
