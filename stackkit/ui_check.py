@@ -30,6 +30,7 @@ WINDOW = "1600,1000"
 RENDER_TIMEOUT_S = 30.0
 # The demo's span tree under its root (services/ai-demo: chain.py, providers.py, tools.py).
 TREE = ("chat", "plan", "get_weather", "synthesize")
+TOTAL = re.compile(r"Total Traces\s*\n\s*([\d,]+)")
 
 
 class UiCheckFailed(Exception):
@@ -117,14 +118,18 @@ def check_ui(settings: Settings, client: PhoenixClient, out_dir: Path, expected_
 
         project_id = _project_id(client, project)
         driver.get(f"{settings.phoenix_url}/projects/{project_id}")
-        text = wait_for(driver, "the demo project's traces", lambda t: "POST /chat" in t)
+        text = wait_for(
+            driver,
+            "the demo project's traces and its Total Traces",
+            lambda t: "POST /chat" in t and bool(TOTAL.search(t)),
+        )
         report.screenshots.append(save(driver, out_dir / "project.png"))
-        counts = [int(n.replace(",", "")) for n in re.findall(r"Total Traces\s*\n?\s*([\d,]+)", text)]
-        if counts and counts[0] != expected_traces:
-            raise UiCheckFailed(f"the project page shows {counts[0]} traces, expected {expected_traces}")
+        shown = int(TOTAL.search(text)[1].replace(",", ""))  # type: ignore[index]
+        if shown != expected_traces:
+            raise UiCheckFailed(f"the project page shows Total Traces {shown}, expected {expected_traces}")
         if CANARY_SPAN_NAME in text:
             raise UiCheckFailed(f"the demo project lists a {CANARY_SPAN_NAME!r} trace")
-        report.checked.append(f"project page: total traces {counts[0] if counts else '?'}, no canary")
+        report.checked.append(f"project page: Total Traces {shown}, no canary")
 
         trace_id = roots[0]["context"]["trace_id"]
         text = open_trace(driver, settings, client, trace_id)
@@ -193,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, help="folder for the screenshots (default: a new temporary one)")
     parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument(
+        "--readme-screenshot", type=Path, help="also write the trace view there (as `invoke screenshot`)"
+    )
     args = parser.parse_args(argv)
     out_dir = args.out or Path(tempfile.mkdtemp(prefix="stackkit-ui-"))
     state_dir = Path(tempfile.mkdtemp(prefix="stackkit-ui-stack-")) / "state"
@@ -213,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ui: {line}", flush=True)
         print(f"screenshots: {', '.join(map(str, report.screenshots))}", flush=True)
         print(f"measured after the browser: {measure(client, settings.phoenix_project_name)}", flush=True)
+        if args.readme_screenshot:
+            print(f"wrote {screenshot(settings, client, args.readme_screenshot)}", flush=True)
     except (smoke.SmokeFailure, UiCheckFailed) as error:
         failure = error
     finally:
