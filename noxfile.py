@@ -1,4 +1,4 @@
-"""Maintainer and CI checks. `nox` runs lint, tests and smoke; `nox -s smoke_docker` and `nox -s bench` on demand."""
+"""Maintainer and CI checks. `nox` runs lint, typecheck, tests, smoke and ui; smoke_docker and bench on demand."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["lint", "tests", "smoke", "ui"]
+nox.options.sessions = ["lint", "typecheck", "tests", "smoke", "ui"]
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = True
 
@@ -17,13 +17,20 @@ nox.options.reuse_existing_virtualenvs = True
 STACK_ENV = Path(".nox/stack").resolve()
 
 
+def find_uv() -> str | None:
+    """uv next to the Python running nox (`.venv/bin/nox` runs with .venv/bin off PATH), else uv on PATH."""
+    beside = Path(sys.executable).parent / "uv"
+    return str(beside) if beside.exists() else shutil.which("uv")
+
+
 def run_in_stack_env(session: nox.Session, program: str, *args: str, extras: str = "stack,test") -> None:
     """Create or update the shared environment, then run one of its programs with it first on PATH."""
     python = STACK_ENV / "bin" / "python"
-    if shutil.which("uv"):
+    uv = find_uv()
+    if uv:
         if not python.exists():
-            session.run("uv", "venv", "--quiet", str(STACK_ENV), external=True)
-        session.run("uv", "pip", "install", "--quiet", "--python", str(python), "-e", f".[{extras}]", external=True)
+            session.run(uv, "venv", "--quiet", str(STACK_ENV), external=True)
+        session.run(uv, "pip", "install", "--quiet", "--python", str(python), "-e", f".[{extras}]", external=True)
     else:
         if not python.exists():
             session.run("python3", "-m", "venv", str(STACK_ENV), external=True)
@@ -53,12 +60,18 @@ def lint(session: nox.Session) -> None:
         "docker-compose==1.29.2",
         external=True,
     )
-    session.run("python", "-m", "stackkit.compose_lint", "--schema-wheel", str(next(wheels.glob("*.whl"))))
+    session.run("python", "-m", "stackkit.dev.compose_lint", "--schema-wheel", str(next(wheels.glob("*.whl"))))
     session.run("invoke", "verify", "--static")
     if shutil.which("alloy"):
         session.run("alloy", "fmt", "stacks/grafana-alloy/config.alloy", external=True)
     else:
         session.log("no alloy binary on PATH: `alloy fmt` skipped (the static checks above parse the files)")
+
+
+@nox.session(venv_backend="none")
+def typecheck(session: nox.Session) -> None:
+    """mypy over the package, the demo, tasks.py and noxfile.py (configured in pyproject.toml)."""
+    run_in_stack_env(session, "mypy", *session.posargs, extras="stack,test,typecheck")
 
 
 @nox.session(venv_backend="none")
@@ -72,7 +85,7 @@ def tests(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def smoke(session: nox.Session) -> None:
     """The user's path, up -> verify -> traffic -> read back -> down, in a fresh state folder on free ports."""
-    run_in_stack_env(session, "python", "-m", "stackkit.smoke", *session.posargs)
+    run_in_stack_env(session, "python", "-m", "stackkit.dev.smoke", *session.posargs)
 
 
 @nox.session(venv_backend="none")
@@ -85,10 +98,10 @@ def ui(session: nox.Session) -> None:
 def smoke_docker(session: nox.Session) -> None:
     """The smoke path on the docker runtime, with a local engine and locally built images."""
     run_in_stack_env(session, "pytest", "-m", "docker")
-    run_in_stack_env(session, "python", "-m", "stackkit.smoke", "--runtime", "docker", *session.posargs)
+    run_in_stack_env(session, "python", "-m", "stackkit.dev.smoke", "--runtime", "docker", *session.posargs)
 
 
 @nox.session(venv_backend="none", default=False)
 def bench(session: nox.Session) -> None:
     """Benchmarks on the native runtime; JSON, a table and a plot in bench/results/."""
-    run_in_stack_env(session, "python", "-m", "stackkit.bench", *session.posargs, extras="stack,test,bench")
+    run_in_stack_env(session, "python", "-m", "stackkit.dev.bench", *session.posargs, extras="stack,test,bench")

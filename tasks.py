@@ -37,10 +37,10 @@ def logs(c, service, follow=False, tail=100):
     cli.logs(service, follow, tail)
 
 
-@task
-def render(c):
+@task(help={"print": "print one piece to paste into an Alloy you run (phoenix-exporter), write nothing"})
+def render(c, print=None):
     """Render the .env-dependent pieces (Alloy pieces, env files) into the state folder and list them."""
-    cli.render()
+    cli.render(print)
 
 
 @task
@@ -55,10 +55,10 @@ def rotate_key(c):
         "since": "only chains started this recently: 30m, 1h, 2d (default 1h)",
         "limit": "evaluate at most this many of the most recent chains (default 200)",
         "json": "print the pass rates as JSON only",
-        "wait": "wait at most this many seconds for chains still in flight (default 10)",
+        "wait": "seconds to wait for demo spans still on their way to Phoenix (default 10; 0: do not wait)",
     },
 )
-def evaluate(c, since="1h", limit=200, json=False, wait=None):
+def evaluate(c, since="1h", limit=200, json=False, wait=10.0):
     """Score recent demo chains (answered, latency, tool_ok) and store the scores as span annotations."""
     cli.evaluate(since, limit, json, wait)
 
@@ -77,10 +77,17 @@ def traffic(c, requests=20, sessions=3, concurrency=4, fail_ratio=0.0, save=None
     cli.traffic(requests, sessions, concurrency, fail_ratio, save)
 
 
-@task(help={"static": "only the checks that need nothing running", "json": "print only a JSON list"})
-def verify(c, static=False, json=False):
+@task(
+    help={
+        "static": "only the checks that need nothing running",
+        "json": "print only a JSON list",
+        "alloy-config": "with --static: check your own Alloy file or folder instead (repeatable)",
+    },
+    iterable=["alloy_config"],
+)
+def verify(c, static=False, json=False, alloy_config=None):
     """Diagnose every known silent failure; prove a canary span reaches Phoenix. Exit 1 if a check failed."""
-    cli.verify(static, json)
+    cli.verify(static, json, alloy_config)
 
 
 @task(help={"output": "file to write (default: a timestamped file in the state folder's backups/)"})

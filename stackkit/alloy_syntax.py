@@ -21,11 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
+from stackkit.errors import UsageError
+
 # ---------------------------------------------------------------------------------------------------
 # Errors and tokens
 
 
-class AlloySyntaxError(Exception):
+class AlloySyntaxError(UsageError):
     """Where the configuration stops being valid Alloy syntax (line and column are 1-based)."""
 
     def __init__(self, path: str, line: int, col: int, message: str):

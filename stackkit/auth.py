@@ -18,13 +18,18 @@ def key_accepted(settings: Settings, key: str) -> bool:
     if not key:
         return False
     response = requests.get(
-        f"{settings.phoenix_url}/v1/projects", headers={"Authorization": f"Bearer {key}"}, timeout=10
+        f"{settings.phoenix_url}/v1/projects",
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=10,
+        verify=settings.phoenix_tls_verify,
     )
     return response.status_code == 200
 
 
 def _mint(settings: Settings, stored: dict[str, str]) -> dict[str, str]:
-    admin = PhoenixClient(settings.phoenix_url, token=stored["PHOENIX_ADMIN_SECRET"])
+    admin = PhoenixClient(
+        settings.phoenix_url, token=stored["PHOENIX_ADMIN_SECRET"], verify=settings.phoenix_tls_verify
+    )
     minted = admin.create_system_key(
         INGEST_KEY_NAME, description=f"OTLP ingestion for Alloy and the demo, minted {time.strftime('%F %T')}"
     )
@@ -48,4 +53,6 @@ def mint_replacement(settings: Settings, stored: dict[str, str]) -> dict[str, st
 
 
 def revoke(settings: Settings, stored: dict[str, str], key_id: str) -> None:
-    PhoenixClient(settings.phoenix_url, token=stored["PHOENIX_ADMIN_SECRET"]).delete_system_key(key_id)
+    PhoenixClient(
+        settings.phoenix_url, token=stored["PHOENIX_ADMIN_SECRET"], verify=settings.phoenix_tls_verify
+    ).delete_system_key(key_id)

@@ -1,59 +1,93 @@
-"""What each invoke task does, so tasks.py stays wiring. Errors become one message and an exit code."""
+"""What each invoke task does, so tasks.py stays wiring. Every error becomes one message and an exit code here,
+in `run`, and nowhere else."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 from invoke.exceptions import Exit
 
-from stackkit import evals, stack
-from stackkit.render import render as render_files
-from stackkit.settings import Settings, SettingsError, load_settings
+from stackkit import evals, lock, stack
+from stackkit.errors import EXIT_FAILED, EXIT_INTERRUPTED, OperationFailed, StackkitError, UsageError
+from stackkit.settings import Settings, load_settings
 
-T = TypeVar("T")
-EXIT_FAILED, EXIT_BAD_SETTINGS = 1, 2
+DEBUG_VARIABLE = "STACKKIT_DEBUG"
 
 
-def settings_or_exit() -> Settings:
+def run(
+    action: Callable[[Settings], object],
+    changes_stack: bool = False,
+    check_arguments: Callable[[], object] | None = None,
+) -> None:
+    """Check the task's own arguments, load the settings, run the task (holding the state folder's lock when
+    it changes the stack); turn every way it can end into one message and an exit code."""
     try:
-        return load_settings()
-    except SettingsError as error:
-        raise Exit(error.render(), code=EXIT_BAD_SETTINGS) from None
+        if check_arguments is not None:
+            check_arguments()
+        settings = load_settings()
+        if changes_stack:
+            with lock.held(settings.state_dir):
+                action(settings)
+        else:
+            action(settings)
+    except StackkitError as error:
+        raise Exit(_message(error), code=error.exit_code) from None
+    except KeyboardInterrupt:
+        raise Exit("interrupted (Ctrl-C)", code=EXIT_INTERRUPTED) from None
+    except BrokenPipeError:
+        # The reader went away (`invoke traffic | head -1`): nothing more to say, and nowhere to say it.
+        _silence_stdout()
+        raise Exit(code=0) from None
+    except Exit:
+        raise
+    except Exception as error:
+        if os.environ.get(DEBUG_VARIABLE):
+            raise
+        raise Exit(
+            f"error: unexpected {type(error).__name__}: {error} (a bug in stackkit: set {DEBUG_VARIABLE}=1 "
+            "for the traceback and report it)",
+            code=EXIT_FAILED,
+        ) from None
 
 
-@contextmanager
-def failures_exit() -> Iterator[None]:
-    try:
-        yield
-    except stack.StackError as error:
-        raise Exit(f"error: {error}", code=EXIT_FAILED) from None
+def _message(error: StackkitError) -> str:
+    text = str(error)
+    return text if text.startswith(("Invalid settings", "error:")) else f"error: {text}"
 
 
-def _with_settings(action: Callable[[Settings], T]) -> T:
-    settings = settings_or_exit()
-    with failures_exit():
-        return action(settings)
+def _silence_stdout() -> None:
+    # Python flushes stdout at exit and would report the broken pipe again: point it at /dev/null.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
-def render() -> None:
+def render(print_piece: str | None = None) -> None:
+    from stackkit.render import PRINTABLE_PIECES, piece_to_paste
+    from stackkit.render import render as render_files
+
+    if print_piece is not None:
+        if print_piece not in PRINTABLE_PIECES:
+            run(_usage_error(f"--print {print_piece}: choose from {', '.join(PRINTABLE_PIECES)}"))
+        run(lambda settings: print(piece_to_paste(settings, print_piece), end=""))
+        return
+
     def action(settings: Settings) -> None:
         runtime = stack.resolve_runtime(settings, None)
         plan = stack.make_plan(runtime)
         for path in render_files(settings, plan, stack.secrets.load(settings)):
             print(f"wrote {path}")
 
-    _with_settings(action)
+    run(action, changes_stack=True)
 
 
 def up(runtime: str | None, only: str | None) -> None:
-    components = [name.strip() for name in only.split(",")] if only else None
-    _with_settings(lambda settings: stack.up(settings, runtime, components))
+    components = [name.strip() for name in only.split(",") if name.strip()] if only else None
+    run(lambda settings: stack.up(settings, runtime, components), changes_stack=True)
 
 
 def down(volumes: bool, yes: bool) -> None:
@@ -65,10 +99,10 @@ def down(volumes: bool, yes: bool) -> None:
                 f"Delete ALL stored traces (Phoenix's data in {settings.state_dir} or its Docker volumes)?"
             )
         ):
-            raise Exit("nothing deleted (pass --yes to skip this question)", code=EXIT_FAILED)
+            raise OperationFailed("nothing deleted (pass --yes to skip this question)")
         stack.down(settings, remove_data=volumes)
 
-    _with_settings(action)
+    run(action, changes_stack=True)
 
 
 def _confirm(question: str) -> bool:
@@ -78,11 +112,16 @@ def _confirm(question: str) -> bool:
 
 
 def restart(service: str) -> None:
-    _with_settings(lambda settings: stack.restart(settings, service))
+    run(lambda settings: stack.restart(settings, service), changes_stack=True)
 
 
 def status() -> None:
-    _with_settings(lambda settings: print(stack.format_status(stack.status(settings))))
+    def action(settings: Settings) -> None:
+        print(stack.format_status(stack.status(settings)))
+        for line in stack.status_notes(settings):
+            print(line)
+
+    run(action)
 
 
 def logs(service: str, follow: bool, tail: int) -> None:
@@ -91,30 +130,22 @@ def logs(service: str, follow: bool, tail: int) -> None:
             for line in stack.logs(settings, service, tail=tail, follow=follow):
                 print(line, flush=True)
         except KeyboardInterrupt:
-            pass
+            pass  # the way to end --follow
 
-    _with_settings(action)
+    run(action)
 
 
 def rotate_key() -> None:
-    _with_settings(lambda settings: stack.rotate_key(settings))
+    run(lambda settings: stack.rotate_key(settings), changes_stack=True)
 
 
-def evaluate(since: str, limit: int, as_json: bool, wait: str | float | None = None) -> None:
-    try:
-        evals.parse_since(since)  # a typo in --since is reported before anything is read
-        wait_s = evals.parse_wait(wait)
-    except evals.EvalError as error:
-        raise Exit(f"error: {error}", code=EXIT_FAILED) from None
-
+def evaluate(since: str, limit: int, as_json: bool, wait: float = evals.DEFAULT_WAIT_SECONDS) -> None:
     def action(settings: Settings) -> None:
-        try:
-            report = evals.run_evals(settings, since, limit, wait_s)
-        except evals.EvalError as error:
-            raise Exit(f"error: {error}", code=EXIT_FAILED) from None
+        report = evals.run_evals(settings, since, limit, wait)
         print(json.dumps(report.as_dict(), indent=2) if as_json else evals.format_report(report))
 
-    _with_settings(action)
+    # A typo in --since is reported before anything is read.
+    run(action, check_arguments=lambda: evals.parse_since(since))
 
 
 def traffic(requests: int, sessions: int, concurrency: int, fail_ratio: float, save: str | None) -> None:
@@ -133,36 +164,56 @@ def traffic(requests: int, sessions: int, concurrency: int, fail_ratio: float, s
                 progress=sys.stderr.isatty(),
             )
         except ValueError as error:
-            raise Exit(f"error: {error}", code=EXIT_BAD_SETTINGS) from None
-        print(traffic_module.format_report(report))
+            raise UsageError(str(error)) from None
+        print(traffic_module.format_report(report), flush=True)
         if save:
             Path(save).write_text(json.dumps(dataclasses.asdict(report), indent=2))
             print(f"report saved to {save}")
         if report.failed:
-            raise Exit(f"{report.failed} of {report.sent} requests failed", code=EXIT_FAILED)
+            raise OperationFailed(f"{report.failed} of {report.sent} requests failed")
 
-    _with_settings(action)
+    run(action)
 
 
-def verify(static: bool, as_json: bool) -> None:
-    from stackkit.verify import format_lines, has_failures, run_checks, to_json
+def _usage_error(message: str) -> Callable[[Settings], None]:
+    def action(settings: Settings) -> None:
+        raise UsageError(message)
+
+    return action
+
+
+def verify(static: bool, as_json: bool, alloy_config: list[str] | None = None) -> None:
+    from stackkit.verify import FileLocations, format_lines, has_failures, run_checks, to_json
+    from stackkit.verify.files import user_alloy_files
 
     def action(settings: Settings) -> None:
-        results = run_checks(settings, static_only=static)
+        locations = None
+        if alloy_config:
+            given = [Path(path).expanduser() for path in alloy_config]
+            absent = [str(path) for path in given if not path.exists()]
+            if absent:
+                raise UsageError(f"--alloy-config {', '.join(absent)}: no such file or folder")
+            files = user_alloy_files(given)
+            if not files:
+                raise UsageError(f"--alloy-config {', '.join(alloy_config)}: no *.alloy file there")
+            if not static:
+                raise UsageError("--alloy-config checks files only: add --static")
+            locations = dataclasses.replace(FileLocations.for_settings(settings), user_alloy=files)
+        results = run_checks(settings, static_only=static, locations=locations)
         print(to_json(results) if as_json else format_lines(results))
         if has_failures(results):
             raise Exit(code=EXIT_FAILED)
 
-    _with_settings(action)
+    run(action)
 
 
 def backup(output: str | None) -> None:
     from stackkit import backup as backup_module
 
-    _with_settings(lambda settings: backup_module.backup(settings, Path(output) if output else None))
+    run(lambda settings: backup_module.backup(settings, Path(output) if output else None))
 
 
 def restore(input_file: str, force: bool) -> None:
     from stackkit import backup as backup_module
 
-    _with_settings(lambda settings: backup_module.restore(settings, Path(input_file), force=force))
+    run(lambda settings: backup_module.restore(settings, Path(input_file), force=force), changes_stack=True)

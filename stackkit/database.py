@@ -22,14 +22,14 @@ import time
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
-from secrets import token_bytes as random_bytes
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import requests
 
 from stackkit import secrets
-from stackkit.phoenix_api import INTERNAL_PROJECT, PhoenixClient, PhoenixError
+from stackkit.canary import STACK_PROJECT, forget
+from stackkit.phoenix_api import PhoenixClient, PhoenixError
 from stackkit.settings import NATIVE_POSTGRES_NEEDS_URL, Settings
 
 # A PostgreSQL that is starting (or restarting) refuses connections for a few seconds: wait that long.
@@ -41,10 +41,8 @@ DRAIN_QUIET_SECONDS = 2.0
 DRAIN_TIMEOUT_SECONDS = 120.0
 DRAIN_STRAGGLER_SECONDS = 10.0
 DRAIN_NOTE_EVERY = 15.0
-# Where the drain's marker spans go (one per planned stop), apart from the user's traces.
-DRAIN_PROJECT = INTERNAL_PROJECT
 # Tables whose rows are the user's data (a fresh Phoenix creates only a default project and settings);
-# spans of DRAIN_PROJECT are not counted.
+# the stack's own spans (canary.STACK_PROJECT) are not counted.
 USER_DATA_TABLES = ("spans", "datasets", "prompts")
 
 
@@ -140,7 +138,7 @@ def external_data_note(settings: Settings, runtime_name: str) -> str | None:
 def phoenix_client(settings: Settings) -> PhoenixClient:
     """A REST client; with auth on it uses the admin secret, which reads every project."""
     token = secrets.load(settings).get("PHOENIX_ADMIN_SECRET", "") if settings.phoenix_enable_auth else ""
-    return PhoenixClient(settings.phoenix_url, token=token, timeout=5.0)
+    return PhoenixClient(settings.phoenix_url, token=token, timeout=5.0, verify=settings.phoenix_tls_verify)
 
 
 def ingestion_mark(client: PhoenixClient) -> tuple[tuple[str, str], ...]:
@@ -155,28 +153,21 @@ def ingestion_mark(client: PhoenixClient) -> tuple[tuple[str, str], ...]:
 
 
 def send_marker(settings: Settings) -> str:
-    """POST one span into DRAIN_PROJECT; its trace id, or "" when it could not be sent or was refused."""
+    """POST one span the stack's own way into canary.STACK_PROJECT; its trace id, or "" when it could not be
+    sent or was refused."""
     try:  # OTLP's protobuf classes come with the OpenTelemetry exporter (the `stack` extra)
-        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-        from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
-        from opentelemetry.proto.resource.v1.resource_pb2 import Resource
-        from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
+        from stackkit import canary
     except ImportError:
         return ""
-    trace_id, now = random_bytes(16), time.time_ns()
-    span = Span(trace_id=trace_id, span_id=random_bytes(8), name="stackkit.drain-marker")
-    span.start_time_unix_nano, span.end_time_unix_nano = now, now
-    project = KeyValue(key="openinference.project.name", value=AnyValue(string_value=DRAIN_PROJECT))
-    body = ExportTraceServiceRequest(
-        resource_spans=[ResourceSpans(resource=Resource(attributes=[project]), scope_spans=[ScopeSpans(spans=[span])])]
-    ).SerializeToString()
-    headers = {"Content-Type": "application/x-protobuf"}
     stored = secrets.load(settings)
     token = stored.get("PHOENIX_API_KEY") or stored.get("PHOENIX_ADMIN_SECRET", "")
-    if settings.phoenix_enable_auth and token:
-        headers["Authorization"] = f"Bearer {token}"
-    response = requests.post(f"{settings.phoenix_url}/v1/traces", data=body, headers=headers, timeout=10)
-    return trace_id.hex() if response.status_code == 200 else ""
+    result = canary.send_canary(
+        f"{settings.phoenix_url}/v1/traces",
+        token if settings.phoenix_enable_auth else "",
+        canary.DRAIN_MARKER_NAME,
+        verify=settings.phoenix_tls_verify,
+    )
+    return result.trace_id if result.status_code == 200 else ""
 
 
 def wait_for_ingestion(
@@ -217,11 +208,11 @@ def wait_for_ingestion(
 
     try:
         marker = send_marker(settings)
-        stored: list[dict[str, Any]] = []
-        while marker and not (stored := client.spans(DRAIN_PROJECT, trace_ids=[marker], max_spans=1)):
+        while marker and not client.spans(STACK_PROJECT, trace_ids=[marker], max_spans=1):
             if not waiting():
                 return False
-        client.delete_spans(stored)  # read back: the stack's project stays empty
+        if marker:
+            forget(client, marker)
         marker_seconds = time.monotonic() - start
         quiet_until = min(deadline, time.monotonic() + DRAIN_STRAGGLER_SECONDS) if marker else deadline
         mark, changed_at = ingestion_mark(client), time.monotonic()
@@ -270,7 +261,7 @@ def _count_query(table: str, placeholder: str) -> str:
 
 
 def _parameters(table: str) -> tuple[str, ...]:
-    return (DRAIN_PROJECT,) if table == "spans" else ()
+    return (STACK_PROJECT,) if table == "spans" else ()
 
 
 def sqlite_counts(connection: sqlite3.Connection) -> dict[str, int]:

@@ -25,21 +25,18 @@ from typing import Any
 import requests
 
 from stackkit import secrets
+from stackkit.errors import OperationFailed, UsageError
 from stackkit.phoenix_api import PhoenixClient, PhoenixError
 from stackkit.settings import Settings
 
 EVALUATORS = ("answered", "latency", "tool_ok")
-# The root span of every demo chain: FastAPI's server span for the demo's `POST /chat` route (services/ai-demo,
-# service.py), which the demo makes a CHAIN. Other CHAIN roots in the project (another app, an old canary)
-# are skipped and counted.
-DEMO_ROOT_SPAN_NAME = "POST /chat"
-# A demo trace is complete once its LLM and TOOL spans are in: before that its batch is still in flight.
-COMPLETE_TRACE_KINDS = frozenset({"LLM", "TOOL"})
-# Longer than the demo's batch span processor's 5 s schedule delay (OpenTelemetry's default): no new chain
-# for this long means the demo has nothing left to flush.
-EVAL_QUIET_SECONDS = 6.0
-EVAL_POLL_SECONDS = 0.5
-DEFAULT_WAIT_SECONDS = 10.0  # `invoke eval --wait`
+# The demo's chains are the traces whose root is its FastAPI route (services/ai-demo/ai_demo/service.py):
+# other roots in the project (a user's own spans) are counted as skipped, not scored.
+DEMO_ROOT_NAME = "POST /chat"
+# The demo exports in batches every 5 s (BatchSpanProcessor's default): a count unchanged for longer than
+# that means nothing more is on its way.
+IN_FLIGHT_QUIET_SECONDS = 6.0
+DEFAULT_WAIT_SECONDS = 10.0
 ANNOTATION_IDENTIFIER = "stackkit-eval"
 ANNOTATE_BATCH = 300  # annotations per POST: keeps each request (one SQL upsert per row) short
 
@@ -51,7 +48,7 @@ _SAYS_FAILED = re.compile(
 )
 
 
-class EvalError(Exception):
+class EvalError(OperationFailed):
     """Evaluation could not run: bad arguments, Phoenix unreachable or refusing."""
 
 
@@ -81,9 +78,9 @@ class EvalReport:
     since: str  # as the user wrote it, e.g. "1h"
     chains: tuple[ChainResult, ...]
     annotations_written: int
-    skipped: dict[str, int] = field(default_factory=dict)  # root span name -> chain roots not the demo's
-    in_flight: int = 0  # demo chains whose trace was still incomplete when the wait ended
+    skipped: dict[str, int] = field(default_factory=dict)  # why -> how many recent roots were not scored
     waited_s: float = 0.0
+    in_flight: bool = False  # spans were still arriving when the wait ended
 
     def pass_rates(self) -> dict[str, dict[str, Any]]:
         rates = {}
@@ -100,9 +97,9 @@ class EvalReport:
             "since": self.since,
             "chains": len(self.chains),
             "annotations_written": self.annotations_written,
-            "skipped": dict(self.skipped),
+            "skipped": self.skipped,
+            "waited_s": round(self.waited_s, 1),
             "in_flight": self.in_flight,
-            "waited_s": round(self.waited_s, 2),
             "evaluators": self.pass_rates(),
         }
 
@@ -114,21 +111,8 @@ def parse_since(text: str) -> timedelta:
     """'30m', '1h', '2d' (also 's') -> a timedelta; EvalError on anything else."""
     match = _DURATION.fullmatch(text.strip().lower())
     if not match or int(match.group(1)) == 0:
-        raise EvalError(f"--since {text!r}: expected a duration such as 30m, 1h or 2d (s, m, h or d)")
+        raise UsageError(f"--since {text!r}: expected a duration such as 30m, 1h or 2d (s, m, h or d)")
     return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
-
-
-def parse_wait(value: str | float | None) -> float:
-    """--wait SECONDS (0 or more; None -> DEFAULT_WAIT_SECONDS); EvalError on anything else."""
-    if value is None:
-        return DEFAULT_WAIT_SECONDS
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds <= 3600:
-        raise EvalError(f"--wait {value!r}: expected a number of seconds from 0 to 3600")
-    return seconds
 
 
 # --- evaluators: pure functions of span dicts ----------------------------------------------------
@@ -263,67 +247,62 @@ def client_for(settings: Settings) -> PhoenixClient:
                 f"PHOENIX_ENABLE_AUTH is on but {settings.secrets_file} has no PHOENIX_ADMIN_SECRET; "
                 "run `invoke up` first"
             )
-    return PhoenixClient(settings.phoenix_url, token=token)
+    return PhoenixClient(settings.phoenix_url, token=token, verify=settings.phoenix_tls_verify)
 
 
-def is_complete(spans: list[dict[str, Any]]) -> bool:
-    return {span.get("span_kind") for span in spans} >= COMPLETE_TRACE_KINDS
+def _complete(spans: list[dict[str, Any]]) -> bool:
+    """A demo chain whose LLM and TOOL spans have all been exported (the root is exported with or after them)."""
+    kinds = [span.get("span_kind") for span in spans]
+    return kinds.count("LLM") >= 2 and "TOOL" in kinds
 
 
-def recent_demo_chains(
-    client: PhoenixClient, project: str, start: str, limit: int, wait: float
-) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]], Counter[str], float]:
-    """The demo's chain roots started since `start` with the spans of their traces, and the other chain
-    roots by name. Polls for at most `wait` seconds until no new chain has arrived for EVAL_QUIET_SECONDS
-    and every demo chain's trace is complete (its batch may still be on its way from the demo)."""
-    began = time.monotonic()
-    deadline = began + max(wait, 0.0)
-    seen: frozenset[str] = frozenset()
-    changed_at = began
-    while True:
-        roots = client.spans(
-            project,
-            limit=min(limit, 1000),
-            max_spans=limit,
-            parent_id="null",
-            span_kind="CHAIN",
-            start_time=start,
-            sort="start_time",
-            order="desc",
-        )
-        demo_roots = [root for root in roots if root["name"] == DEMO_ROOT_SPAN_NAME]
-        skipped = Counter(root["name"] for root in roots if root["name"] != DEMO_ROOT_SPAN_NAME)
-        by_trace = client.spans_by_trace(project, [root["context"]["trace_id"] for root in demo_roots])
-        now = time.monotonic()
-        ids = frozenset(root["context"]["span_id"] for root in demo_roots)
-        if ids != seen:
-            seen, changed_at = ids, now
-        complete = all(is_complete(by_trace[root["context"]["trace_id"]]) for root in demo_roots)
-        if now >= deadline or (complete and now - changed_at >= min(EVAL_QUIET_SECONDS, wait)):
-            return demo_roots, by_trace, skipped, now - began
-        time.sleep(EVAL_POLL_SECONDS)
+def _recent_roots(client: PhoenixClient, project: str, start: str) -> list[dict[str, Any]]:
+    return client.spans(
+        project, limit=1000, max_spans=5000, parent_id="null", start_time=start, sort="start_time", order="desc"
+    )
 
 
-def run_evals(settings: Settings, since: str, limit: int, wait: float = DEFAULT_WAIT_SECONDS) -> EvalReport:
+def run_evals(settings: Settings, since: str, limit: int, wait_seconds: float = DEFAULT_WAIT_SECONDS) -> EvalReport:
     """Evaluate the `limit` most recent demo chains started within `since` (e.g. "1h") and annotate them,
-    waiting at most `wait` seconds for chains still in flight."""
+    first waiting up to `wait_seconds` for spans still on their way from the demo."""
     window = parse_since(since)
     if limit < 1:
-        raise EvalError(f"--limit {limit}: expected a whole number of at least 1")
-    wait = parse_wait(wait)
+        raise UsageError(f"--limit {limit}: expected a whole number of at least 1")
+    if wait_seconds < 0:
+        raise UsageError(f"--wait {wait_seconds:g}: expected a number of seconds of at least 0")
     client = client_for(settings)
     project = settings.phoenix_project_name
     start = (datetime.now(timezone.utc) - window).isoformat()
     try:
-        roots, by_trace, skipped, waited = recent_demo_chains(client, project, start, limit, wait)
-        finished = [root for root in roots if is_complete(by_trace[root["context"]["trace_id"]])]
+        began = time.monotonic()
+        deadline = began + wait_seconds
+        roots = _recent_roots(client, project, start)
+        changed_at = began
+        while True:
+            demo_roots = [root for root in roots if root["name"] == DEMO_ROOT_NAME][:limit]
+            by_trace = client.spans_by_trace(project, [root["context"]["trace_id"] for root in demo_roots])
+            settled = all(_complete(spans) for spans in by_trace.values())
+            now = time.monotonic()
+            if (settled and now - changed_at >= IN_FLIGHT_QUIET_SECONDS) or now >= deadline:
+                break
+            time.sleep(1.0)
+            again = _recent_roots(client, project, start)
+            if len(again) != len(roots):
+                changed_at = time.monotonic()
+            roots = again
+        # Incomplete traces, or new roots within the last quiet period: the demo is still exporting.
+        in_flight = not settled or (wait_seconds > 0 and time.monotonic() - changed_at < IN_FLIGHT_QUIET_SECONDS)
+        waited = time.monotonic() - began
+        skipped = Counter(
+            f"not a demo chain (root {root['name']!r})" for root in roots if root["name"] != DEMO_ROOT_NAME
+        )
         chains = tuple(
             ChainResult(
                 root["context"]["span_id"],
                 root["context"]["trace_id"],
                 evaluate_chain(root, by_trace[root["context"]["trace_id"]], settings.eval_latency_threshold_ms),
             )
-            for root in finished
+            for root in demo_roots
         )
         annotations = [annotation(chain.span_id, e) for chain in chains for e in chain.evaluations]
         for batch in range(0, len(annotations), ANNOTATE_BATCH):
@@ -333,24 +312,20 @@ def run_evals(settings: Settings, since: str, limit: int, wait: float = DEFAULT_
     except PhoenixError as error:
         hint = " (is PHOENIX_ENABLE_AUTH the same as when the stack started?)" if error.status == 401 else ""
         raise EvalError(f"Phoenix refused: {error}{hint}") from None
-    return EvalReport(project, since, chains, len(annotations), dict(skipped), len(roots) - len(finished), waited)
+    return EvalReport(project, since, chains, len(annotations), dict(skipped), waited, in_flight)
 
 
 def format_report(report: EvalReport) -> str:
     lines = [
-        f"Evaluated {len(report.chains)} chain(s) of project {report.project!r} started in the last "
+        f"Evaluated {len(report.chains)} demo chain(s) of project {report.project!r} started in the last "
         f"{report.since}; wrote {report.annotations_written} span annotation(s)."
     ]
-    if report.skipped:
-        names = ", ".join(f"{name!r} x{count}" for name, count in sorted(report.skipped.items()))
-        lines.append(
-            f"Skipped {sum(report.skipped.values())} chain root(s) the demo did not make "
-            f"(root span not {DEMO_ROOT_SPAN_NAME!r}): {names}."
-        )
+    for why, count in report.skipped.items():
+        lines.append(f"Skipped {count} recent trace(s): {why}.")
     if report.in_flight:
         lines.append(
-            f"{report.in_flight} demo chain(s) still in flight after waiting {report.waited_s:.0f}s (trace without "
-            "its LLM and TOOL spans yet): not scored; run again, or with a longer --wait."
+            f"Spans were still arriving after waiting {report.waited_s:.0f}s: some chains may be missing or "
+            "incomplete; run `invoke eval` again (or with a longer --wait)."
         )
     if not report.chains:
         return "\n".join(lines)

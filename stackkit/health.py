@@ -16,9 +16,12 @@ class Probe:
     detail: str  # "200 OK", "connection refused", ...
 
 
-def probe(url: str, timeout: float = 2.0) -> Probe:
+def probe(url: str, timeout: float = 2.0, verify: str | bool = True) -> Probe:
+    """GET url; `verify` is a CA bundle path for a private CA behind https."""
     try:
-        response = requests.get(url, timeout=timeout)
+        response = requests.get(url, timeout=timeout, verify=verify)
+    except requests.exceptions.SSLError:
+        return Probe(url, False, "TLS handshake failed (see `invoke verify`)")
     except requests.ConnectionError:
         return Probe(url, False, "connection refused")
     except requests.Timeout:

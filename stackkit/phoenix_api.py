@@ -9,14 +9,10 @@ from typing import Any
 
 import requests
 
-# The stack's own Phoenix project: verify's canary and the restart drain's marker land here (routed by the
-# `openinference.project.name` resource attribute; nothing in the stack sends `x-project-name`, which would win
-# in Phoenix 20.26.1's routers/v1/traces.py) and are deleted once read back, so the user's projects never see
-# them and this one stays near empty.
-INTERNAL_PROJECT = "stackkit-internal"
+from stackkit.errors import OperationFailed
 
 
-class PhoenixError(Exception):
+class PhoenixError(OperationFailed):
     """Phoenix answered with an error; the message carries the status and Phoenix's text."""
 
     def __init__(self, status: int, message: str):
@@ -32,15 +28,20 @@ class SystemKey:
 
 
 class PhoenixClient:
-    def __init__(self, base_url: str, token: str = "", timeout: float = 10.0):
+    def __init__(self, base_url: str, token: str = "", timeout: float = 10.0, verify: str | bool = True):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.session = requests.Session()
+        # A CA bundle path for a Phoenix behind a proxy with a private CA; given per request, because a
+        # session-wide verify loses to REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE in the environment.
+        self.verify = verify
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.session.request(method, f"{self.base_url}{path}", timeout=self.timeout, **kwargs)
+        response = self.session.request(
+            method, f"{self.base_url}{path}", timeout=self.timeout, verify=self.verify, **kwargs
+        )
         if response.status_code >= 400:
             raise PhoenixError(
                 response.status_code, f"{method} {path}: HTTP {response.status_code} {response.text[:300]}"
@@ -49,7 +50,10 @@ class PhoenixClient:
 
     def healthy(self) -> bool:
         try:
-            return self.session.get(f"{self.base_url}/healthz", timeout=self.timeout).status_code == 200
+            return (
+                self.session.get(f"{self.base_url}/healthz", timeout=self.timeout, verify=self.verify).status_code
+                == 200
+            )
         except requests.RequestException:
             return False
 
@@ -108,14 +112,6 @@ class PhoenixClient:
                 return by_trace
             time.sleep(0.25)
 
-    def delete_span(self, span_id: str) -> None:
-        """Delete one span by its OpenTelemetry span id (16 hex digits); its trace goes with its last span."""
-        self._request("DELETE", f"/v1/spans/{span_id}")
-
-    def delete_spans(self, spans: Iterable[dict[str, Any]]) -> None:
-        for span in spans:
-            self.delete_span(span["context"]["span_id"])
-
     def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """POST /graphql (what the UI uses); PhoenixError when the answer carries errors."""
         answer = self._request("POST", "/graphql", json={"query": query, "variables": variables or {}})
@@ -131,6 +127,10 @@ class PhoenixClient:
 
     def delete_system_key(self, key_id: str) -> None:
         self._request("DELETE", f"/v1/system/api_keys/{key_id}")
+
+    def delete_span(self, span_id: str) -> None:
+        """DELETE /v1/spans/{OpenTelemetry span id}: that span only; the trace goes with its last span."""
+        self._request("DELETE", f"/v1/spans/{span_id}")
 
     def annotate_spans(self, annotations: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return self._request("POST", "/v1/span_annotations", params={"sync": "true"}, json={"data": annotations})[

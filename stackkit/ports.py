@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import errno
-import os
 import socket
-from pathlib import Path
+from collections.abc import Iterable
 
-_LISTEN = "0A"
+import psutil
+
+from stackkit import components
+from stackkit.processes import describe
 
 
 def is_free(port: int) -> bool:
@@ -27,35 +29,30 @@ def is_free(port: int) -> bool:
     return True
 
 
-def _listening_inodes(port: int) -> set[str]:
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            rows = Path(table).read_text().splitlines()[1:]
-        except FileNotFoundError:
-            continue
-        for row in rows:
-            fields = row.split()
-            local_port = int(fields[1].rsplit(":", 1)[1], 16)
-            if local_port == port and fields[3] == _LISTEN:
-                inodes.add(fields[9])
-    return inodes
-
-
 def holder(port: int) -> str | None:
-    """'pid 123 (cmd ...)' for the process listening on the port, when /proc lets us see it."""
-    inodes = {f"socket:[{inode}]" for inode in _listening_inodes(port)}
-    if not inodes:
-        return None
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            fds = os.listdir(f"/proc/{pid}/fd")
-            if any(os.readlink(f"/proc/{pid}/fd/{fd}") in inodes for fd in fds):
-                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
-                return f"pid {pid} ({command[:80]})"
-        except (FileNotFoundError, PermissionError, ProcessLookupError):
-            continue
-    return "a process this user cannot inspect"
+    """'pid 123 (cmd ...)' for the process listening on the port, when this user may see it."""
+    try:
+        connections = psutil.net_connections(kind="tcp")
+    except psutil.AccessDenied:
+        return "a process this user cannot inspect"
+    for connection in connections:
+        if connection.status == psutil.CONN_LISTEN and connection.laddr and connection.laddr.port == port:
+            return describe(connection.pid) if connection.pid else "a process this user cannot inspect"
+    return None
+
+
+def busy(settings_ports: dict[str, int], wanted: Iterable[components.Component]) -> list[str]:
+    """One line per host port the given components need that something else holds, naming the holder."""
+    problems = []
+    for component in wanted:
+        for setting in component.port_settings:
+            port = settings_ports[setting]
+            if not is_free(port):
+                held_by = holder(port) or "another process"
+                problems.append(
+                    f"{setting}={port} is already in use by {held_by}: stop it, or set {setting} to a free one"
+                )
+    return problems
 
 
 def free_ports(count: int) -> list[int]:

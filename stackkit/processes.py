@@ -1,4 +1,7 @@
-"""Detached processes the native runtime starts: PID files, logs, and stopping exactly what we started."""
+"""Detached processes the native runtime starts: PID files, logs, and stopping exactly what we started.
+
+psutil does the bookkeeping, so it works wherever psutil does (Linux, macOS), not only where /proc exists.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +14,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 
 @dataclass(frozen=True)
 class ManagedProcess:
-    """A process known by its PID file; the start time guards against a recycled PID."""
+    """A process known by its PID file; its creation time guards against a recycled PID."""
 
     name: str
     pid_file: Path
@@ -22,8 +27,8 @@ class ManagedProcess:
 
     def read(self) -> tuple[int, str] | None:
         try:
-            pid_text, start_ticks = self.pid_file.read_text().split()
-            return int(pid_text), start_ticks
+            pid_text, created = self.pid_file.read_text().split()
+            return int(pid_text), created
         except (FileNotFoundError, ValueError):
             return None
 
@@ -32,16 +37,21 @@ class ManagedProcess:
         recorded = self.read()
         if recorded is None:
             return None
-        pid, start_ticks = recorded
-        if _start_ticks(pid) != start_ticks or not alive(pid):
+        pid, created = recorded
+        if creation_stamp(pid) != created or not alive(pid):
             self.pid_file.unlink(missing_ok=True)
             return None
         return pid
 
-    def start(self, command: Sequence[str], env: Mapping[str, str], cwd: Path | None = None) -> int:
-        self.pid_file.parent.mkdir(parents=True, exist_ok=True)
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_file, "ab") as log:
+    def start(self, command: Sequence[str], env: Mapping[str, str], cwd: Path | None = None, header: str = "") -> int:
+        self.pid_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.log_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Logs hold prompts and answers: only the owner reads them.
+        fd = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.chmod(self.log_file, 0o600)
+        with os.fdopen(fd, "ab") as log:
+            log.write(header.encode())
+            log.flush()
             # A new session: the process outlives `invoke up` and gets no Ctrl-C from its terminal.
             process = subprocess.Popen(
                 list(command),
@@ -52,7 +62,7 @@ class ManagedProcess:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self.pid_file.write_text(f"{process.pid} {_start_ticks(process.pid)}\n")
+        self.pid_file.write_text(f"{process.pid} {creation_stamp(process.pid)}\n")
         return process.pid
 
     def stop(self, grace_seconds: float = 20.0) -> bool:
@@ -74,28 +84,33 @@ class ManagedProcess:
         return True
 
 
-def _start_ticks(pid: int) -> str:
-    """Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot."""
+def creation_stamp(pid: int) -> str:
+    """When the process started, as psutil reports it (seconds since the epoch, 2 decimals); "" if gone."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
+        return f"{psutil.Process(pid).create_time():.2f}"
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
         return ""
-    return stat.rsplit(")", 1)[1].split()[19]
 
 
 def alive(pid: int) -> bool:
-    """True while the process exists and is not a zombie (a dead child is reaped here)."""
-    try:
+    """True while the process exists and is not a zombie (a dead child of ours is reaped here)."""
+    with contextlib.suppress(ChildProcessError):
         waited_pid, _ = os.waitpid(pid, os.WNOHANG)
         if waited_pid == pid:
             return False
-    except ChildProcessError:
-        pass
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    return state != "Z"
+
+
+def describe(pid: int) -> str:
+    """'pid 123 (cmd ...)' for messages naming who holds something."""
+    try:
+        command = " ".join(psutil.Process(pid).cmdline()) or psutil.Process(pid).name()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return f"pid {pid}"
+    return f"pid {pid} ({command[:80]})"
 
 
 def _signal_group(pid: int, signum: int) -> None:

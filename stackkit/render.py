@@ -4,24 +4,35 @@ Layout of `<state>/rendered/`:
   grafana-alloy/config.alloy        verbatim copy of stacks/grafana-alloy/config.alloy
   grafana-alloy/phoenix-exporter.alloy, metrics.alloy   from the *.alloy.j2 templates
   env/phoenix.env, alloy.env, ai-demo.env, postgres.env  per-component environment (0600: may hold secrets)
+  compose/<compose project>.yml     the same environments as a compose override (0600), for docker
+
+Compose gets the environments through an override file, not `env_file:`: Compose v1 reads env files with
+python-dotenv and expands `${...}` even in quotes, Compose v2 keeps backslashes that python-dotenv
+unescapes, so no env-file quoting reaches both exactly. A compose file's own values are well defined on
+both: YAML strings with `$$` for a literal `$`.
 """
 
 from __future__ import annotations
 
-import os
+import dataclasses
 import re
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
 import jinja2
+import yaml
 
+from stackkit import components, envfile
 from stackkit.settings import Settings
 
 ALLOY_DIR = "grafana-alloy"
 ENV_DIR = "env"
+COMPOSE_DIR = "compose"
+# Services of a compose project other than the component's own, by the environment they get.
+EXTRA_SERVICES = {"postgres": "phoenix"}
 # Alloy's sending queue, in batches of up to send_batch_max_size (3000) spans: README explains the sizing.
 ALLOY_QUEUE_SIZE = 1000
 ALLOY_RETRY_MAX_ELAPSED = "10m"
@@ -34,10 +45,13 @@ class Plan:
     runtime: str
     components: tuple[str, ...]
     skipped: Mapping[str, str]
+    # Components the user runs elsewhere (not started, also listed in skipped), by name, with their base URL.
+    external: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def with_alloy(self) -> bool:
-        return "alloy" in self.components
+        """Spans go through an Alloy: the stack's own or one the user runs."""
+        return "alloy" in self.components or "alloy" in self.external
 
 
 @dataclass(frozen=True)
@@ -50,12 +64,32 @@ class Endpoints:
 
 def endpoints(settings: Settings, runtime: str) -> Endpoints:
     if runtime == "docker":
-        return Endpoints(phoenix_base="http://phoenix:6006", alloy_otlp_http="http://alloy:4318")
-    return Endpoints(phoenix_base=settings.phoenix_url, alloy_otlp_http=settings.alloy_otlp_http_url)
+        hops = Endpoints(phoenix_base="http://phoenix:6006", alloy_otlp_http="http://alloy:4318")
+    else:
+        hops = Endpoints(phoenix_base=settings.phoenix_url, alloy_otlp_http=settings.alloy_otlp_http_url)
+    # What the user runs elsewhere is reached at the URL they gave, from the host and from containers alike.
+    if settings.phoenix_external_url:
+        hops = dataclasses.replace(hops, phoenix_base=settings.phoenix_url)
+    if settings.alloy_external_otlp_url:
+        hops = dataclasses.replace(hops, alloy_otlp_http=settings.alloy_otlp_http_url)
+    return hops
+
+
+# Where a container finds PHOENIX_CA_BUNDLE (mounted read-only by the compose override).
+CA_BUNDLE_IN_CONTAINER = "/etc/stackkit/phoenix-ca.pem"
+
+
+def ca_bundle_path(settings: Settings, runtime: str) -> str:
+    """The path a component reads the private CA from: the file itself natively, its mount in a container."""
+    if not settings.phoenix_ca_bundle:
+        return ""
+    return CA_BUNDLE_IN_CONTAINER if runtime == "docker" else settings.phoenix_ca_bundle
 
 
 def phoenix_env(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> dict[str, str]:
-    env = {
+    # Phoenix's own settings the user gave first: what the stack sets below is not theirs to override.
+    env = dict(settings.phoenix_passthrough)
+    env |= {
         "PHOENIX_ALLOW_EXTERNAL_RESOURCES": str(settings.phoenix_allow_external_resources).lower(),
         "PHOENIX_LOG_MIGRATIONS": "false",
         "PHOENIX_ENABLE_AUTH": str(settings.phoenix_enable_auth).lower(),
@@ -91,8 +125,10 @@ def database_url_for(settings: Settings, runtime: str, secrets: Mapping[str, str
 def alloy_env(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> dict[str, str]:
     env = {"PHOENIX_OTLP_ENDPOINT": endpoints(settings, plan.runtime).phoenix_base}
     # The key is minted once Phoenix is healthy; `invoke up` renders again before starting Alloy.
-    if settings.phoenix_enable_auth and secrets.get("PHOENIX_API_KEY"):
+    if settings.phoenix_wants_key and secrets.get("PHOENIX_API_KEY"):
         env["PHOENIX_API_KEY"] = secrets["PHOENIX_API_KEY"]
+    if ca_file := ca_bundle_path(settings, plan.runtime):
+        env["PHOENIX_CA_FILE"] = ca_file
     if settings.metrics_enabled:
         env["PROMETHEUS_REMOTE_WRITE_URL"] = settings.prometheus_remote_write_url
     if plan.runtime == "native":
@@ -116,8 +152,10 @@ def ai_demo_env(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> d
     else:
         # Straight to Phoenix, which takes traces only (no /v1/metrics) and wants the key itself.
         env |= {"AI_DEMO_OTLP_ENDPOINT": hops.phoenix_base, "AI_DEMO_EXPORT_METRICS": "false"}
-        if settings.phoenix_enable_auth and secrets.get("PHOENIX_API_KEY"):
+        if settings.phoenix_wants_key and secrets.get("PHOENIX_API_KEY"):
             env["AI_DEMO_PHOENIX_API_KEY"] = secrets["PHOENIX_API_KEY"]
+        if ca_file := ca_bundle_path(settings, plan.runtime):
+            env["AI_DEMO_OTLP_CA_FILE"] = ca_file
     for key_name, value in (
         ("ANTHROPIC_API_KEY", settings.anthropic_api_key),
         ("OPENAI_API_KEY", settings.openai_api_key),
@@ -153,8 +191,9 @@ def _alloy_pieces(settings: Settings, plan: Plan) -> dict[str, str]:
         keep_trailing_newline=True,
     )
     context = {
-        "auth_enabled": settings.phoenix_enable_auth,
+        "auth_enabled": settings.phoenix_wants_key,
         "phoenix_endpoint_is_plain_http": urlparse(endpoints(settings, plan.runtime).phoenix_base).scheme == "http",
+        "private_ca": bool(settings.phoenix_ca_bundle),
         "remote_write_enabled": settings.metrics_enabled,
         "queue_size": ALLOY_QUEUE_SIZE,
         "retry_max_elapsed": ALLOY_RETRY_MAX_ELAPSED,
@@ -165,17 +204,42 @@ def _alloy_pieces(settings: Settings, plan: Plan) -> dict[str, str]:
     }
 
 
-def write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.chmod(path, 0o600)
+# Pieces `invoke render --print NAME` prints for pasting into an Alloy configuration the user runs.
+PRINTABLE_PIECES = ("phoenix-exporter",)
 
 
-def env_file_text(env: Mapping[str, str]) -> str:
-    # Docker's env_file and python-dotenv both read KEY=value with the value taken verbatim.
-    return "".join(f"{key}={value}\n" for key, value in env.items())
+def piece_to_paste(settings: Settings, name: str) -> str:
+    """A rendered piece for an Alloy the stack does not run: the header names the variables it reads."""
+    plan = Plan(runtime="native", components=("alloy",), skipped={})
+    body = _alloy_pieces(settings, plan)[f"{name}.alloy"]
+    body = body.split("\n", 2)[2]  # the "Rendered by `invoke render`, do not edit" header is not theirs
+    reads = [f"//   PHOENIX_OTLP_ENDPOINT={endpoints(settings, 'native').phoenix_base}  (base URL, no /v1/traces)"]
+    if settings.phoenix_wants_key:
+        reads.append("//   PHOENIX_API_KEY=<an ingestion key of that Phoenix>")
+    if settings.phoenix_ca_bundle:
+        reads.append(f"//   PHOENIX_CA_FILE={settings.phoenix_ca_bundle}  (the private CA, readable by Alloy)")
+    header = [
+        "// Phoenix trace exporter from stackkit (`invoke render --print phoenix-exporter`): paste it into your",
+        "// config.alloy and route traces to it: output { traces = [otelcol.exporter.otlphttp.phoenix.input] }.",
+        "// It reads these variables from Alloy's environment:",
+        *reads,
+    ]
+    return "\n".join(header) + "\n" + body
+
+
+def compose_override_text(envs: Mapping[str, Mapping[str, str]], volumes: Mapping[str, list[str]] | None = None) -> str:
+    """A compose file setting each service's environment, values quoted so Compose reads them verbatim."""
+    services: dict[str, dict[str, object]] = {
+        service: {"environment": {key: value.replace("$", "$$") for key, value in env.items()}}
+        for service, env in envs.items()
+    }
+    for service, mounts in (volumes or {}).items():
+        services[service]["volumes"] = [mount.replace("$", "$$") for mount in mounts]
+    return yaml.safe_dump({"services": services}, default_flow_style=False, sort_keys=False, width=10_000)
+
+
+def compose_override_path(settings: Settings, component: str) -> Path:
+    return settings.rendered_dir / COMPOSE_DIR / f"{components.get(component).compose_project}.yml"
 
 
 def render(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> list[Path]:
@@ -190,9 +254,21 @@ def render(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> list[P
     for name, text in _alloy_pieces(settings, plan).items():
         (alloy_out / name).write_text(text)
         written.append(alloy_out / name)
-    for component, env in component_envs(settings, plan, secrets).items():
-        path = out / ENV_DIR / f"{component}.env"
-        write_private(path, env_file_text(env))
+    envs = component_envs(settings, plan, secrets)
+    for name, env in envs.items():
+        path = out / ENV_DIR / f"{name}.env"
+        envfile.write(path, env)
+        written.append(path)
+    for component in components.ALL:
+        services = {component.compose_service: envs[component.name]}
+        services |= {
+            extra: envs[extra] for extra, owner in EXTRA_SERVICES.items() if owner == component.name and extra in envs
+        }
+        path = compose_override_path(settings, component.name)
+        mounts = {}
+        if settings.phoenix_ca_bundle and component.sends_to_phoenix:
+            mounts[component.compose_service] = [f"{settings.phoenix_ca_bundle}:{CA_BUNDLE_IN_CONTAINER}:ro"]
+        envfile.write_private(path, compose_override_text(services, mounts))
         written.append(path)
     return written
 
@@ -201,7 +277,7 @@ def compose_environment(settings: Settings) -> dict[str, str]:
     """Variables the versioned compose files interpolate (no secrets: those are in the env files)."""
     return {
         "STACK_RENDERED_DIR": str(settings.rendered_dir),
-        "STACK_NETWORK": settings.network,
+        "STACK_NETWORK": settings.stack_network,
         "PHOENIX_IMAGE": settings.phoenix_image,
         "PHOENIX_UI_PORT": str(settings.phoenix_ui_port),
         "PHOENIX_GRPC_HOST_PORT": str(settings.phoenix_grpc_host_port),

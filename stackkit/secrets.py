@@ -10,9 +10,7 @@ import hashlib
 import secrets as random_source
 import string
 
-from dotenv import dotenv_values
-
-from stackkit.render import env_file_text, write_private
+from stackkit import envfile
 from stackkit.settings import Settings
 
 GENERATED_LENGTH = 40
@@ -46,13 +44,11 @@ def phoenix_secret_problems(settings: Settings) -> list[str]:
 
 
 def load(settings: Settings) -> dict[str, str]:
-    if not settings.secrets_file.exists():
-        return {}
-    return {key: value or "" for key, value in dotenv_values(settings.secrets_file).items()}
+    return envfile.read(settings.secrets_file)
 
 
 def save(settings: Settings, values: dict[str, str]) -> None:
-    write_private(settings.secrets_file, env_file_text(values))
+    envfile.write(settings.secrets_file, values)
 
 
 def ensure(settings: Settings) -> dict[str, str]:

@@ -1,27 +1,53 @@
 """The stack's settings: read once from `.env` and the environment into one immutable object.
 
-This is the only module that reads `os.environ` for stack settings. Every setting is declared once in
-`SPECS`; `.env.example` and README's settings table are checked against that list by the tests.
+This is the only module that reads `os.environ` for stack settings. Every setting is declared once, as a
+field of `Settings` (its name is the setting's name in lower case) with its default, parser, help text and
+secrecy; `SPECS`, `.env.example` and README's settings table are derived from those fields or checked
+against them by the tests.
 """
 
 from __future__ import annotations
 
+import difflib
+import functools
+import json
+import math
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from dotenv import dotenv_values
+from stackkit import envfile
+from stackkit.errors import UsageError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENV_FILE_VARIABLE = "STACK_ENV_FILE"
-COMPONENTS = ("phoenix", "alloy", "ai-demo")
+# What `invoke up` applied, in the state folder: later tasks start from it (see `load_settings`).
+APPLIED_FILE = "applied.json"
+SECRETS_FILE = "secrets.env"
+# Names with these prefixes are ours: an unknown one is a typo, not something to ignore.
+OUR_PREFIXES = ("STACK_", "PHOENIX_", "ALLOY_", "AI_DEMO_", "POSTGRES_", "PROMETHEUS_", "EVAL_")
+# PHOENIX_* names the stack sets itself for Phoenix: the user sets them through our settings instead.
+PHOENIX_SET_BY_STACK = {
+    "PHOENIX_HOST": "nothing: the native runtime binds 127.0.0.1, docker publishes PHOENIX_UI_PORT",
+    "PHOENIX_PORT": "PHOENIX_UI_PORT",
+    "PHOENIX_GRPC_PORT": "PHOENIX_GRPC_HOST_PORT",
+    "PHOENIX_LOG_MIGRATIONS": "nothing (the stack keeps migration SQL out of the log)",
+}
+# PHOENIX_* names that configure Phoenix's clients (the user's apps), not the server: never passed to it.
+PHOENIX_CLIENT_SETTINGS = {
+    "PHOENIX_COLLECTOR_ENDPOINT",
+    "PHOENIX_CLIENT_HEADERS",
+    "PHOENIX_PROJECT",
+    "PHOENIX_NOTEBOOK_ENV",
+}
+PHOENIX_SETTINGS_FILE = Path(__file__).with_name("phoenix_settings.txt")
 
 
-class SettingsError(Exception):
+class SettingsError(UsageError):
     """Every problem found in the settings, reported together."""
 
     def __init__(self, problems: list[str], source: str):
@@ -68,9 +94,9 @@ def _positive_float(raw: str) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise ValueError("a positive number (seconds)") from None
-    if not value > 0:
-        raise ValueError("a positive number (seconds)")
+        raise ValueError("a positive, finite number (seconds)") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError("a positive, finite number (seconds)")
     return value
 
 
@@ -114,6 +140,16 @@ def _optional_url(*schemes: str) -> Callable[[str], str]:
     return parse
 
 
+def _pem_file(raw: str) -> str:
+    value = raw.strip()
+    if not value:
+        return ""
+    path = Path(value).expanduser().resolve()
+    if not path.is_file():
+        raise ValueError("empty, or the path of an existing PEM file (the CA that signed the proxy's certificate)")
+    return str(path)
+
+
 def _semver(raw: str) -> str:
     value = raw.strip()
     if not re.fullmatch(r"\d+\.\d+\.\d+", value):
@@ -137,6 +173,9 @@ def _image(raw: str) -> str:
     return value
 
 
+ALL_COMPONENTS = ("phoenix", "alloy", "ai-demo")
+
+
 @dataclass(frozen=True)
 class Spec:
     name: str
@@ -144,170 +183,222 @@ class Spec:
     parse: Callable[[str], Any]
     help: str
     secret: bool = False
+    restarts: tuple[str, ...] = ()  # components a change restarts (`invoke up` on a running stack)
+    in_place: bool = True  # False: a running stack cannot take a change (another store, another runtime)
 
 
-SPECS: tuple[Spec, ...] = (
-    Spec(
-        "STACK_RUNTIME",
-        "auto",
-        _choice("auto", "docker", "native"),
-        "auto: docker when an engine answers, native otherwise.",
-    ),
-    Spec(
-        "STACK_STATE_DIR",
-        ".stack",
-        _text,
-        "Rendered files, PIDs, logs, secrets and native data; relative paths are under the repository.",
-    ),
-    Spec("STACK_NETWORK", "llm-obs", _name, "Docker network the three stacks share."),
-    Spec("STACK_HEALTH_TIMEOUT", "120", _positive_float, "Seconds to wait for a component to turn healthy."),
-    Spec("PHOENIX_VERSION", "20.26.1", _semver, "Arize Phoenix release (image tag and PyPI version)."),
-    Spec(
-        "PHOENIX_IMAGE",
-        "",
-        _image,
-        "Phoenix image; empty means arizephoenix/phoenix:version-$PHOENIX_VERSION.",
-    ),
-    Spec("PHOENIX_UI_PORT", "6006", _port, "Host port of Phoenix's UI, REST API and OTLP/HTTP (/v1/traces)."),
-    Spec("PHOENIX_GRPC_HOST_PORT", "14317", _port, "Host port for Phoenix's OTLP/gRPC (container port 4317)."),
-    Spec("PHOENIX_PROJECT_NAME", "ai-demo", _name, "Phoenix project the demo's traces land in."),
-    Spec(
-        "PHOENIX_WORKING_DIR",
-        "/mnt/data",
-        _text,
-        "Directory inside the Phoenix container that holds its data volume.",
-    ),
-    Spec(
-        "PHOENIX_ALLOW_EXTERNAL_RESOURCES",
-        "false",
-        _bool,
-        "Let Phoenix download UI assets at start (fails offline and slows start-up).",
-    ),
-    Spec(
-        "PHOENIX_ENABLE_AUTH",
-        "false",
-        _bool,
-        "Require authentication; secrets and an ingestion key are generated by `invoke up`.",
-    ),
-    Spec(
-        "PHOENIX_SECRET",
-        "",
-        _text,
-        "Phoenix's token-signing secret; empty: generated when auth is on.",
-        secret=True,
-    ),
-    Spec(
-        "PHOENIX_ADMIN_SECRET",
-        "",
-        _text,
-        "Bearer secret of Phoenix's system admin; empty: generated when auth is on.",
-        secret=True,
-    ),
-    Spec("PHOENIX_DB", "sqlite", _choice("sqlite", "postgres"), "Phoenix's database backend."),
-    Spec(
-        "PHOENIX_SQL_DATABASE_URL",
-        "",
-        _optional_url("postgresql", "postgres"),
-        "Native runtime with PHOENIX_DB=postgres: the PostgreSQL URL Phoenix uses.",
-        secret=True,
-    ),
-    Spec("POSTGRES_VERSION", "16.4", _text, "PostgreSQL image tag for PHOENIX_DB=postgres on docker."),
-    Spec("POSTGRES_IMAGE", "", _image, "PostgreSQL image; empty means postgres:$POSTGRES_VERSION."),
-    Spec(
-        "POSTGRES_PASSWORD",
-        "",
-        _text,
-        "Password of the docker PostgreSQL; empty: generated into the secrets file.",
-        secret=True,
-    ),
-    Spec("ALLOY_VERSION", "v1.18.1", _alloy_version, "Grafana Alloy release."),
-    Spec("ALLOY_IMAGE", "", _image, "Alloy image; empty means grafana/alloy:$ALLOY_VERSION."),
-    Spec("ALLOY_OTLP_GRPC_PORT", "4317", _port, "Host port of Alloy's OTLP/gRPC receiver (apps send here)."),
-    Spec("ALLOY_OTLP_HTTP_PORT", "4318", _port, "Host port of Alloy's OTLP/HTTP receiver (apps send here)."),
-    Spec("ALLOY_UI_PORT", "12345", _port, "Host port of Alloy's UI, /-/ready and /metrics."),
-    Spec(
-        "PROMETHEUS_REMOTE_WRITE_URL",
-        "",
-        _optional_url("http", "https"),
-        "Where Alloy forwards metrics (remote-write URL); empty: metrics are not forwarded.",
-    ),
-    Spec("AI_DEMO_PORT", "8000", _port, "Host port of the AI demo service."),
-    Spec("AI_DEMO_IMAGE", "stackkit/ai-demo:local", _image, "Image the demo is built into for docker."),
-    Spec("AI_DEMO_BASE_IMAGE", "python:3.11-slim", _image, "Base image of the demo's Dockerfile."),
-    Spec(
-        "AI_DEMO_LLM_PROVIDER",
-        "offline",
-        _choice("offline", "anthropic", "openai"),
-        "LLM behind the demo; anthropic/openai need their API key.",
-    ),
-    Spec(
-        "AI_DEMO_LLM_MODEL", "", _text, "Model of the anthropic/openai provider; empty: the provider's small default."
-    ),
-    Spec("ANTHROPIC_API_KEY", "", _text, "Key for AI_DEMO_LLM_PROVIDER=anthropic.", secret=True),
-    Spec("OPENAI_API_KEY", "", _text, "Key for AI_DEMO_LLM_PROVIDER=openai.", secret=True),
-    Spec("AI_DEMO_TOOL_TIMEOUT", "0.5", _positive_float, "Seconds each weather-tool attempt may take."),
-    Spec("AI_DEMO_TOOL_MAX_RETRIES", "2", _non_negative_int, "Retries after a failed tool attempt."),
-    Spec(
-        "AI_DEMO_WEATHER_API_URL",
-        "",
-        _optional_url("http", "https"),
-        "Real weather HTTP API; empty: the offline deterministic source.",
-    ),
-    Spec(
-        "EVAL_LATENCY_THRESHOLD_MS",
-        "2000",
-        _positive_int,
-        "`invoke eval`: chains slower than this fail `latency`.",
-    ),
-)
-SPECS_BY_NAME = {spec.name: spec for spec in SPECS}
-HOST_PORT_SETTINGS = tuple(spec.name for spec in SPECS if spec.parse is _port)
+def setting(
+    default: str,
+    parse: Callable[[str], Any],
+    help: str,
+    *,
+    secret: bool = False,
+    restarts: tuple[str, ...] = (),
+    in_place: bool = True,
+) -> Any:
+    """A field of Settings that is a user setting: the one place its default, parser, help, secrecy and
+    the components a change to it restarts are declared."""
+    spec = {
+        "default": default,
+        "parse": parse,
+        "help": help,
+        "secret": secret,
+        "restarts": restarts,
+        "in_place": in_place,
+    }
+    return field(repr=not secret, metadata={"setting": spec})
 
 
 @dataclass(frozen=True)
 class Settings:
     """Typed, validated, immutable stack settings. Secrets are kept out of repr."""
 
-    runtime: str
-    state_dir: Path
-    network: str
-    health_timeout: float
-    phoenix_version: str
-    phoenix_image: str
-    phoenix_ui_port: int
-    phoenix_grpc_host_port: int
-    phoenix_project_name: str
-    phoenix_working_dir: str
-    phoenix_allow_external_resources: bool
-    phoenix_enable_auth: bool
-    phoenix_secret: str = field(repr=False)
-    phoenix_admin_secret: str = field(repr=False)
-    phoenix_db: str
-    phoenix_sql_database_url: str = field(repr=False)
-    postgres_version: str
-    postgres_image: str
-    postgres_password: str = field(repr=False)
-    alloy_version: str
-    alloy_image: str
-    alloy_otlp_grpc_port: int
-    alloy_otlp_http_port: int
-    alloy_ui_port: int
-    prometheus_remote_write_url: str
-    ai_demo_port: int
-    ai_demo_image: str
-    ai_demo_base_image: str
-    ai_demo_llm_provider: str
-    ai_demo_llm_model: str
-    anthropic_api_key: str = field(repr=False)
-    openai_api_key: str = field(repr=False)
-    ai_demo_tool_timeout: float
-    ai_demo_tool_max_retries: int
-    ai_demo_weather_api_url: str
-    eval_latency_threshold_ms: int
+    stack_runtime: str = setting(
+        "auto",
+        _choice("auto", "docker", "native"),
+        "auto: docker when an engine answers, native otherwise.",
+        in_place=False,
+    )
+    stack_state_dir: str = setting(
+        ".stack",
+        _text,
+        "Rendered files, PIDs, logs, secrets and native data; relative paths are under the repository.",
+        in_place=False,
+    )
+    stack_network: str = setting("llm-obs", _name, "Docker network the three stacks share.", restarts=ALL_COMPONENTS)
+    stack_health_timeout: float = setting("120", _positive_float, "Seconds to wait for a component to turn healthy.")
+    phoenix_version: str = setting(
+        "20.26.1", _semver, "Arize Phoenix release (image tag and PyPI version).", restarts=("phoenix",)
+    )
+    phoenix_image: str = setting(
+        "", _image, "Phoenix image; empty means arizephoenix/phoenix:version-$PHOENIX_VERSION.", restarts=("phoenix",)
+    )
+    phoenix_ui_port: int = setting(
+        "6006", _port, "Host port of Phoenix's UI, REST API and OTLP/HTTP (/v1/traces).", restarts=ALL_COMPONENTS
+    )
+    phoenix_grpc_host_port: int = setting(
+        "14317", _port, "Host port for Phoenix's OTLP/gRPC (container port 4317).", restarts=("phoenix",)
+    )
+    phoenix_project_name: str = setting(
+        "ai-demo", _name, "Phoenix project the demo's traces land in.", restarts=("ai-demo",)
+    )
+    phoenix_working_dir: str = setting(
+        "/mnt/data", _text, "Directory inside the Phoenix container that holds its data volume.", in_place=False
+    )
+    phoenix_allow_external_resources: bool = setting(
+        "false",
+        _bool,
+        "Let Phoenix download UI assets at start (fails offline and slows start-up).",
+        restarts=("phoenix",),
+    )
+    phoenix_enable_auth: bool = setting(
+        "false",
+        _bool,
+        "Require authentication; secrets and an ingestion key are generated by `invoke up`.",
+        restarts=ALL_COMPONENTS,
+    )
+    phoenix_secret: str = setting(
+        "",
+        _text,
+        "Phoenix's token-signing secret; empty: generated when auth is on.",
+        secret=True,
+        restarts=("phoenix",),
+    )
+    phoenix_admin_secret: str = setting(
+        "",
+        _text,
+        "Bearer secret of Phoenix's system admin; empty: generated when auth is on.",
+        secret=True,
+        restarts=("phoenix",),
+    )
+    phoenix_external_url: str = setting(
+        "",
+        _optional_url("http", "https"),
+        "A Phoenix the stack does not start (base URL, with its path prefix behind a proxy); empty: the stack "
+        "runs its own.",
+        restarts=ALL_COMPONENTS,
+        in_place=False,
+    )
+    phoenix_ca_bundle: str = setting(
+        "",
+        _pem_file,
+        "PEM file of a private CA to trust for PHOENIX_EXTERNAL_URL (mounted read-only); empty: the system's CAs.",
+        restarts=ALL_COMPONENTS,
+    )
+    phoenix_api_key: str = setting(
+        "",
+        _text,
+        "An ingestion key you already have for PHOENIX_EXTERNAL_URL; empty: minted with the admin secret.",
+        secret=True,
+        restarts=ALL_COMPONENTS,
+    )
+    phoenix_db: str = setting("sqlite", _choice("sqlite", "postgres"), "Phoenix's database backend.", in_place=False)
+    phoenix_sql_database_url: str = setting(
+        "",
+        _optional_url("postgresql", "postgres"),
+        "Native runtime with PHOENIX_DB=postgres: the PostgreSQL URL Phoenix uses.",
+        secret=True,
+        in_place=False,
+    )
+    postgres_version: str = setting(
+        "16.4", _text, "PostgreSQL image tag for PHOENIX_DB=postgres on docker.", restarts=("phoenix",)
+    )
+    postgres_image: str = setting(
+        "", _image, "PostgreSQL image; empty means postgres:$POSTGRES_VERSION.", restarts=("phoenix",)
+    )
+    postgres_password: str = setting(
+        "",
+        _text,
+        "Password of the docker PostgreSQL; empty: generated into the secrets file.",
+        secret=True,
+        in_place=False,
+    )
+    alloy_version: str = setting("v1.18.1", _alloy_version, "Grafana Alloy release.", restarts=("alloy",))
+    alloy_image: str = setting(
+        "", _image, "Alloy image; empty means grafana/alloy:$ALLOY_VERSION.", restarts=("alloy",)
+    )
+    alloy_otlp_grpc_port: int = setting(
+        "4317", _port, "Host port of Alloy's OTLP/gRPC receiver (apps send here).", restarts=("alloy",)
+    )
+    alloy_otlp_http_port: int = setting(
+        "4318", _port, "Host port of Alloy's OTLP/HTTP receiver (apps send here).", restarts=("alloy", "ai-demo")
+    )
+    alloy_ui_port: int = setting("12345", _port, "Host port of Alloy's UI, /-/ready and /metrics.", restarts=("alloy",))
+    prometheus_remote_write_url: str = setting(
+        "",
+        _optional_url("http", "https"),
+        "Where Alloy forwards metrics (remote-write URL); empty: metrics are not forwarded.",
+        restarts=("alloy",),
+    )
+    alloy_external_url: str = setting(
+        "",
+        _optional_url("http", "https"),
+        "An Alloy the stack does not start: its UI address (/-/ready, /metrics); empty: the stack runs its own.",
+        restarts=ALL_COMPONENTS,
+        in_place=False,
+    )
+    alloy_external_otlp_url: str = setting(
+        "",
+        _optional_url("http", "https"),
+        "With ALLOY_EXTERNAL_URL: the OTLP/HTTP base URL of that Alloy's receiver (the demo and the canary send "
+        "there).",
+        restarts=ALL_COMPONENTS,
+        in_place=False,
+    )
+    ai_demo_port: int = setting("8000", _port, "Host port of the AI demo service.", restarts=("ai-demo",))
+    ai_demo_image: str = setting(
+        "stackkit/ai-demo:local", _image, "Image the demo is built into for docker.", restarts=("ai-demo",)
+    )
+    ai_demo_base_image: str = setting(
+        "python:3.11-slim", _image, "Base image of the demo's Dockerfile.", restarts=("ai-demo",)
+    )
+    ai_demo_llm_provider: str = setting(
+        "offline",
+        _choice("offline", "anthropic", "openai"),
+        "LLM behind the demo; anthropic/openai need their API key.",
+        restarts=("ai-demo",),
+    )
+    ai_demo_llm_model: str = setting(
+        "", _text, "Model of the anthropic/openai provider; empty: the provider's small default.", restarts=("ai-demo",)
+    )
+    anthropic_api_key: str = setting(
+        "", _text, "Key for AI_DEMO_LLM_PROVIDER=anthropic.", secret=True, restarts=("ai-demo",)
+    )
+    openai_api_key: str = setting("", _text, "Key for AI_DEMO_LLM_PROVIDER=openai.", secret=True, restarts=("ai-demo",))
+    ai_demo_tool_timeout: float = setting(
+        "0.5", _positive_float, "Seconds each weather-tool attempt may take.", restarts=("ai-demo",)
+    )
+    ai_demo_tool_max_retries: int = setting(
+        "2", _non_negative_int, "Retries after a failed tool attempt.", restarts=("ai-demo",)
+    )
+    ai_demo_weather_api_url: str = setting(
+        "",
+        _optional_url("http", "https"),
+        "Real weather HTTP API; empty: the offline deterministic source.",
+        restarts=("ai-demo",),
+    )
+    eval_latency_threshold_ms: int = setting(
+        "2000", _positive_int, "`invoke eval`: chains slower than this fail `latency`."
+    )
     repo_root: Path = REPO_ROOT
     source: str = ".env"
+    # Settings set in the environment or the env file now (the others are defaults or remembered).
+    explicit: frozenset[str] = frozenset()
+    # Phoenix's own settings (PHOENIX_* names the pinned Phoenix reads) given by the user, passed to Phoenix.
+    phoenix_passthrough: tuple[tuple[str, str], ...] = ()
+    # Every setting as given (text, before derived defaults such as PHOENIX_IMAGE are filled in).
+    given: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+    def value_of(self, name: str) -> Any:
+        """A setting's parsed value by its name (PHOENIX_UI_PORT)."""
+        return getattr(self, name.lower())
 
     # Where things live in the state folder.
+    @property
+    def state_dir(self) -> Path:
+        path = Path(self.stack_state_dir).expanduser()
+        return (path if path.is_absolute() else self.repo_root / path).resolve()
+
     @property
     def rendered_dir(self) -> Path:
         return self.state_dir / "rendered"
@@ -331,14 +422,31 @@ class Settings:
     # How the host reaches each component.
     @property
     def phoenix_url(self) -> str:
+        """Phoenix's base URL (its path prefix included): every client appends /healthz, /v1/... to it."""
+        if self.phoenix_external_url:
+            return self.phoenix_external_url.rstrip("/")
         return f"http://127.0.0.1:{self.phoenix_ui_port}"
 
     @property
+    def phoenix_tls_verify(self) -> str | bool:
+        """What `requests` verifies Phoenix's certificate with: the private CA when given, else the system's."""
+        return self.phoenix_ca_bundle or True
+
+    @property
+    def phoenix_wants_key(self) -> bool:
+        """Senders put an ingestion key in their Authorization header."""
+        return self.phoenix_enable_auth or bool(self.phoenix_api_key)
+
+    @property
     def alloy_url(self) -> str:
+        if self.alloy_external_url:
+            return self.alloy_external_url.rstrip("/")
         return f"http://127.0.0.1:{self.alloy_ui_port}"
 
     @property
     def alloy_otlp_http_url(self) -> str:
+        if self.alloy_external_otlp_url:
+            return self.alloy_external_otlp_url.rstrip("/")
         return f"http://127.0.0.1:{self.alloy_otlp_http_port}"
 
     @property
@@ -351,41 +459,141 @@ class Settings:
 
     def host_ports(self) -> dict[str, int]:
         """Host ports by the setting that chooses them."""
-        return {
-            "PHOENIX_UI_PORT": self.phoenix_ui_port,
-            "PHOENIX_GRPC_HOST_PORT": self.phoenix_grpc_host_port,
-            "ALLOY_OTLP_GRPC_PORT": self.alloy_otlp_grpc_port,
-            "ALLOY_OTLP_HTTP_PORT": self.alloy_otlp_http_port,
-            "ALLOY_UI_PORT": self.alloy_ui_port,
-            "AI_DEMO_PORT": self.ai_demo_port,
-        }
+        return {name: self.value_of(name) for name in HOST_PORT_SETTINGS}
 
 
-def _read_env_file(environ: Mapping[str, str], repo_root: Path) -> tuple[dict[str, str], str, list[str]]:
+SPECS: tuple[Spec, ...] = tuple(
+    Spec(name=item.name.upper(), **item.metadata["setting"]) for item in fields(Settings) if "setting" in item.metadata
+)
+SPECS_BY_NAME = {spec.name: spec for spec in SPECS}
+HOST_PORT_SETTINGS = tuple(spec.name for spec in SPECS if spec.parse is _port)
+
+
+@functools.cache
+def phoenix_setting_names() -> frozenset[str]:
+    """The environment variables the pinned Phoenix reads (from its config.py; see phoenix_settings.txt)."""
+    lines = PHOENIX_SETTINGS_FILE.read_text().splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def _is_phoenix_setting(name: str) -> bool:
+    return name in phoenix_setting_names() or name.startswith("PHOENIX_OAUTH2_")
+
+
+def _env_file_path(environ: Mapping[str, str], repo_root: Path) -> tuple[Path, bool]:
     named = environ.get(ENV_FILE_VARIABLE, "").strip()
-    path = Path(named) if named else repo_root / ".env"
-    if not path.is_absolute():
-        path = repo_root / path
+    path = Path(named).expanduser() if named else repo_root / ".env"
+    return (path if path.is_absolute() else repo_root / path), bool(named)
+
+
+def _read_env_file(environ: Mapping[str, str], repo_root: Path) -> tuple[list[tuple[str, str, int]], str, list[str]]:
+    path, named = _env_file_path(environ, repo_root)
+    if named and (path.is_dir() or not path.exists()):
+        what = "is a directory" if path.is_dir() else "no such file"
+        shown = environ[ENV_FILE_VARIABLE]
+        return [], str(path), [f"{ENV_FILE_VARIABLE}={shown}: {what}; point it at an existing .env file"]
     if not path.exists():
-        if named:
-            return (
-                {},
-                str(path),
-                [f"{ENV_FILE_VARIABLE}={named}: no such file; point it at an existing .env file"],
-            )
-        return {}, "defaults (no .env)", []
-    values = {key: value or "" for key, value in dotenv_values(path).items()}
-    return values, str(path), []
+        return [], "defaults (no .env)", []
+    try:
+        return envfile.read_entries(path), str(path), []
+    except envfile.EnvFileError as error:
+        return [], str(path), [str(error)]
 
 
-def load_settings(environ: Mapping[str, str] | None = None, repo_root: Path = REPO_ROOT) -> Settings:
-    """Parse `.env` (or $STACK_ENV_FILE), overridden by the environment; SettingsError lists every problem."""
+def _closest(name: str) -> str:
+    match = difflib.get_close_matches(name, list(SPECS_BY_NAME), n=1, cutoff=0.75)
+    return f" (did you mean {match[0]}?)" if match else ""
+
+
+def _foreign_name_problem(name: str, where: str, from_file: bool) -> str | None:
+    """Why a name that is not one of our settings cannot be used; None when it is fine to pass or ignore."""
+    if name in PHOENIX_SET_BY_STACK:
+        return f"{where}{name} is set by the stack itself; set {PHOENIX_SET_BY_STACK[name]} instead"
+    if name in PHOENIX_CLIENT_SETTINGS or _is_phoenix_setting(name):
+        return None
+    hint = _closest(name)
+    ours = name.startswith(OUR_PREFIXES)
+    if (from_file and (ours or hint)) or (not from_file and ours and hint):
+        return f"{where}{name} is not a setting of this stack{hint}; see .env.example for the settings"
+    return None
+
+
+def remembered_values(state_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """The raw settings and Phoenix pass-through values the stack in `state_dir` was last brought up with."""
+    try:
+        record = json.loads((state_dir / APPLIED_FILE).read_text())
+    except (FileNotFoundError, ValueError):
+        record = {}
+    raw = {name: value for name, value in record.get("settings", {}).items() if name in SPECS_BY_NAME}
+    try:
+        stored = envfile.read(state_dir / SECRETS_FILE)
+    except envfile.EnvFileError:
+        stored = {}
+    # PHOENIX_API_KEY in the secrets file is the ingestion key in use (perhaps minted), not a setting given.
+    raw |= {
+        name: value
+        for name, value in stored.items()
+        if name in SPECS_BY_NAME and SPECS_BY_NAME[name].secret and name != "PHOENIX_API_KEY"
+    }
+    return raw, dict(record.get("phoenix_passthrough", {}))
+
+
+def _state_dir(raw_value: str, repo_root: Path) -> Path:
+    path = Path(raw_value.strip() or ".stack").expanduser()
+    return (path if path.is_absolute() else repo_root / path).resolve()
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, repo_root: Path = REPO_ROOT, remember: bool = True
+) -> Settings:
+    """The settings tasks act on; SettingsError lists every problem.
+
+    Each setting comes from, in order of precedence: the environment, `.env` (or $STACK_ENV_FILE), what the
+    stack in STACK_STATE_DIR was last brought up with (when `remember`), the default. So a task run from
+    another shell acts on the stack as it was started, and only a setting given now changes it.
+    """
     environ = os.environ if environ is None else environ
-    file_values, source, problems = _read_env_file(environ, repo_root)
-    raw = {spec.name: spec.default for spec in SPECS}
-    raw.update({key: value for key, value in file_values.items() if key in SPECS_BY_NAME})
-    raw.update({key: value for key, value in environ.items() if key in SPECS_BY_NAME})
+    file_entries, source, problems = _read_env_file(environ, repo_root)
+    file_values = {name: value for name, value, _ in file_entries}
+    passthrough: dict[str, str] = {}
+    for name, value, line in file_entries:
+        if name in SPECS_BY_NAME or name == ENV_FILE_VARIABLE:
+            continue
+        if problem := _foreign_name_problem(name, f"{source}:{line}: ", from_file=True):
+            problems.append(problem)
+        elif _is_phoenix_setting(name) and name not in PHOENIX_CLIENT_SETTINGS:
+            passthrough[name] = value
+    for name, value in environ.items():
+        if name in SPECS_BY_NAME or name == ENV_FILE_VARIABLE:
+            continue
+        if problem := _foreign_name_problem(name, "environment: ", from_file=False):
+            problems.append(problem)
+        elif _is_phoenix_setting(name) and name not in PHOENIX_CLIENT_SETTINGS:
+            passthrough[name] = value
 
+    explicit = {name for name in SPECS_BY_NAME if name in file_values or name in environ}
+    raw = {spec.name: spec.default for spec in SPECS}
+    raw.update({name: value for name, value in file_values.items() if name in SPECS_BY_NAME})
+    raw.update({name: value for name, value in environ.items() if name in SPECS_BY_NAME})
+    if remember:
+        remembered, remembered_passthrough = remembered_values(_state_dir(raw["STACK_STATE_DIR"], repo_root))
+        raw.update({name: value for name, value in remembered.items() if name not in explicit})
+        passthrough = remembered_passthrough | passthrough
+
+    return settings_from_given(raw, repo_root, source, problems, explicit, passthrough)
+
+
+def settings_from_given(
+    raw: Mapping[str, str],
+    repo_root: Path = REPO_ROOT,
+    source: str = "the applied-state record",
+    problems: list[str] | None = None,
+    explicit: set[str] | frozenset[str] = frozenset(),
+    passthrough: Mapping[str, str] | None = None,
+) -> Settings:
+    """Parse every setting from text (defaults for the missing ones); SettingsError lists every problem."""
+    problems = list(problems or [])
+    raw = {spec.name: spec.default for spec in SPECS} | dict(raw)
     parsed: dict[str, Any] = {}
     for spec in SPECS:
         try:
@@ -397,18 +605,23 @@ def load_settings(environ: Mapping[str, str] | None = None, repo_root: Path = RE
     if problems:
         raise SettingsError(problems, source)
 
-    state_dir = Path(parsed["STACK_STATE_DIR"]).expanduser()
-    if not state_dir.is_absolute():
-        state_dir = repo_root / state_dir
-    fields = {spec.name.lower(): parsed[spec.name] for spec in SPECS}
-    fields.pop("stack_state_dir")
-    fields["runtime"] = fields.pop("stack_runtime")
-    fields["network"] = fields.pop("stack_network")
-    fields["health_timeout"] = fields.pop("stack_health_timeout")
-    fields["phoenix_image"] = fields["phoenix_image"] or f"arizephoenix/phoenix:version-{fields['phoenix_version']}"
-    fields["alloy_image"] = fields["alloy_image"] or f"grafana/alloy:{fields['alloy_version']}"
-    fields["postgres_image"] = fields["postgres_image"] or f"postgres:{fields['postgres_version']}"
-    return Settings(state_dir=state_dir.resolve(), repo_root=repo_root, source=source, **fields)
+    values = {name.lower(): value for name, value in parsed.items()}
+    values["phoenix_image"] = values["phoenix_image"] or f"arizephoenix/phoenix:version-{values['phoenix_version']}"
+    values["alloy_image"] = values["alloy_image"] or f"grafana/alloy:{values['alloy_version']}"
+    values["postgres_image"] = values["postgres_image"] or f"postgres:{values['postgres_version']}"
+    return Settings(
+        repo_root=repo_root,
+        source=source,
+        explicit=frozenset(explicit),
+        phoenix_passthrough=tuple(sorted((passthrough or {}).items())),
+        given=tuple((spec.name, raw[spec.name].strip()) for spec in SPECS),
+        **values,
+    )
+
+
+def given_values(settings: Settings, secret: bool = False) -> dict[str, str]:
+    """The settings as given (text), the non-secret ones or the secret ones."""
+    return {name: value for name, value in settings.given if SPECS_BY_NAME[name].secret == secret}
 
 
 NATIVE_POSTGRES_NEEDS_URL = (
@@ -442,6 +655,23 @@ def _cross_checks(parsed: dict[str, Any]) -> list[str]:
         and not parsed.get("PHOENIX_SQL_DATABASE_URL")
     ):
         problems.append(NATIVE_POSTGRES_NEEDS_URL)
+    if parsed.get("ALLOY_EXTERNAL_OTLP_URL") and not parsed.get("ALLOY_EXTERNAL_URL"):
+        problems.append("ALLOY_EXTERNAL_OTLP_URL: needs ALLOY_EXTERNAL_URL (that Alloy's UI address) too, or empty it")
+    if (
+        parsed.get("PHOENIX_EXTERNAL_URL")
+        and parsed.get("PHOENIX_ENABLE_AUTH")
+        and not parsed.get("PHOENIX_API_KEY")
+        and not parsed.get("PHOENIX_ADMIN_SECRET")
+    ):
+        problems.append(
+            "PHOENIX_ENABLE_AUTH=true with PHOENIX_EXTERNAL_URL: the stack cannot generate that Phoenix's secrets; "
+            "set PHOENIX_API_KEY (an ingestion key of it) or PHOENIX_ADMIN_SECRET (its admin secret, to mint one)"
+        )
+    if parsed.get("PHOENIX_CA_BUNDLE") and not parsed.get("PHOENIX_EXTERNAL_URL"):
+        problems.append(
+            "PHOENIX_CA_BUNDLE: only used with PHOENIX_EXTERNAL_URL (the stack's own Phoenix is plain http); "
+            "set PHOENIX_EXTERNAL_URL or empty PHOENIX_CA_BUNDLE"
+        )
     return problems
 
 

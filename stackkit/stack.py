@@ -7,17 +7,21 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from stackkit import auth, database, ports, secrets
+import requests
+
+from stackkit import applied, auth, components, database, ports, remote, secrets
+from stackkit.errors import OperationFailed, StackkitError, UsageError
 from stackkit.health import probe, wait_healthy
+from stackkit.phoenix_api import PhoenixError
 from stackkit.render import Plan, render
-from stackkit.runtimes.base import ComponentStartError, Runtime, RuntimeUnavailable
+from stackkit.runtimes.base import Runtime, RuntimeUnavailable
 from stackkit.runtimes.native import NativeRuntime
-from stackkit.settings import COMPONENTS, Settings
+from stackkit.settings import Settings
 
 Printer = Callable[[str], None]
 
 
-class StackError(Exception):
+class StackError(OperationFailed):
     """A bring-up or task failed; the message says what and how to fix it."""
 
 
@@ -25,23 +29,11 @@ def _print(line: str) -> None:
     print(line, flush=True)
 
 
-@dataclass(frozen=True)
-class Component:
-    name: str
-    health_path: str
-    port_settings: tuple[str, ...]
-
-
-_COMPONENTS = {
-    "phoenix": Component("phoenix", "/healthz", ("PHOENIX_UI_PORT", "PHOENIX_GRPC_HOST_PORT")),
-    "alloy": Component("alloy", "/-/ready", ("ALLOY_OTLP_GRPC_PORT", "ALLOY_OTLP_HTTP_PORT", "ALLOY_UI_PORT")),
-    "ai-demo": Component("ai-demo", "/healthz", ("AI_DEMO_PORT",)),
-}
-
-
 def health_url(settings: Settings, component: str) -> str:
-    base = {"phoenix": settings.phoenix_url, "alloy": settings.alloy_url, "ai-demo": settings.ai_demo_url}[component]
-    return base + _COMPONENTS[component].health_path
+    declared = components.get(component)
+    if external := components.external_urls(settings).get(declared.name):
+        return f"{external}{declared.health_path}"
+    return f"http://127.0.0.1:{settings.value_of(declared.url_port_setting)}{declared.health_path}"
 
 
 def docker_engine_answers() -> bool:
@@ -72,11 +64,13 @@ def resolve_runtime(settings: Settings, requested: str | None, out: Printer = _p
     """The runtime a running stack already uses, else the requested one, else auto-detected."""
     record = _runtime_record(settings)
     recorded = record.read_text().strip() if record.exists() else ""
-    choice = requested or settings.runtime
+    choice = requested or settings.stack_runtime
+    if choice not in ("auto", "docker", "native"):
+        raise UsageError(f"--runtime {choice}: choose auto, docker or native")
     if recorded and (choice in ("auto", recorded)):
         return make_runtime(settings, recorded)
-    if recorded and any(make_runtime(settings, recorded).state(c).running for c in COMPONENTS):
-        raise StackError(
+    if recorded and any(make_runtime(settings, recorded).state(name).running for name in components.NAMES):
+        raise UsageError(
             f"the stack in {settings.state_dir} runs on the {recorded} runtime; "
             f"run `invoke down` before switching to {choice}"
         )
@@ -88,37 +82,31 @@ def resolve_runtime(settings: Settings, requested: str | None, out: Printer = _p
 
 
 def make_plan(runtime: Runtime, only: Iterable[str] | None = None) -> Plan:
-    wanted = tuple(only) if only else COMPONENTS
-    unknown = [name for name in wanted if name not in COMPONENTS]
-    if unknown:
-        raise StackError(f"unknown component {', '.join(unknown)}: choose from {', '.join(COMPONENTS)}")
-    skipped = {name: reason for name in COMPONENTS if (reason := runtime.component_available(name))}
-    components = tuple(name for name in COMPONENTS if name in wanted and name not in skipped)
-    return Plan(runtime=runtime.name, components=components, skipped=skipped)
+    wanted = [components.get(name).name for name in only] if only else list(components.NAMES)
+    external = components.external_urls(runtime.settings)
+    skipped = {name: f"external at {url}" for name, url in external.items()}
+    skipped |= {
+        component.name: reason
+        for component in components.ALL
+        if component.optional
+        and component.name not in external
+        and (reason := runtime.component_available(component.name))
+    }
+    chosen = tuple(name for name in components.NAMES if name in wanted and name not in skipped)
+    return Plan(runtime=runtime.name, components=chosen, skipped=skipped, external=external)
 
 
 def _is_healthy(settings: Settings, runtime: Runtime, component: str) -> bool:
-    return runtime.state(component).running and probe(health_url(settings, component)).ok
-
-
-def _busy_ports(settings: Settings, components: Iterable[str]) -> list[str]:
-    host_ports = settings.host_ports()
-    problems = []
-    for component in components:
-        for setting in _COMPONENTS[component].port_settings:
-            port = host_ports[setting]
-            if not ports.is_free(port):
-                held_by = ports.holder(port) or "another process"
-                problems.append(
-                    f"{setting}={port} is already in use by {held_by}: stop it, or set {setting} to a free one"
-                )
-    return problems
+    url = health_url(settings, component)
+    if component in components.external_urls(settings):
+        return probe(url, verify=settings.phoenix_tls_verify).ok
+    return runtime.state(component).running and probe(url).ok
 
 
 def _prepare_secrets(settings: Settings) -> dict[str, str]:
     problems = secrets.phoenix_secret_problems(settings)
     if problems:
-        raise StackError("; ".join(problems))
+        raise UsageError("; ".join(problems))
     return secrets.ensure(settings)
 
 
@@ -136,70 +124,158 @@ def up(
     only: Iterable[str] | None = None,
     out: Printer = _print,
 ) -> Plan:
-    """Preflight, then start each missing component in order and wait for its health. Raises StackError."""
+    """Preflight, apply what changed since the last `up`, then start each missing component in order and wait
+    for its health. Raises StackkitError."""
     clock = _Clock()
     runtime = resolve_runtime(settings, requested_runtime, out)
     try:
         runtime.check_available()
     except RuntimeUnavailable as error:
         raise StackError(f"{runtime.name} runtime unavailable: {error}") from None
+    whole = make_plan(runtime)
     plan = make_plan(runtime, only)
     for name, reason in plan.skipped.items():
         out(clock.line(f"{name}: skipped ({reason})"))
+    state = applied.read(settings)
+    if state is not None and any(runtime.state(name).running for name in components.NAMES):
+        _apply_changes(settings, state, applied.changes(state, settings), lambda line: out(clock.line(line)))
 
-    to_start = [c for c in plan.components if not _is_healthy(settings, runtime, c)]
+    to_start = [name for name in plan.components if not _is_healthy(settings, runtime, name)]
     if not to_start:
+        applied.record(settings, _running_plan(runtime, whole))
         out(clock.line("every component is already running and healthy; nothing changed"))
-        _print_urls(settings, plan, out)
+        _print_urls(settings, whole, out)
         return plan
-    broken = [c for c in to_start if runtime.state(c).running]
+    broken = [name for name in to_start if runtime.state(name).running]
     if broken:
         raise StackError(
             f"{', '.join(broken)} running but not healthy: see `invoke logs --service {broken[0]}`, "
             "then `invoke down` and `invoke up`"
         )
-    busy = _busy_ports(settings, to_start)
+    _check_destinations(settings, runtime, whole, plan)
+    busy = ports.busy(settings.host_ports(), [components.get(name) for name in to_start])
     if busy:
         raise StackError("host ports are busy; nothing was started:\n  " + "\n  ".join(busy))
     if "phoenix" in to_start and (problem := database.preflight_problem(settings, runtime.name)):
         raise StackError(problem)
 
+    first_time = state is None
     stored = _prepare_secrets(settings)
-    written = render(settings, plan, stored)
+    if "phoenix" in whole.external:
+        stored = _external_phoenix_key(settings, stored, lambda line: out(clock.line(line)))
+    # Rendered for the whole stack, so a component started alone still sends where the others listen.
+    written = render(settings, whole, stored)
     out(clock.line(f"rendered {len(written)} files into {settings.rendered_dir}"))
     runtime.prepare(plan)
-    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    settings.run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     _runtime_record(settings).write_text(runtime.name + "\n")
 
     started: list[str] = []
     try:
-        for component in plan.components:
-            if component not in to_start:
-                out(clock.line(f"{component}: already healthy"))
+        for name in plan.components:
+            if name not in to_start:
+                out(clock.line(f"{name}: already healthy"))
                 continue
-            out(clock.line(f"{component}: starting on {runtime.name}"))
-            started.append(component)
-            try:
-                runtime.start(component, plan)
-            except ComponentStartError as error:
-                raise StackError(f"{component} could not be started: {error}") from None
-            _wait_or_fail(settings, runtime, component, clock, out)
-            if component == "phoenix" and settings.phoenix_enable_auth:
-                stored, what = auth.ensure_ingest_key(settings, stored)
-                render(settings, plan, stored)
+            out(clock.line(f"{name}: starting on {runtime.name}"))
+            started.append(name)
+            runtime.start(name, plan)
+            _wait_or_fail(settings, runtime, name, clock, out)
+            if name == "phoenix" and settings.phoenix_enable_auth:
+                stored, what = _ingest_key(settings, stored)
+                render(settings, whole, stored)
                 out(clock.line(f"phoenix: auth on, {what}"))
-    except StackError:
+    except (StackkitError, KeyboardInterrupt) as error:
         # No half-started stack: undo what this bring-up started, newest first.
-        for component in reversed(started):
-            runtime.stop(component)
+        if isinstance(error, KeyboardInterrupt):
+            out(clock.line("interrupted (Ctrl-C): stopping what this run started"))
+        for name in reversed(started):
+            runtime.stop(name)
+            out(clock.line(f"{name}: stopped (started by this run)"))
         raise
-    _print_urls(settings, plan, out)
+    applied.record(settings, _running_plan(runtime, whole))
+    _print_urls(settings, whole, out)
+    if first_time:
+        _print_next_steps(settings, plan, out)
     return plan
+
+
+def _running_plan(runtime: Runtime, whole: Plan) -> Plan:
+    running = tuple(name for name in whole.components if runtime.state(name).running)
+    return Plan(runtime=whole.runtime, components=running, skipped=whole.skipped)
+
+
+def _apply_changes(
+    settings: Settings, state: applied.AppliedState, pending: list[applied.Change], out: Printer
+) -> None:
+    """Stop what the changed settings affect, with the settings it runs with (draining Phoenix first); the
+    bring-up that follows starts it again with the new ones."""
+    if not pending:
+        return
+    refused = [change for change in pending if not change.in_place]
+    if refused:
+        raise UsageError(
+            "these settings differ from the running stack's and cannot change while it runs:\n  "
+            + "\n  ".join(change.describe() for change in refused)
+            + "\nTo change them: `invoke down`, then `invoke up` with the new values (moving Phoenix's data to "
+            "another database: `invoke backup` before, `invoke restore` after)"
+        )
+    for change in pending:
+        out(f"changed since the last `invoke up`: {change.describe()}")
+    affected = {name for change in pending for name in change.restarts}
+    if "phoenix" in affected:
+        affected |= {sender.name for sender in components.senders()}
+    before = applied.applied_settings(settings, state)
+    runtime = make_runtime(before, state.runtime)
+    for component in reversed(components.ALL):
+        if component.name in affected and runtime.state(component.name).running:
+            if component is components.PHOENIX:
+                _drain_phoenix(before, runtime, out)
+            runtime.stop(component.name)
+            out(f"{component.name}: stopped to apply the change")
+
+
+def _check_destinations(settings: Settings, runtime: Runtime, whole: Plan, plan: Plan) -> None:
+    """A component started without the one it sends to needs that one running, or its spans go nowhere."""
+    if "phoenix" in whole.external and (problem := remote.diagnose(settings)):
+        raise StackError(f"PHOENIX_EXTERNAL_URL: {problem.summary}\nfix: {problem.fix}")
+    for name in plan.components:
+        destination = None
+        if name == "ai-demo":
+            destination = "alloy" if whole.with_alloy else "phoenix"
+        elif components.get(name).sends_to_phoenix:
+            destination = "phoenix"
+        if destination and destination not in plan.components and not _is_healthy(settings, runtime, destination):
+            raise StackError(
+                f"{name} sends its spans to {destination}, which is not running and healthy: run `invoke up` "
+                f"(or add {destination} to --only)"
+            )
+
+
+def _external_phoenix_key(settings: Settings, stored: dict[str, str], out: Printer) -> dict[str, str]:
+    """The ingestion key for a Phoenix the stack does not run: the one given, or minted with the admin secret."""
+    if settings.phoenix_api_key:
+        if stored.get("PHOENIX_API_KEY") != settings.phoenix_api_key:
+            stored = {**stored, "PHOENIX_API_KEY": settings.phoenix_api_key}
+            stored.pop("PHOENIX_API_KEY_ID", None)  # not ours: never revoked by rotate-key
+            secrets.save(settings, stored)
+        out(f"phoenix: external, sending with the given key {secrets.fingerprint(settings.phoenix_api_key)}")
+        return stored
+    if settings.phoenix_enable_auth:
+        stored, what = _ingest_key(settings, stored)
+        out(f"phoenix: external with auth, {what}")
+    return stored
+
+
+def _ingest_key(settings: Settings, stored: dict[str, str]) -> tuple[dict[str, str], str]:
+    try:
+        return auth.ensure_ingest_key(settings, stored)
+    except (requests.RequestException, PhoenixError) as error:
+        raise StackError(f"minting Phoenix's ingestion key failed: {str(error)[:200]}") from None
 
 
 def _wait_or_fail(settings: Settings, runtime: Runtime, component: str, clock: _Clock, out: Printer) -> None:
     url = health_url(settings, component)
-    result = wait_healthy(url, settings.health_timeout, still_running=lambda: runtime.state(component).running)
+    result = wait_healthy(url, settings.stack_health_timeout, still_running=lambda: runtime.state(component).running)
     if result.ok:
         out(clock.line(f"{component}: healthy ({url})"))
         return
@@ -227,6 +303,15 @@ def _print_urls(settings: Settings, plan: Plan, out: Printer) -> None:
         out(f"AI demo:           {settings.ai_demo_url} (POST /chat)")
 
 
+def _print_next_steps(settings: Settings, plan: Plan, out: Printer) -> None:
+    out("")
+    out("Next:")
+    out(f"  1. open the Phoenix UI:   {settings.phoenix_url}")
+    if "ai-demo" in plan.components:
+        out("  2. send demo traffic:     .venv/bin/invoke traffic --requests 20 --sessions 3")
+    out("  3. prove traces land:     .venv/bin/invoke verify")
+
+
 def recorded_runtime(settings: Settings) -> Runtime:
     """The runtime the stack was brought up with (native when nothing was ever brought up)."""
     record = _runtime_record(settings)
@@ -237,17 +322,21 @@ def recorded_runtime(settings: Settings) -> Runtime:
 def down(settings: Settings, remove_data: bool = False, out: Printer = _print) -> None:
     """Reverse order, so the demo and Alloy flush their queued spans into a still-running Phoenix."""
     runtime = recorded_runtime(settings)
-    for component in reversed(COMPONENTS):
-        if component == "phoenix" and (not remove_data or database.is_external(settings, runtime.name)):
+    elsewhere = components.external_urls(settings)
+    for component in reversed(components.ALL):
+        if component.name in elsewhere:
+            out(f"{component.name}: external at {elsewhere[component.name]}, left alone")
+            continue
+        if component.name == "phoenix" and (not remove_data or database.is_external(settings, runtime.name)):
             _drain_phoenix(settings, runtime, out)
-        if runtime.stop(component, remove_data=remove_data):
-            out(f"{component}: stopped")
+        if runtime.stop(component.name, remove_data=remove_data):
+            out(f"{component.name}: stopped")
         else:
-            out(f"{component}: not running")
+            out(f"{component.name}: not running")
     _runtime_record(settings).unlink(missing_ok=True)
-    if remove_data and runtime.name == "docker":
-        runtime.remove_network()
     if remove_data:
+        applied.forget(settings)
+        runtime.remove_network()
         out(f"data of the {runtime.name} runtime deleted")
         if note := database.external_data_note(settings, runtime.name):
             out(note)
@@ -260,29 +349,46 @@ def _drain_phoenix(settings: Settings, runtime: Runtime, out: Printer) -> None:
 
 
 def restart(settings: Settings, component: str, out: Printer = _print) -> None:
+    """Restart one component; restarting Phoenix stops its senders first and always brings them back."""
+    target = components.get(component)
+    state = require_applied(settings)
+    if target.name in state.skipped:
+        raise StackError(f"{target.name} is not part of this stack ({state.skipped[target.name]}): nothing to restart")
     runtime = recorded_runtime(settings)
-    if component not in COMPONENTS:
-        raise StackError(f"unknown component {component}: choose from {', '.join(COMPONENTS)}")
+    if not runtime.state(target.name).running:
+        raise StackError(f"{target.name} is not running: `invoke up` starts it")
     clock = _Clock()
     plan = make_plan(runtime)
-    senders: list[str] = []
-    if component == "phoenix":
+    stopped_senders: list[str] = []
+    if target.name == "phoenix":
         if problem := database.preflight_problem(settings, runtime.name):
             raise StackError(problem)
         # What sends to Phoenix stops first (flushing on SIGTERM) and comes back after it.
-        senders = [name for name in ("ai-demo", "alloy") if runtime.state(name).running]
-        for sender in senders:
-            runtime.stop(sender)
-            out(clock.line(f"{sender}: stopped (sends to phoenix)"))
+        for sender in reversed(components.senders()):
+            if runtime.state(sender.name).running:
+                runtime.stop(sender.name)
+                stopped_senders.append(sender.name)
+                out(clock.line(f"{sender.name}: stopped (sends to phoenix)"))
         _drain_phoenix(settings, runtime, lambda line: out(clock.line(line)))
-    runtime.stop(component)
-    out(clock.line(f"{component}: stopped"))
-    runtime.start(component, plan)
-    _wait_or_fail(settings, runtime, component, clock, out)
-    for sender in reversed(senders):
-        out(clock.line(f"{sender}: starting on {runtime.name}"))
-        runtime.start(sender, plan)
-        _wait_or_fail(settings, runtime, sender, clock, out)
+    failure: StackkitError | None = None
+    try:
+        runtime.stop(target.name)
+        out(clock.line(f"{target.name}: stopped"))
+        out(clock.line(f"{target.name}: starting on {runtime.name}"))
+        runtime.start(target.name, plan)
+        _wait_or_fail(settings, runtime, target.name, clock, out)
+    except StackkitError as error:
+        failure = error
+    # The senders come back whatever happened to Phoenix: they buffer and retry while it is down.
+    for name in reversed(stopped_senders):
+        out(clock.line(f"{name}: starting on {runtime.name}"))
+        try:
+            runtime.start(name, plan)
+            _wait_or_fail(settings, runtime, name, clock, out)
+        except StackkitError as error:
+            failure = failure or error
+    if failure is not None:
+        raise StackError(f"restarting {target.name} failed: {failure}") from None
 
 
 @dataclass(frozen=True)
@@ -295,29 +401,46 @@ class StatusRow:
     version: str
 
 
-def _version(settings: Settings, component: str) -> str:
-    if component == "phoenix":
-        return settings.phoenix_version
-    if component == "alloy":
-        return settings.alloy_version
-    return "local"
-
-
 def status(settings: Settings) -> list[StatusRow]:
     runtime = recorded_runtime(settings)
+    state = applied.read(settings)
+    running_versions = state.versions if state else {}
     rows = []
-    for component in COMPONENTS:
-        skipped = runtime.component_available(component)
-        state = runtime.state(component)
-        url = health_url(settings, component)
-        if not state.running:
+    for component in components.ALL:
+        skipped = state.skipped.get(component.name) if state else None
+        run_state = runtime.state(component.name)
+        url = health_url(settings, component.name)
+        if component.name in components.external_urls(settings):
+            result = probe(url, verify=settings.phoenix_tls_verify)
+            health = "healthy" if result.ok else f"unhealthy ({result.detail})"
+            rows.append(StatusRow(component.name, "external", "external", health, url, "theirs"))
+            continue
+        if not run_state.running:
             health = "-"
         else:
             result = probe(url)
             health = "healthy" if result.ok else f"unhealthy ({result.detail})"
-        shown_state = f"running, {state.detail}" if state.running else ("skipped" if skipped else "stopped")
-        rows.append(StatusRow(component, runtime.name, shown_state, health, url, _version(settings, component)))
+        shown_state = f"running, {run_state.detail}" if run_state.running else ("skipped" if skipped else "stopped")
+        configured = settings.value_of(component.version_setting) if component.version_setting else "local"
+        version = running_versions.get(component.name, configured) if run_state.running else configured
+        rows.append(StatusRow(component.name, runtime.name, shown_state, health, url, version))
     return rows
+
+
+def status_notes(settings: Settings) -> list[str]:
+    """What `invoke status` says under the table: settings given now that the running stack has not applied,
+    and Phoenix's own settings passed through to it."""
+    state = applied.read(settings)
+    notes = []
+    if state is not None:
+        pending = applied.changes(state, settings)
+        if pending:
+            notes.append("Given now, not applied to the running stack (`invoke up` applies them):")
+            notes += [f"  {change.describe()}" for change in pending]
+    if settings.phoenix_passthrough:
+        notes.append("Phoenix settings passed through to Phoenix:")
+        notes += [f"  {name}={_shown(name, value)}" for name, value in settings.phoenix_passthrough]
+    return notes
 
 
 def format_status(rows: list[StatusRow]) -> str:
@@ -329,16 +452,40 @@ def format_status(rows: list[StatusRow]) -> str:
     )
 
 
+def _shown(name: str, value: str) -> str:
+    if any(word in name for word in ("PASSWORD", "SECRET", "KEY", "TOKEN")):
+        return f"(hidden, {secrets.fingerprint(value)})"
+    return value
+
+
 def logs(settings: Settings, component: str, tail: int = 100, follow: bool = False) -> Iterator[str]:
-    if component not in COMPONENTS:
-        raise StackError(f"unknown service {component}: choose from {', '.join(COMPONENTS)}")
-    return recorded_runtime(settings).logs(component, tail=tail, follow=follow)
+    name = components.get(component).name
+    if tail < 0:
+        raise UsageError(f"--tail {tail}: expected a number of lines of at least 0")
+    state = require_applied(settings)
+    if name in state.skipped:
+        raise StackError(f"{name} is not part of this stack ({state.skipped[name]}): it has no logs")
+    return recorded_runtime(settings).logs(name, tail=tail, follow=follow)
+
+
+def require_applied(settings: Settings) -> applied.AppliedState:
+    """The applied-state record; a clear error when nothing was ever brought up in this state folder."""
+    state = applied.read(settings)
+    if state is None:
+        raise StackError(f"no stack has been brought up in {settings.state_dir}: run `invoke up` first")
+    return state
 
 
 def rotate_key(settings: Settings, out: Printer = _print) -> None:
     """Mint a new ingestion key, restart what sends with it, then revoke the old key."""
+    require_applied(settings)
     if not settings.phoenix_enable_auth:
-        raise StackError("PHOENIX_ENABLE_AUTH is false: there is no ingestion key to rotate")
+        raise UsageError("PHOENIX_ENABLE_AUTH is false: there is no ingestion key to rotate")
+    if settings.phoenix_api_key:
+        raise UsageError(
+            "PHOENIX_API_KEY is a key you gave: rotate it in the Phoenix that issued it, set the new one, "
+            "then `invoke up`"
+        )
     runtime = recorded_runtime(settings)
     if not _is_healthy(settings, runtime, "phoenix"):
         raise StackError("Phoenix is not running and healthy: run `invoke up` first")

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stackkit.canary import CANARY_SPAN_NAME
-from stackkit.phoenix_api import INTERNAL_PROJECT, PhoenixClient
+from stackkit.canary import CANARY_SPAN_NAME, STACK_PROJECT
+from stackkit.phoenix_api import PhoenixClient
 from stackkit.settings import Settings
 
 CHROMIUM = "/usr/bin/chromium"
@@ -144,8 +144,8 @@ def check_ui(settings: Settings, client: PhoenixClient, out_dir: Path, expected_
         if len(annotations) != 3:
             raise UiCheckFailed(f"the trace view shows eval annotations {annotations}, expected all three")
         report.checked.append("eval annotations answered, latency, tool_ok shown")
-    if client.spans(INTERNAL_PROJECT, limit=1, max_spans=1):
-        raise UiCheckFailed(f"the stack's own project {INTERNAL_PROJECT!r} still holds spans")
+    if client.spans(STACK_PROJECT, limit=1, max_spans=1):
+        raise UiCheckFailed(f"the stack's own project {STACK_PROJECT!r} still holds spans")
     return report
 
 
@@ -187,12 +187,13 @@ def measure(client: PhoenixClient, project: str) -> dict[str, Any]:
     return {
         "projects": sorted(p["name"] for p in client.projects()),
         "demo_traces": len(client.spans(project, parent_id="null")),
-        "internal_spans": len(client.spans(INTERNAL_PROJECT)),
+        "internal_spans": len(client.spans(STACK_PROJECT)),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
-    from stackkit import model_pricing, smoke
+    from stackkit import model_pricing
+    from stackkit.dev import smoke
     from stackkit.settings import load_settings
 
     parser = argparse.ArgumentParser(description=__doc__)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from isolation import isolated_settings
 
+from stackkit.dev.local_postgres import PostgresServer, PostgresUnavailable, start_postgres
 from stackkit.health import wait_healthy
-from stackkit.local_postgres import PostgresServer, PostgresUnavailable, start_postgres
 from stackkit.phoenix_api import PhoenixClient
 from stackkit.render import Plan, render
 from stackkit.runtimes.native import NativeRuntime

@@ -6,15 +6,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from stackkit.errors import OperationFailed
 from stackkit.render import Plan
 from stackkit.settings import Settings
 
 
-class RuntimeUnavailable(Exception):
+class RuntimeUnavailable(OperationFailed):
     """The runtime cannot run here; the message says why and what to do."""
 
 
-class ComponentStartError(Exception):
+class ComponentStartError(OperationFailed):
     """A component could not be started (compose failed, an image could not be built); says why."""
 
 
@@ -42,6 +43,9 @@ class Runtime(Protocol):
 
     def stop(self, component: str, remove_data: bool = False) -> bool:
         """Stop exactly what this stack started for the component; True when something was stopped."""
+
+    def remove_network(self) -> bool:
+        """Remove what components shared once nothing uses it (the docker network); True when removed."""
 
     def state(self, component: str) -> ComponentState: ...
 

@@ -11,27 +11,18 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import docker
 from docker.errors import DockerException, NotFound
 from docker.models.containers import Container
 from requests import RequestException
 
-from stackkit import images
-from stackkit.render import Plan, compose_environment
+from stackkit import components, images
+from stackkit.render import Plan, compose_environment, compose_override_path
 from stackkit.runtimes.base import ComponentStartError, ComponentState, RuntimeUnavailable
 from stackkit.settings import SPECS_BY_NAME, Settings
 
 Printer = Callable[[str], None]
-# Compose project and service of each component; the project folder holds docker-compose.yml.
-PROJECTS = {"phoenix": "arize-phoenix", "alloy": "grafana-alloy", "ai-demo": "ai-demo"}
-SERVICES = {"phoenix": "phoenix", "alloy": "alloy", "ai-demo": "ai-demo"}
-PROJECT_DIRS = {
-    "phoenix": Path("stacks/arize-phoenix"),
-    "alloy": Path("stacks/grafana-alloy"),
-    "ai-demo": Path("services/ai-demo"),
-}
 POSTGRES_OVERRIDE = "docker-compose.postgres.yml"
 # Variables of ours that must not leak from the invoking shell into compose's interpolation.
 _FOREIGN_PREFIXES = ("PHOENIX_", "AI_DEMO_", "OTEL_", "ALLOY_", "POSTGRES_", "COMPOSE_")
@@ -82,7 +73,7 @@ class DockerRuntime:
         return self._compose
 
     def project(self, component: str) -> str:
-        return self.project_prefix + PROJECTS[component]
+        return self.project_prefix + components.get(component).compose_project
 
     def check_available(self) -> None:
         try:
@@ -96,9 +87,9 @@ class DockerRuntime:
         self.compose_command()
 
     def component_available(self, component: str) -> str | None:
-        if component != "alloy":
+        if not components.get(component).optional:
             return None  # Phoenix cannot be skipped; the demo is built here when its image is missing.
-        image = self.settings.alloy_image
+        image = self.settings.value_of(components.get(component).image_setting)
         try:
             if images.image_exists(self.client, image):
                 return None
@@ -117,20 +108,20 @@ class DockerRuntime:
         if self._pullable[image]:
             return None
         return (
-            f"Alloy's image {image} is not present locally and no registry is reachable; "
-            "skipping Alloy, the demo exports straight to Phoenix"
+            f"{component}'s image {image} is not present locally and no registry is reachable; "
+            f"skipping {component}, the demo exports straight to Phoenix"
         )
 
     # --- bring-up and tear-down -----------------------------------------------------------------------
 
     def prepare(self, plan: Plan) -> None:
-        if not self._networks_named(self.settings.network):
-            self.client.networks.create(self.settings.network, driver="bridge")
-            self.out(f"created docker network {self.settings.network}")
+        if not self._networks_named(self.settings.stack_network):
+            self.client.networks.create(self.settings.stack_network, driver="bridge")
+            self.out(f"created docker network {self.settings.stack_network}")
 
     def remove_network(self) -> bool:
         """Remove the shared network when it exists and no container uses it; True when removed."""
-        for network in self._networks_named(self.settings.network):
+        for network in self._networks_named(self.settings.stack_network):
             network.reload()
             if network.attrs.get("Containers"):
                 return False
@@ -172,10 +163,11 @@ class DockerRuntime:
         return base | compose_environment(self.settings)
 
     def _file_arguments(self, component: str) -> list[str]:
-        project_dir = self.settings.repo_root / PROJECT_DIRS[component]
+        project_dir = self.settings.repo_root / components.get(component).compose_dir
         files = [project_dir / "docker-compose.yml"]
         if component == "phoenix" and self.settings.phoenix_db == "postgres":
             files.append(project_dir / POSTGRES_OVERRIDE)
+        files.append(compose_override_path(self.settings, component))
         arguments = [argument for path in files for argument in ("-f", str(path))]
         # Relative paths (the demo's build context) stay relative to the versioned folder.
         return [*arguments, "--project-directory", str(project_dir)]
@@ -185,7 +177,7 @@ class DockerRuntime:
     def containers(self, component: str, every_service: bool = False) -> list[Container]:
         labels = [f"com.docker.compose.project={self.project(component)}"]
         if not every_service:
-            labels.append(f"com.docker.compose.service={SERVICES[component]}")
+            labels.append(f"com.docker.compose.service={components.get(component).compose_service}")
         return self.client.containers.list(all=True, filters={"label": labels})
 
     def state(self, component: str) -> ComponentState:

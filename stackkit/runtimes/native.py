@@ -10,8 +10,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from dotenv import dotenv_values
-
+from stackkit import components, envfile
 from stackkit.processes import ManagedProcess
 from stackkit.render import ENV_DIR, Plan
 from stackkit.runtimes.base import ComponentState, RuntimeUnavailable
@@ -39,44 +38,21 @@ class NativeRuntime:
         if missing:
             raise RuntimeUnavailable(
                 f"the native runtime needs {', '.join(missing)} in this Python ({sys.executable}): "
-                "run `pip install -e '.[stack]'`"
+                "run `python3 bootstrap.py` (or `pip install -e '.[stack]'` in this environment)"
             )
 
     def component_available(self, component: str) -> str | None:
-        if component == "alloy" and shutil.which("alloy") is None:
-            return "no `alloy` binary on PATH; the demo exports straight to Phoenix's /v1/traces"
+        binary = components.get(component).native_binary
+        if binary and shutil.which(binary) is None:
+            return f"no `{binary}` binary on PATH; the demo exports straight to Phoenix's /v1/traces"
         return None
 
     def prepare(self, plan: Plan) -> None:
         for folder in (self.settings.run_dir, self.settings.logs_dir, self.settings.data_dir / "phoenix"):
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def command(self, component: str) -> list[str]:
-        settings = self.settings
-        if component == "phoenix":
-            return [sys.executable, "-m", "phoenix.server.main", "serve"]
-        if component == "alloy":
-            return [
-                shutil.which("alloy") or "alloy",
-                "run",
-                str(settings.rendered_dir / "grafana-alloy"),
-                f"--server.http.listen-addr=127.0.0.1:{settings.alloy_ui_port}",
-                f"--storage.path={settings.data_dir / 'alloy'}",
-            ]
-        if component == "ai-demo":
-            return [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "ai_demo.app:app",
-                "--app-dir",
-                str(settings.repo_root / "services" / "ai-demo"),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(settings.ai_demo_port),
-            ]
-        raise ValueError(f"unknown component {component!r}")
+        return components.get(component).native_command(self.settings)
 
     def environment(self, component: str) -> dict[str, str]:
         base = {
@@ -84,26 +60,28 @@ class NativeRuntime:
             for key, value in os.environ.items()
             if key not in SPECS_BY_NAME and not key.startswith(_FOREIGN_PREFIXES)
         }
-        rendered = self.settings.rendered_dir / ENV_DIR / f"{component}.env"
-        base.update({key: value or "" for key, value in dotenv_values(rendered).items()})
+        base.update(envfile.read(self.settings.rendered_dir / ENV_DIR / f"{component}.env"))
         return base
 
     def start(self, component: str, plan: Plan) -> None:
         process = self.process(component)
         if process.pid() is not None:
             return
-        process.log_file.parent.mkdir(parents=True, exist_ok=True)
-        with open(process.log_file, "a") as log:
-            log.write(f"--- stackkit: starting {component} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
-        process.start(self.command(component), self.environment(component), cwd=self.settings.state_dir)
+        process.start(
+            self.command(component),
+            self.environment(component),
+            cwd=self.settings.state_dir,
+            header=f"--- stackkit: starting {component} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n",
+        )
 
     def stop(self, component: str, remove_data: bool = False) -> bool:
         stopped = self.process(component).stop()
-        if remove_data and component == "phoenix":
-            shutil.rmtree(self.settings.data_dir / "phoenix", ignore_errors=True)
-        if remove_data and component == "alloy":
-            shutil.rmtree(self.settings.data_dir / "alloy", ignore_errors=True)
+        if remove_data and component in ("phoenix", "alloy"):
+            shutil.rmtree(self.settings.data_dir / component, ignore_errors=True)
         return stopped
+
+    def remove_network(self) -> bool:
+        return False  # processes share the host's loopback: nothing to remove
 
     def state(self, component: str) -> ComponentState:
         pid = self.process(component).pid()

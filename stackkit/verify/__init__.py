@@ -6,15 +6,16 @@ exit code: 1 if has_failures(results)
 """
 
 from stackkit.verify.files import ConfigFiles, FileLocations
-from stackkit.verify.registry import Verdict, VerifyContext, check, run_checks, run_context_checks
-from stackkit.verify.report import STATUSES, CheckResult, format_lines, has_failures, to_json
+from stackkit.verify.registry import CHECK_ORDER, VerifyContext, check, run_checks, run_context_checks
+from stackkit.verify.report import STATUSES, CheckResult, Status, format_lines, has_failures, to_json
 
 __all__ = [
+    "CHECK_ORDER",
     "STATUSES",
     "CheckResult",
     "ConfigFiles",
     "FileLocations",
-    "Verdict",
+    "Status",
     "VerifyContext",
     "check",
     "format_lines",

@@ -19,9 +19,8 @@ from typing import Any
 
 import jinja2
 import yaml
-from dotenv import dotenv_values
 
-from stackkit import render
+from stackkit import envfile, render
 from stackkit.alloy_syntax import AlloyFile, AlloySyntaxError, Block, parse_file
 from stackkit.settings import Settings
 
@@ -49,6 +48,8 @@ class FileLocations:
 
     repo_root: Path
     rendered_dir: Path
+    # The user's own Alloy files (`invoke verify --static --alloy-config PATH`): checked instead of the stack's.
+    user_alloy: tuple[Path, ...] = ()
 
     @classmethod
     def for_settings(cls, settings: Settings) -> FileLocations:
@@ -230,7 +231,7 @@ def _load_pieces(settings: Settings, locations: FileLocations) -> tuple[bool, li
     if pieces:
         return True, [_parse_alloy(path, locations.shown(path), _template_of(path, locations)) for path in pieces]
     with tempfile.TemporaryDirectory(prefix="stackkit-verify-") as scratch:
-        scratch_settings = dataclasses.replace(settings, repo_root=locations.repo_root, state_dir=Path(scratch))
+        scratch_settings = dataclasses.replace(settings, repo_root=locations.repo_root, stack_state_dir=scratch)
         try:
             render.render(scratch_settings, DEFAULT_PLAN, PLACEHOLDER_SECRETS)
         except jinja2.TemplateError as error:
@@ -251,7 +252,7 @@ def _template_failure(error: jinja2.TemplateError, locations: FileLocations) -> 
 def _load_env(name: str, locations: FileLocations, would_be: Callable[[], dict[str, str]]) -> EnvSource:
     path = locations.rendered_env_dir / f"{name}.env"
     if path.exists():
-        values = {key: value or "" for key, value in dotenv_values(path).items()}
+        values = envfile.read(path)
         return EnvSource(values, locations.shown(path), rendered=True)
     shown = f"the {name}.env stackkit/render.py would write (none rendered yet)"
     return EnvSource(would_be(), shown, rendered=False)
@@ -273,16 +274,39 @@ def _load_compose(path: Path, shown: str) -> ComposeSource:
     return ComposeSource(shown, data, root)
 
 
+def user_alloy_files(paths: list[Path]) -> tuple[Path, ...]:
+    """The files Alloy would run for each path given: a file, or a folder's *.alloy files (as `alloy run`)."""
+    files: list[Path] = []
+    for path in paths:
+        files += sorted(path.glob("*.alloy")) if path.is_dir() else [path]
+    return tuple(dict.fromkeys(files))
+
+
+def _user_sources(locations: FileLocations) -> list[AlloySource]:
+    sources = []
+    for path in locations.user_alloy:
+        shown = str(path)
+        if path.is_file():
+            sources.append(_parse_alloy(path, shown, ""))
+        else:
+            sources.append(AlloySource(shown, "", None, AlloySyntaxError(shown, 1, 1, "no such file")))
+    return sources
+
+
 def load_files(settings: Settings, locations: FileLocations | None = None) -> ConfigFiles:
     locations = locations or FileLocations.for_settings(settings)
-    config_path = locations.alloy_config
-    if config_path.exists():
-        config_source = _parse_alloy(config_path, locations.shown(config_path), "")
+    if locations.user_alloy:
+        # Their Alloy reads its own environment, unknown here: sys.env(...) is read as the stack would set it.
+        rendered, sources = True, tuple(_user_sources(locations))
     else:
-        shown = locations.shown(config_path)
-        config_source = AlloySource(shown, "", None, AlloySyntaxError(shown, 1, 1, "no such file"))
-    rendered, pieces = _load_pieces(settings, locations)
-    sources = (config_source, *pieces)
+        config_path = locations.alloy_config
+        if config_path.exists():
+            config_source = _parse_alloy(config_path, locations.shown(config_path), "")
+        else:
+            shown = locations.shown(config_path)
+            config_source = AlloySource(shown, "", None, AlloySyntaxError(shown, 1, 1, "no such file"))
+        rendered, pieces = _load_pieces(settings, locations)
+        sources = (config_source, *pieces)
     components = tuple(
         Component(block, source) for source in sources if source.parsed for block in source.parsed.blocks
     )
@@ -305,6 +329,13 @@ def load_files(settings: Settings, locations: FileLocations | None = None) -> Co
 
 # ---------------------------------------------------------------------------------------------------
 # Compose helpers
+
+
+def compose_service(compose: ComposeSource, service: str) -> dict[str, Any] | None:
+    services = (compose.data or {}).get("services") or {}
+    found = services.get(service)
+    return found if isinstance(found, dict) else None
+
 
 _VARIABLE = re.compile(r"\$(?:\$|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
 

@@ -1,27 +1,60 @@
 """The checks `invoke verify` runs: registered with @check, each given a VerifyContext, each one line.
 
-Static checks (stackkit/verify/static_checks.py) need nothing running; runtime checks
-(stackkit/verify/runtime_checks.py, when present) talk to the running stack. Both register the same way:
+Checks live in stackkit/verify/checks/, one module per concern (alloy, compose, phoenix, sdk, pipeline).
+The order they run and print in is declared once, in CHECK_ORDER; static checks need nothing running,
+the others talk to the running stack:
 
     @check("alloy.ready", static=False)
-    def alloy_ready(ctx: VerifyContext) -> Verdict:
+    def alloy_ready(ctx: VerifyContext) -> CheckResult:
         ...
-        return Verdict.passed("Alloy answers /-/ready")
+        return CheckResult.passed("Alloy answers /-/ready")
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
-import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from stackkit.settings import Settings
 from stackkit.verify.files import ConfigFiles, FileLocations, load_files
-from stackkit.verify.report import CheckResult
+from stackkit.verify.report import CheckResult, Status
 
-STATIC_CHECKS_MODULE = "stackkit.verify.static_checks"
-RUNTIME_CHECKS_MODULE = "stackkit.verify.runtime_checks"
+CHECK_MODULES = tuple(
+    f"stackkit.verify.checks.{concern}" for concern in ("alloy", "compose", "phoenix", "remote", "sdk", "pipeline")
+)
+# The order checks run and print in (README's table lists them in this order): what the files say first,
+# then what the running stack does, from its ports to a span read back.
+CHECK_ORDER = (
+    "alloy.syntax",
+    "alloy.receiver-bind",
+    "alloy.exporter-protocol",
+    "alloy.exporter-endpoint",
+    "alloy.pipeline",
+    "alloy.listen-addr",
+    "phoenix.volume",
+    "phoenix.auth-config",
+    "sdk.exporter",
+    "ports.conflict",
+    "phoenix.remote",
+    "phoenix.health",
+    "alloy.ready",
+    "alloy.errors",
+    "phoenix.auth",
+    "pipeline.canary",
+    "pipeline.metrics",
+)
+
+# What `invoke verify --static --alloy-config PATH` runs on the user's own Alloy files (the others are about
+# this stack's compose files and rendered environments).
+USER_ALLOY_CHECKS = (
+    "alloy.syntax",
+    "alloy.receiver-bind",
+    "alloy.exporter-protocol",
+    "alloy.exporter-endpoint",
+    "alloy.pipeline",
+)
 
 
 @dataclass(frozen=True)
@@ -34,32 +67,7 @@ class VerifyContext:
         return cls(settings, load_files(settings, locations))
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """What a check found; the registry adds the check's id to make the CheckResult."""
-
-    status: str
-    summary: str
-    fix: str = ""
-
-    @classmethod
-    def passed(cls, summary: str) -> Verdict:
-        return cls("pass", summary)
-
-    @classmethod
-    def skipped(cls, summary: str) -> Verdict:
-        return cls("skip", summary)
-
-    @classmethod
-    def warned(cls, summary: str, fix: str) -> Verdict:
-        return cls("warn", summary, fix)
-
-    @classmethod
-    def failed(cls, summary: str, fix: str) -> Verdict:
-        return cls("fail", summary, fix)
-
-
-CheckFunction = Callable[[VerifyContext], Verdict]
+CheckFunction = Callable[[VerifyContext], CheckResult]
 
 
 @dataclass(frozen=True)
@@ -73,9 +81,11 @@ _CHECKS: dict[str, Check] = {}
 
 
 def check(check_id: str, *, static: bool) -> Callable[[CheckFunction], CheckFunction]:
-    """Register a check under a stable id; checks run in the order they are registered."""
+    """Register a check under a stable id, which must be listed in CHECK_ORDER."""
 
     def register(function: CheckFunction) -> CheckFunction:
+        if check_id not in CHECK_ORDER:
+            raise ValueError(f"check {check_id!r} is not listed in CHECK_ORDER")
         existing = _CHECKS.get(check_id)
         if existing is not None and existing.run.__qualname__ != function.__qualname__:
             raise ValueError(f"two checks share the id {check_id!r}")
@@ -85,35 +95,37 @@ def check(check_id: str, *, static: bool) -> Callable[[CheckFunction], CheckFunc
     return register
 
 
-def load_check_modules(*, static_only: bool) -> None:
-    """Import the modules that register checks. --static leaves the runtime module (docker, HTTP) alone."""
-    importlib.import_module(STATIC_CHECKS_MODULE)
-    if not static_only and importlib.util.find_spec(RUNTIME_CHECKS_MODULE) is not None:
-        importlib.import_module(RUNTIME_CHECKS_MODULE)
-
-
 def registered_checks(*, static_only: bool) -> list[Check]:
-    load_check_modules(static_only=static_only)
-    return [registered for registered in _CHECKS.values() if registered.static or not static_only]
+    for module in CHECK_MODULES:
+        importlib.import_module(module)
+    missing = [check_id for check_id in CHECK_ORDER if check_id not in _CHECKS]
+    if missing:
+        raise ValueError(f"checks listed in CHECK_ORDER but defined nowhere: {', '.join(missing)}")
+    ordered = [_CHECKS[check_id] for check_id in CHECK_ORDER]
+    return [registered for registered in ordered if registered.static or not static_only]
 
 
 def run_one(registered: Check, context: VerifyContext) -> CheckResult:
     try:
-        verdict = registered.run(context)
+        result = registered.run(context)
     except Exception as error:  # one broken check must not hide the others' results
-        return CheckResult(
-            registered.id,
-            "fail",
+        result = CheckResult.failed(
             f"the check itself crashed: {type(error).__name__}: {error}",
             "report this as a bug in stackkit/verify",
         )
-    return CheckResult(registered.id, verdict.status, verdict.summary, verdict.fix)
+    return dataclasses.replace(result, id=registered.id)
 
 
 def run_context_checks(context: VerifyContext, *, static_only: bool) -> list[CheckResult]:
-    return [run_one(registered, context) for registered in registered_checks(static_only=static_only)]
+    chosen = registered_checks(static_only=static_only)
+    if context.files.locations.user_alloy:
+        chosen = [registered for registered in chosen if registered.id in USER_ALLOY_CHECKS]
+    return [run_one(registered, context) for registered in chosen]
 
 
 def run_checks(settings: Settings, *, static_only: bool, locations: FileLocations | None = None) -> list[CheckResult]:
     """Run the static checks, and the runtime ones unless static_only; one result per check, in order."""
     return run_context_checks(VerifyContext.build(settings, locations), static_only=static_only)
+
+
+__all__ = ["CHECK_ORDER", "CheckResult", "Status", "VerifyContext", "check", "run_checks"]

@@ -13,7 +13,7 @@ import requests
 from isolation import invoke, isolated_environ
 
 from stackkit import secrets
-from stackkit.canary import send_canary
+from stackkit.canary import STACK_PROJECT, send_canary
 from stackkit.phoenix_api import PhoenixClient
 from stackkit.settings import REPO_ROOT, Settings, load_settings
 
@@ -36,8 +36,8 @@ def admin(settings: Settings) -> PhoenixClient:
 
 
 def canary_lands(settings: Settings, token: str) -> tuple[int, bool]:
-    result = send_canary(f"{settings.phoenix_url}/v1/traces", settings.phoenix_project_name, token)
-    spans = admin(settings).wait_for_traces(settings.phoenix_project_name, [result.trace_id], timeout=5)
+    result = send_canary(f"{settings.phoenix_url}/v1/traces", token)
+    spans = admin(settings).wait_for_traces(STACK_PROJECT, [result.trace_id], timeout=5)
     return result.status_code, bool(spans[result.trace_id])
 
 
@@ -108,5 +108,28 @@ def test_second_up_reuses_a_working_key(tmp_path: Path) -> None:
         second = invoke(environ, "up", "--only", "phoenix")
         assert second.returncode == 0, second.stderr
         assert f"reusing ingestion key {secrets.fingerprint(key)}" in second.stdout
+    finally:
+        invoke(environ, "down")
+
+
+AWKWARD_ADMIN_SECRET = "Adm1n$HOME#\"q'zz0123456789abcdefghijkl"
+
+
+def test_an_awkward_admin_secret_from_env_file_works_verbatim(tmp_path: Path) -> None:
+    """`$`, `#` and both quotes survive .env -> secrets.env -> Phoenix's env and work as the bearer token."""
+    environ = isolated_environ(tmp_path / "state", PHOENIX_ENABLE_AUTH="true")
+    Path(environ["STACK_ENV_FILE"]).write_text("PHOENIX_ADMIN_SECRET='Adm1n$HOME#\"q\\'zz0123456789abcdefghijkl'\n")
+    result = invoke(environ, "up", "--only", "phoenix")
+    try:
+        assert result.returncode == 0, result.stdout + result.stderr
+        settings = load_settings(environ=environ)
+        assert settings.phoenix_admin_secret == AWKWARD_ADMIN_SECRET
+        response = requests.get(
+            f"{settings.phoenix_url}/v1/projects",
+            headers={"Authorization": f"Bearer {AWKWARD_ADMIN_SECRET}"},
+            timeout=10,
+        )
+        assert response.status_code == 200
+        assert AWKWARD_ADMIN_SECRET not in result.stdout + result.stderr
     finally:
         invoke(environ, "down")

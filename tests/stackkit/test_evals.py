@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import secrets as secrets_module
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from invoke.exceptions import Exit
 from isolation import isolated_settings
 
 from stackkit import cli, evals, secrets
-from stackkit.canary import CANARY_SPAN_NAME, canary_request, send_canary
+from stackkit.errors import EXIT_USAGE, UsageError
 from stackkit.evals import (
     ANNOTATION_IDENTIFIER,
     ChainResult,
@@ -191,15 +190,15 @@ def test_parse_since(text: str, seconds: int) -> None:
 
 @pytest.mark.parametrize("text", ["", "1", "h", "0h", "1w", "-1h", "1.5h", "1h30m"])
 def test_parse_since_rejects(text: str) -> None:
-    with pytest.raises(EvalError, match="expected a duration such as 30m, 1h or 2d"):
+    with pytest.raises(UsageError, match="expected a duration such as 30m, 1h or 2d"):
         parse_since(text)
 
 
 def test_bad_since_exits_before_reading_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "settings_or_exit", lambda: pytest.fail("settings were read"))
+    monkeypatch.setattr(cli, "load_settings", lambda: pytest.fail("settings were read"))
     with pytest.raises(Exit) as exited:
         cli.evaluate("soon", 10, as_json=False)
-    assert exited.value.code == cli.EXIT_FAILED
+    assert exited.value.code == EXIT_USAGE
     assert "--since 'soon'" in exited.value.message
 
 
@@ -216,7 +215,7 @@ def test_report_table_and_json() -> None:
     assert "answered        1      1       50%" in table
     assert "tool_ok         0      0         -" in table
     empty = evals.format_report(dataclasses.replace(report, chains=(), annotations_written=0))
-    assert empty == "Evaluated 0 chain(s) of project 'ai-demo' started in the last 1h; wrote 0 span annotation(s)."
+    assert empty == "Evaluated 0 demo chain(s) of project 'ai-demo' started in the last 1h; wrote 0 span annotation(s)."
 
 
 def test_admin_secret_is_the_token_when_auth_is_on(tmp_path: Path) -> None:
@@ -362,7 +361,7 @@ def test_labels_match_what_happened_and_a_rerun_updates_in_place(
 
     # The second run goes through the CLI with the default threshold (2000 ms): the slow fail_tool chains
     # now pass latency, so labels change, yet no annotation is added and every row keeps its id.
-    monkeypatch.setattr(cli, "settings_or_exit", lambda: dataclasses.replace(settings, eval_latency_threshold_ms=2000))
+    monkeypatch.setattr(cli, "load_settings", lambda: dataclasses.replace(settings, eval_latency_threshold_ms=2000))
     cli.evaluate("1h", 100, as_json=True)
     printed = json.loads(capsys.readouterr().out)
     assert printed["chains"] == len(sent)
@@ -394,47 +393,7 @@ def test_limit_takes_the_most_recent_chains(
     report = evals.run_evals(settings, "1h", 4)
     assert [chain.span_id for chain in report.chains] == [r["context"]["span_id"] for r in roots[-4:][::-1]]
     # An unknown project (no trace sent yet) is an empty report, not an error.
-    assert evals.run_evals(dataclasses.replace(settings, phoenix_project_name="no-such"), "1h", 10, 0).chains == ()
-
-
-@pytest.mark.phoenix
-def test_only_demo_chains_are_scored_and_unfinished_ones_are_reported(
-    demo_traffic: tuple[Settings, list[Sent], dict[str, list[dict[str, Any]]]],
-    phoenix: PhoenixClient,
-) -> None:
-    settings, sent, _ = demo_traffic
-    project = settings.phoenix_project_name
-    # A chain root another sender made (here an old-style canary) and a demo root whose LLM and TOOL
-    # spans have not arrived (its batch still in flight).
-    canary = send_canary(f"{settings.phoenix_url}/v1/traces", project)
-    trace_id, span_id = secrets_module.token_bytes(16), secrets_module.token_bytes(8)
-    unfinished = requests.post(
-        f"{settings.phoenix_url}/v1/traces",
-        data=canary_request(project, trace_id, span_id, name=evals.DEMO_ROOT_SPAN_NAME),
-        headers={"Content-Type": "application/x-protobuf"},
-        timeout=10,
-    )
-    assert (canary.status_code, unfinished.status_code) == (200, 200)
-    assert phoenix.wait_for_traces(project, [canary.trace_id, trace_id.hex()], timeout=30)[trace_id.hex()]
-
-    report = evals.run_evals(settings, "1h", 100, wait=1)
-    assert len(report.chains) == len(sent)
-    assert report.skipped == {CANARY_SPAN_NAME: 1}
-    assert report.in_flight == 1 and 1 <= report.waited_s < 5
-    assert all(e.passed for chain in report.chains for e in chain.evaluations if e.name == "answered")
-    shown = evals.format_report(report)
-    assert (
-        f"Skipped 1 chain root(s) the demo did not make (root span not 'POST /chat'): '{CANARY_SPAN_NAME}' x1" in shown
-    )
-    assert "1 demo chain(s) still in flight after waiting 1s" in shown
-
-
-def test_wait_must_be_seconds() -> None:
-    assert evals.parse_wait(None) == evals.DEFAULT_WAIT_SECONDS
-    assert evals.parse_wait("2.5") == 2.5
-    for bad in ("soon", "-1", "7200"):
-        with pytest.raises(EvalError, match=f"--wait '{bad}': expected a number of seconds from 0 to 3600"):
-            evals.parse_wait(bad)
+    assert evals.run_evals(dataclasses.replace(settings, phoenix_project_name="no-such"), "1h", 10).chains == ()
 
 
 def test_eval_task_is_wired() -> None:

@@ -12,7 +12,8 @@ import pytest
 from docker.errors import ImageNotFound
 from isolation import isolated_settings
 
-from stackkit import engine, images
+from stackkit import images
+from stackkit.dev import engine
 
 
 class _NoImages:
@@ -51,7 +52,7 @@ def docker_engine() -> Iterator[engine.EngineHandle]:
 @pytest.mark.docker
 def test_build_all_builds_once_then_skips(tmp_path: Path, docker_engine: engine.EngineHandle) -> None:
     if shutil.which("debootstrap") is None:
-        pytest.skip("debootstrap is not installed (stackkit.engine.install_packages installs it)")
+        pytest.skip("debootstrap is not installed (stackkit.dev.engine.install_packages installs it)")
     if not (images.AI_DEMO_CONTEXT / "Dockerfile").exists():
         pytest.skip("services/ai-demo/Dockerfile is not written yet")
     settings = isolated_settings(

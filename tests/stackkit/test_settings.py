@@ -87,3 +87,29 @@ def test_readme_lists_every_setting() -> None:
     readme = (REPO_ROOT / "README.md").read_text()
     missing = [spec.name for spec in SPECS if f"`{spec.name}`" not in readme]
     assert not missing
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "1e400", "0", "-1"])
+def test_numbers_must_be_finite_and_positive(tmp_path: Path, value: str) -> None:
+    with pytest.raises(SettingsError, match="AI_DEMO_TOOL_TIMEOUT"):
+        load_settings(environ=environ_with_file(tmp_path, "", AI_DEMO_TOOL_TIMEOUT=value))
+
+
+def test_env_file_line_that_does_not_parse_is_reported_with_file_and_line(tmp_path: Path) -> None:
+    environ = environ_with_file(tmp_path, 'PHOENIX_UI_PORT=7000\nPHOENIX_ENABLE_AUTH="true\n')
+    with pytest.raises(SettingsError, match=r"stack\.env:2: cannot parse 'PHOENIX_ENABLE_AUTH'"):
+        load_settings(environ=environ)
+
+
+def test_env_file_naming_a_directory_is_a_problem(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match=r"STACK_ENV_FILE=.*: is a directory"):
+        load_settings(environ={"STACK_ENV_FILE": str(tmp_path)})
+
+
+def test_every_setting_is_a_field_named_after_it() -> None:
+    from dataclasses import fields
+
+    from stackkit.settings import Settings
+
+    setting_fields = [item.name for item in fields(Settings) if "setting" in item.metadata]
+    assert [spec.name.lower() for spec in SPECS] == setting_fields

@@ -81,9 +81,6 @@ class Chain:
                 self.tracer.start_as_current_span("chat", attributes=attributes) as span,
             ):
                 result = self._steps(span, message, session_id, fail_tool)
-                # As OpenInference instrumentations do: OK or ERROR, never UNSET. A failed tool is handled
-                # (the answer says so), so the chain is OK; an exception above is recorded as ERROR by the SDK.
-                span.set_status(Status(StatusCode.OK))
             outcome = "ok" if result.tool_ok else "degraded"
             return result
         finally:
@@ -112,4 +109,6 @@ class Chain:
                 ),
             }
         )
+        # Answered (a failed tool is reported in the answer and on its own TOOL spans): the chain succeeded.
+        span.set_status(Status(StatusCode.OK))
         return ChatResult(text, trace_id_of(span), session_id, city, tool.ok, tool.attempts)

@@ -39,6 +39,7 @@ class DemoConfig:
     weather_api_url: str  # "" = the offline deterministic source
     tracing: bool
     span_processor: str
+    otlp_ca_file: str = ""  # PEM of a private CA for an https OTLP endpoint; "" = the system's CAs
     phoenix_api_key: str = field(default="", repr=False)
     anthropic_api_key: str = field(default="", repr=False)
     openai_api_key: str = field(default="", repr=False)
@@ -103,6 +104,9 @@ def load_config(environ: Mapping[str, str] | None = None) -> DemoConfig:
     project_name = read("AI_DEMO_PROJECT_NAME", "ai-demo")
     if not project_name:
         problems.append("AI_DEMO_PROJECT_NAME: must not be empty")
+    otlp_ca_file = read("AI_DEMO_OTLP_CA_FILE", "")
+    if otlp_ca_file and not os.path.isfile(otlp_ca_file):
+        problems.append(f"AI_DEMO_OTLP_CA_FILE={otlp_ca_file!r}: no such file; expected the PEM of the CA to trust")
     weather_api_url = read("AI_DEMO_WEATHER_API_URL", "")
     if weather_api_url and not _is_http_url(weather_api_url):
         problems.append(f"AI_DEMO_WEATHER_API_URL={weather_api_url!r}: expected empty or an http(s):// URL")
@@ -118,6 +122,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> DemoConfig:
         weather_api_url=weather_api_url,
         tracing=tracing,
         span_processor=choice("AI_DEMO_SPAN_PROCESSOR", "batch", SPAN_PROCESSORS),
+        otlp_ca_file=otlp_ca_file,
         phoenix_api_key=read("AI_DEMO_PHOENIX_API_KEY", ""),
         anthropic_api_key=read("ANTHROPIC_API_KEY", ""),
         openai_api_key=read("OPENAI_API_KEY", ""),

@@ -12,12 +12,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import requests
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.metrics import Meter, MeterProvider, NoOpMeterProvider
 from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.trace import NoOpTracer, Tracer
 
 from ai_demo.config import DemoConfig
@@ -43,6 +46,9 @@ _IMPLICIT_SETTINGS = (
     "OTEL_EXPORTER_OTLP_HEADERS",
     "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
     "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+    "OTEL_EXPORTER_OTLP_CERTIFICATE",
+    "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+    "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE",
 )
 
 
@@ -105,6 +111,8 @@ def _implicit_settings_hidden() -> Iterator[None]:
     try:
         yield
     finally:
+        for name in _IMPLICIT_SETTINGS:
+            os.environ.pop(name, None)
         os.environ.update(saved)
         if discover is None:
             del os.environ["PHOENIX_DISCOVER_CONFIG"]
@@ -137,7 +145,7 @@ def _load_register() -> Callable[..., TracerProvider]:
     """
     spec = importlib.util.find_spec("phoenix")
     is_full_package = spec is not None and spec.origin is not None and "phoenix" not in sys.modules
-    if is_full_package:
+    if is_full_package and spec is not None:
         bare = types.ModuleType("phoenix")
         bare.__path__ = list(spec.submodule_search_locations or [])
         sys.modules["phoenix"] = bare
@@ -154,7 +162,7 @@ def _tracer_provider(config: DemoConfig, resource: Resource) -> TracerProvider:
     # Endpoint and protocol both explicit: a /v1/traces endpoint without a protocol is sent over gRPC to
     # port 4317 (Arize-ai/phoenix#10730). Not set as the global provider: everything that traces gets it
     # passed, so tests can build several apps in one process.
-    return register(
+    provider = register(
         endpoint=config.traces_endpoint,
         protocol="http/protobuf",
         project_name=config.project_name,
@@ -169,10 +177,38 @@ def _tracer_provider(config: DemoConfig, resource: Resource) -> TracerProvider:
         # Telemetry.shutdown owns the flush, within its budget; the SDK exit handler has no such bound.
         shutdown_on_exit=False,
     )
+    if config.otlp_ca_file:
+        # register() builds its exporter with no certificate; replace its processor by one whose exporter
+        # trusts the private CA.
+        exporter = OTLPSpanExporter(
+            endpoint=config.traces_endpoint,
+            headers=auth_headers(config) or None,
+            certificate_file=config.otlp_ca_file,
+            session=_session_trusting(config.otlp_ca_file),
+        )
+        processor = BatchSpanProcessor(exporter) if config.span_processor == "batch" else SimpleSpanProcessor(exporter)
+        provider.add_span_processor(processor)  # replaces register()'s default processor
+    return provider
+
+
+def _session_trusting(ca_file: str) -> requests.Session | None:
+    """A session for an exporter given `certificate_file=ca_file`. The exporter sets Session.verify to it, which
+    requests overrides with REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE when those are in the environment (as here and in
+    many images): trust_env=False keeps the CA given."""
+    if not ca_file:
+        return None
+    session = requests.Session()
+    session.trust_env = False
+    return session
 
 
 def _meter_provider(config: DemoConfig, resource: Resource) -> SdkMeterProvider:
-    exporter = OTLPMetricExporter(endpoint=config.metrics_endpoint, headers=auth_headers(config))
+    exporter = OTLPMetricExporter(
+        endpoint=config.metrics_endpoint,
+        headers=auth_headers(config),
+        certificate_file=config.otlp_ca_file or None,
+        session=_session_trusting(config.otlp_ca_file),
+    )
     reader = PeriodicExportingMetricReader(exporter, export_interval_millis=METRIC_EXPORT_INTERVAL_MS)
     return SdkMeterProvider(resource=resource, metric_readers=[reader], shutdown_on_exit=False)
 

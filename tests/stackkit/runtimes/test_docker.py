@@ -16,8 +16,9 @@ import pytest
 import requests
 from isolation import isolated_settings
 
-from stackkit import engine, images
-from stackkit.canary import send_canary
+from stackkit import images
+from stackkit.canary import STACK_PROJECT, send_canary
+from stackkit.dev import engine
 from stackkit.health import wait_healthy
 from stackkit.phoenix_api import PhoenixClient
 from stackkit.render import Plan, render
@@ -36,6 +37,8 @@ def test_compose_reads_the_versioned_files_with_the_postgres_override(tmp_path: 
         str(phoenix_dir / "docker-compose.yml"),
         "-f",
         str(phoenix_dir / "docker-compose.postgres.yml"),
+        "-f",
+        str(settings.rendered_dir / "compose" / "arize-phoenix.yml"),
         "--project-directory",
         str(phoenix_dir),
     ]
@@ -43,6 +46,8 @@ def test_compose_reads_the_versioned_files_with_the_postgres_override(tmp_path: 
     assert DockerRuntime(settings)._file_arguments("ai-demo") == [
         "-f",
         str(demo_dir / "docker-compose.yml"),
+        "-f",
+        str(settings.rendered_dir / "compose" / "ai-demo.yml"),
         "--project-directory",
         str(demo_dir),
     ]
@@ -82,7 +87,7 @@ def docker_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerR
     try:
         runtime.check_available()
         if shutil.which("debootstrap") is None and not images.image_exists(runtime.client, images.LOCAL_BASE_IMAGE):
-            pytest.skip("debootstrap is not installed (stackkit.engine.install_packages installs it)")
+            pytest.skip("debootstrap is not installed (stackkit.dev.engine.install_packages installs it)")
         images.ensure_phoenix_image(settings, runtime.client, progress=print)
         if (images.AI_DEMO_CONTEXT / "Dockerfile").exists():
             # Always rebuilt: the demo's code changes; the layer cache keeps an unchanged build quick.
@@ -130,17 +135,17 @@ def test_phoenix_keeps_traces_across_a_new_container(docker_runtime: DockerRunti
     assert state.running
     assert docker_runtime.project("phoenix") in state.detail
 
-    canary = send_canary(f"{settings.phoenix_url}/v1/traces", "docker-test")
+    canary = send_canary(f"{settings.phoenix_url}/v1/traces")
     assert canary.status_code == 200, canary.body
     phoenix = PhoenixClient(settings.phoenix_url)
-    assert phoenix.wait_for_traces("docker-test", [canary.trace_id], timeout=30)[canary.trace_id]
-    before = len(phoenix.spans("docker-test"))
+    assert phoenix.wait_for_traces(STACK_PROJECT, [canary.trace_id], timeout=30)[canary.trace_id]
+    before = len(phoenix.spans(STACK_PROJECT))
 
     # `compose down` then `up`: a new container, the same named volume.
     assert docker_runtime.stop("phoenix")
     assert not docker_runtime.state("phoenix").running
     _start_healthy(docker_runtime, "phoenix", f"{settings.phoenix_url}/healthz")
-    assert len(phoenix.spans("docker-test")) == before
+    assert len(phoenix.spans(STACK_PROJECT)) == before
 
     assert any("Uvicorn running" in line for line in docker_runtime.logs("phoenix", tail=200))
     assert len(list(docker_runtime.logs("phoenix", tail=3))) == 3
@@ -181,3 +186,46 @@ def test_stop_with_data_removes_containers_and_volumes(docker_runtime: DockerRun
     assert docker_runtime._volumes("phoenix") == []
     assert docker_runtime.stop("phoenix") is False  # nothing left to stop
     assert list(docker_runtime.logs("phoenix")) == []
+
+
+AWKWARD_SECRET = "pa${HOME}ss $HOME #1 \"q\" 'q' back\\slash \\"
+
+
+@pytest.mark.docker
+def test_compose_reads_back_exactly_what_render_wrote(tmp_path: Path) -> None:
+    """The environment a container gets, as the real Compose reads the rendered override: verbatim."""
+    import subprocess
+
+    import yaml
+
+    from stackkit.render import Plan, render
+
+    settings = isolated_settings(
+        tmp_path / "state", STACK_RUNTIME="docker", PHOENIX_ENABLE_AUTH="true", PHOENIX_DB="postgres"
+    )
+    secrets = {
+        "PHOENIX_SECRET": "s3cret" + AWKWARD_SECRET + "0123456789abcdefghij",
+        "PHOENIX_ADMIN_SECRET": "adm1n" + AWKWARD_SECRET + "0123456789abcdefghij",
+        "POSTGRES_PASSWORD": AWKWARD_SECRET,
+    }
+    render(settings, Plan(runtime="docker", components=("phoenix", "alloy", "ai-demo"), skipped={}), secrets)
+    runtime = DockerRuntime(settings)
+    config = yaml.safe_load(
+        subprocess.run(
+            [*runtime.compose_command(), "-p", "arize-phoenix", *runtime._file_arguments("phoenix"), "config"],
+            env=runtime.environment(),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+
+    def as_container_sees(value: str) -> str:
+        # `config` prints a compose file again, so it escapes each $ as $$ once more.
+        return value.replace("$$", "$")
+
+    phoenix_env = config["services"]["phoenix"]["environment"]
+    assert as_container_sees(phoenix_env["PHOENIX_SECRET"]) == secrets["PHOENIX_SECRET"]
+    assert as_container_sees(phoenix_env["PHOENIX_ADMIN_SECRET"]) == secrets["PHOENIX_ADMIN_SECRET"]
+    postgres_env = config["services"]["postgres"]["environment"]
+    assert as_container_sees(postgres_env["POSTGRES_PASSWORD"]) == AWKWARD_SECRET

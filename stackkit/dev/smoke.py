@@ -1,0 +1,159 @@
+"""The smoke test: the user's path with the user's commands, in a fresh state folder on free ports.
+
+`invoke up` -> `invoke verify` -> `invoke traffic` -> every trace read back from Phoenix -> `invoke down`.
+It never touches a stack the user already runs, always tears down, and on failure shows the logs of the
+component that failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import requests
+
+from stackkit.errors import OperationFailed
+from stackkit.phoenix_api import PhoenixClient, PhoenixError
+from stackkit.ports import free_ports
+from stackkit.settings import HOST_PORT_SETTINGS, REPO_ROOT, load_settings
+
+
+class SmokeFailure(OperationFailed):
+    pass
+
+
+def smoke_environment(state_dir: Path, runtime: str) -> dict[str, str]:
+    env_file = state_dir.parent / "smoke.env"
+    env_file.write_text("")  # so the developer's own .env is not read
+    env = dict(os.environ)
+    env |= {"STACK_ENV_FILE": str(env_file), "STACK_STATE_DIR": str(state_dir), "STACK_RUNTIME": runtime}
+    env |= dict(zip(HOST_PORT_SETTINGS, map(str, free_ports(len(HOST_PORT_SETTINGS))), strict=True))
+    return env
+
+
+def invoke(env: dict[str, str], *args: str) -> None:
+    print(f"\n$ invoke {' '.join(args)}", flush=True)
+    result = subprocess.run([sys.executable, "-m", "invoke", *args], env=env, cwd=REPO_ROOT)
+    if result.returncode != 0:
+        raise SmokeFailure(f"`invoke {' '.join(args)}` exited {result.returncode}")
+
+
+def read_back(env: dict[str, str], report_file: Path, expected: int) -> None:
+    settings = load_settings(environ=env)
+    report = json.loads(report_file.read_text())
+    trace_ids = report["trace_ids"]
+    if len(trace_ids) != expected:
+        raise SmokeFailure(f"traffic produced {len(trace_ids)} trace ids, expected {expected}")
+    client = PhoenixClient(settings.phoenix_url, token=_read_key(settings))
+    try:
+        by_trace = client.wait_for_traces(settings.phoenix_project_name, trace_ids, timeout=60, min_spans_per_trace=4)
+    except (requests.RequestException, PhoenixError) as error:
+        raise SmokeFailure(
+            f"reading the traces back from Phoenix failed: {type(error).__name__}: {str(error)[:160]}"
+        ) from None
+    missing = [trace_id for trace_id, spans in by_trace.items() if len(spans) < 4]
+    if missing:
+        raise SmokeFailure(f"{len(missing)} of {expected} traces not (fully) in Phoenix: {missing[:3]}")
+    spans = sum(len(spans) for spans in by_trace.values())
+    print(f"read back {len(by_trace)} traces ({spans} spans) from Phoenix's REST API", flush=True)
+
+
+def _read_key(settings) -> str:
+    from stackkit import secrets
+
+    return secrets.load(settings).get("PHOENIX_ADMIN_SECRET", "")
+
+
+def show_failing_logs(env: dict[str, str]) -> None:
+    """The logs of components that are not healthy (all of them when every one looks healthy)."""
+    from stackkit import stack
+
+    settings = load_settings(environ=env)
+    rows = stack.status(settings)
+    print("\n" + stack.format_status(rows), flush=True)
+    unhealthy = [row.component for row in rows if row.health != "healthy" and row.state != "skipped"]
+    for component in unhealthy or [row.component for row in rows if row.state != "skipped"]:
+        print(f"\n--- logs of {component} (last 40 lines) ---", flush=True)
+        for line in stack.logs(settings, component, tail=40):
+            print(line)
+
+
+def docker_images_environment(env: dict[str, str]) -> dict[str, str]:
+    """No registry here: build the images locally and point the settings at them."""
+    from stackkit import images
+
+    settings = load_settings(environ=env)
+    local = {
+        "PHOENIX_IMAGE": f"stackkit/phoenix:{settings.phoenix_version}",
+        "AI_DEMO_BASE_IMAGE": images.LOCAL_BASE_IMAGE,
+    }
+    images.build_all(load_settings(environ=env | local))
+    return env | local
+
+
+def span_count(env: dict[str, str]) -> int:
+    settings = load_settings(environ=env)
+    client = PhoenixClient(settings.phoenix_url, token=_read_key(settings))
+    return len(client.spans(settings.phoenix_project_name))
+
+
+def docker_extras(env: dict[str, str]) -> None:
+    """Logs through the Docker SDK, and a Phoenix container restart that keeps every trace (the volume)."""
+    invoke(env, "logs", "--service", "phoenix", "--tail", "5")
+    before = span_count(env)
+    invoke(env, "restart", "--service", "phoenix")
+    after = span_count(env)
+    print(f"spans in Phoenix before the container restart: {before}, after: {after}", flush=True)
+    if after != before:
+        raise SmokeFailure(f"the Phoenix container restart changed the span count from {before} to {after}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runtime", default="auto", choices=("auto", "docker", "native"))
+    parser.add_argument("--requests", type=int, default=10)
+    args = parser.parse_args(argv)
+
+    state_dir = Path(tempfile.mkdtemp(prefix="stackkit-smoke-")) / "state"
+    env = smoke_environment(state_dir, args.runtime)
+    report_file = state_dir.parent / "traffic.json"
+    engine = None
+    if args.runtime == "docker":
+        from stackkit.dev import engine as docker_engine
+
+        docker_engine.install_packages()
+        engine = docker_engine.ensure_engine()
+        env = docker_images_environment(env)
+    failure = None
+    try:
+        invoke(env, "up")
+        invoke(env, "status")
+        invoke(env, "verify")
+        invoke(env, "traffic", "--requests", str(args.requests), "--sessions", "3", "--save", str(report_file))
+        read_back(env, report_file, args.requests)
+        if args.runtime == "docker":
+            docker_extras(env)
+    except SmokeFailure as error:
+        failure = error
+        show_failing_logs(env)
+    finally:
+        # The smoke run's data is its own: delete it with the stack (volumes, network, state folder).
+        down = subprocess.run([sys.executable, "-m", "invoke", "down", "--volumes", "--yes"], env=env, cwd=REPO_ROOT)
+        if down.returncode != 0 and failure is None:
+            failure = SmokeFailure("`invoke down` failed")
+        if engine is not None:
+            engine.stop()
+    if failure:
+        print(f"\nSMOKE FAILED: {failure}", flush=True)
+        return 1
+    print("\nsmoke passed", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

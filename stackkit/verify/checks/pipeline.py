@@ -1,0 +1,155 @@
+"""The running pipeline end to end: the host ports, a canary span read back, metrics forwarded."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import requests
+
+from stackkit import canary, components, ports, secrets
+from stackkit.health import probe
+from stackkit.phoenix_api import PhoenixClient, PhoenixError
+from stackkit.settings import Settings
+from stackkit.verify.live import (
+    CANARY_DEADLINE_S,
+    EXPORTER_ID,
+    UP_FIX,
+    alloy_skip_reason,
+    external,
+    rendered_env,
+    running,
+)
+from stackkit.verify.registry import CheckResult, VerifyContext, check
+
+
+@check("ports.conflict", static=False)
+def ports_conflict(ctx: VerifyContext) -> CheckResult:
+    settings = ctx.settings
+    # A component of this stack that runs holds its own ports; the others' must be free.
+    idle = [
+        component
+        for component in components.ALL
+        if not running(settings, component.name) and not external(settings, component.name)
+    ]
+    clashes = ports.busy(settings.host_ports(), idle)
+    if clashes:
+        return CheckResult.failed(
+            "host ports the stack needs are taken: " + "; ".join(clashes),
+            "stop what holds them, or set the named settings in .env to free ports (4317/4318 clash with "
+            "other collectors: move ALLOY_OTLP_GRPC_PORT/ALLOY_OTLP_HTTP_PORT)",
+        )
+    return CheckResult.passed("every host port is free or held by this stack")
+
+
+def _alloy_counters(settings: Settings) -> dict[str, float]:
+    text = requests.get(f"{settings.alloy_url}/metrics", timeout=5).text
+    counters = {"accepted": 0.0, "sent": 0.0, "send_failed": 0.0}
+    of_exporter = rf'\{{[^}}]*component_id="{EXPORTER_ID}"[^}}]*\}}\s+(\S+)'
+    patterns = {
+        "accepted": r"^otelcol_receiver_accepted_spans_total\{[^}]*\}\s+(\S+)",
+        "sent": r"^otelcol_exporter_sent_spans_total" + of_exporter,
+        "send_failed": r"^otelcol_exporter_send_failed_spans_total" + of_exporter,
+    }
+    for name, pattern in patterns.items():
+        counters[name] = sum(float(value) for value in re.findall(pattern, text, flags=re.MULTILINE))
+    return counters
+
+
+def _reader(settings: Settings) -> PhoenixClient:
+    stored = secrets.load(settings)
+    token = stored.get("PHOENIX_ADMIN_SECRET", "") if settings.phoenix_enable_auth else ""
+    if not token and settings.phoenix_wants_key:
+        token = stored.get("PHOENIX_API_KEY", "")  # an external Phoenix: the key the user gave
+    return PhoenixClient(settings.phoenix_url, token=token, verify=settings.phoenix_tls_verify)
+
+
+@check("pipeline.canary", static=False)
+def pipeline_canary(ctx: VerifyContext) -> CheckResult:
+    settings = ctx.settings
+    if not probe(f"{settings.phoenix_url}/healthz", verify=settings.phoenix_tls_verify).ok:
+        return CheckResult.failed("Phoenix is not answering, so nothing can land", UP_FIX.format(component="phoenix"))
+    via_alloy = running(settings, "alloy") or external(settings, "alloy")
+    if via_alloy:
+        url, token, hop = f"{settings.alloy_otlp_http_url}/v1/traces", "", "Alloy's OTLP/HTTP receiver"
+        before = _alloy_counters(settings)
+    else:
+        url = f"{settings.phoenix_url}/v1/traces"
+        token = rendered_env(settings, "ai-demo").get("AI_DEMO_PHOENIX_API_KEY", "")
+        hop = "Phoenix's /v1/traces (no Alloy in this stack)"
+    sent_at = time.monotonic()
+    try:
+        result = canary.send_canary(url, token, verify=settings.phoenix_tls_verify)
+    except requests.RequestException as error:
+        return CheckResult.failed(
+            f"the canary could not be sent to {url}: {type(error).__name__}",
+            UP_FIX.format(component="alloy" if via_alloy else "phoenix"),
+        )
+    if result.status_code == 401:
+        return CheckResult.failed(
+            f"{hop} answered 401: the canary was dropped", "see phoenix.auth; `invoke rotate-key`"
+        )
+    if result.status_code == 415:
+        return CheckResult.failed(f"{hop} answered 415", "send OTLP as protobuf (Phoenix refuses JSON)")
+    if result.status_code != 200:
+        return CheckResult.failed(f"{hop} answered HTTP {result.status_code}: {result.body}", "read the sender's logs")
+    reader = _reader(settings)
+    try:
+        spans = reader.wait_for_traces(canary.STACK_PROJECT, [result.trace_id], timeout=CANARY_DEADLINE_S)[
+            result.trace_id
+        ]
+        elapsed = time.monotonic() - sent_at
+        if spans:
+            canary.forget(reader, result.trace_id)
+    except PhoenixError as error:
+        return CheckResult.failed(f"reading the canary back failed: {error}", "check phoenix.health and phoenix.auth")
+    if spans:
+        return CheckResult.passed(
+            f"canary {result.trace_id} sent to {hop}, queryable in Phoenix after {elapsed:.2f}s "
+            f"(in the stack's own project {canary.STACK_PROJECT}, then deleted)"
+        )
+    return CheckResult.failed(
+        f"canary {result.trace_id} accepted by {hop} but not in Phoenix after {CANARY_DEADLINE_S:g}s"
+        + (f": {_which_hop_lost_it(settings, before)}" if via_alloy else "")
+        + (
+            ": something between took it with a 2xx and did not forward it (a proxy or tunnel answering for "
+            "Phoenix; see phoenix.remote)"
+            if settings.phoenix_external_url and not via_alloy
+            else ""
+        ),
+        "see the hop named above; `invoke logs --service alloy` and `invoke logs --service phoenix`",
+    )
+
+
+def _which_hop_lost_it(settings: Settings, before: dict[str, float]) -> str:
+    after = _alloy_counters(settings)
+    if after["accepted"] <= before["accepted"]:
+        return "Alloy did not count it as accepted (otelcol_receiver_accepted_spans_total unchanged)"
+    if after["send_failed"] > before["send_failed"]:
+        return (
+            f"Alloy failed to send it to Phoenix ({EXPORTER_ID} send_failed rose): a 401 (auth), 415 "
+            "(encoding) or 404 (endpoint ending in /v1/traces) from Phoenix"
+        )
+    if after["sent"] <= before["sent"]:
+        return f"Alloy accepted it but has not sent it ({EXPORTER_ID} sent unchanged): queued or retrying"
+    return "Alloy sent it and Phoenix took it, but it is not queryable: Phoenix's ingestion queue may be full"
+
+
+@check("pipeline.metrics", static=False)
+def pipeline_metrics(ctx: VerifyContext) -> CheckResult:
+    settings = ctx.settings
+    if not settings.metrics_enabled:
+        return CheckResult.skipped("PROMETHEUS_REMOTE_WRITE_URL is empty: metrics are not forwarded")
+    if reason := alloy_skip_reason(settings):
+        return CheckResult.skipped(reason)
+    if not running(settings, "alloy"):
+        return CheckResult.failed("Alloy is not running: metrics cannot be forwarded", UP_FIX.format(component="alloy"))
+    text = requests.get(f"{settings.alloy_url}/metrics", timeout=5).text
+    failed = sum(map(float, re.findall(r"^prometheus_remote_storage_samples_failed_total\S*\s+(\S+)", text, re.M)))
+    sent = sum(map(float, re.findall(r"^prometheus_remote_storage_samples_total\S*\s+(\S+)", text, re.M)))
+    if failed:
+        return CheckResult.failed(
+            f"Alloy's remote-write failed {failed:g} samples",
+            "check PROMETHEUS_REMOTE_WRITE_URL (full remote-write path, e.g. …/api/v1/write) and the receiver",
+        )
+    return CheckResult.passed(f"Alloy has remote-written {sent:g} samples with no failures")

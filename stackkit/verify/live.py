@@ -1,0 +1,43 @@
+"""What the runtime checks share: the running stack's runtime and plan, and the environments rendered for it."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from stackkit import envfile, stack
+from stackkit.render import ENV_DIR, Plan
+from stackkit.runtimes.base import Runtime
+from stackkit.settings import Settings
+
+CANARY_DEADLINE_S = 10.0
+EXPORTER_ID = "otelcol.exporter.otlphttp.phoenix"
+UP_FIX = "run `invoke up` (then `invoke status`); `invoke logs --service {component}` shows why it stopped"
+
+
+@cache
+def runtime_and_plan(settings: Settings) -> tuple[Runtime, Plan]:
+    runtime = stack.recorded_runtime(settings)
+    return runtime, stack.make_plan(runtime)
+
+
+def running(settings: Settings, component: str) -> bool:
+    runtime, _ = runtime_and_plan(settings)
+    return runtime.state(component).running
+
+
+def rendered_env(settings: Settings, component: str) -> dict[str, str]:
+    path = settings.rendered_dir / ENV_DIR / f"{component}.env"
+    return envfile.read(path)
+
+
+def external(settings: Settings, component: str) -> bool:
+    """The user runs this component (PHOENIX_EXTERNAL_URL, ALLOY_EXTERNAL_URL): reach it there, start none."""
+    _, plan = runtime_and_plan(settings)
+    return component in plan.external
+
+
+def alloy_skip_reason(settings: Settings) -> str | None:
+    _, plan = runtime_and_plan(settings)
+    if "alloy" in plan.skipped and "alloy" not in plan.external:
+        return f"Alloy is not part of this stack: {plan.skipped['alloy']}"
+    return None
