@@ -22,6 +22,7 @@ from stackkit.phoenix_api import PhoenixClient
 OFFLINE_MODEL = "offline-weather-1"
 INPUT_USD_PER_MILLION_TOKENS = 0.15
 OUTPUT_USD_PER_MILLION_TOKENS = 0.60
+PRICE_SOURCE = "priced like OpenAI's gpt-4o-mini: $0.15 / $0.60 per million input / output tokens"
 # Phoenix's GenerativeModelStore refresh interval (5 s) and a margin.
 PRICE_PICKUP_SECONDS = 6.0
 
