@@ -106,3 +106,11 @@ def backup(c, output=None):
 def restore(c, input, force=False):
     """Load Phoenix's data from a backup file; refuses a non-empty store without --force."""
     cli.restore(input, force)
+
+
+@task(help={"output": "PNG file to write (default docs/trace-view.png)"})
+def screenshot(c, output="docs/trace-view.png"):
+    """Screenshot the demo's latest trace in the Phoenix UI (headless chromium), e.g. for the README."""
+    from stackkit import ui_check
+
+    ui_check.screenshot_task(output)

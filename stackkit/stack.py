@@ -9,7 +9,19 @@ from pathlib import Path
 
 import requests
 
-from stackkit import admin, applied, auth, components, database, exposure, file_modes, ports, remote, secrets
+from stackkit import (
+    admin,
+    applied,
+    auth,
+    components,
+    database,
+    exposure,
+    file_modes,
+    model_pricing,
+    ports,
+    remote,
+    secrets,
+)
 from stackkit.errors import OperationFailed, StackkitError, UsageError
 from stackkit.health import probe, wait_healthy
 from stackkit.phoenix_api import PhoenixError
@@ -188,6 +200,8 @@ def up(
                 render(settings, whole, stored)
                 out(clock.line(f"phoenix: auth on, {what}"))
                 _secure_admin(settings, runtime, lambda line: out(clock.line(line)))
+            if name == "phoenix" and "ai-demo" in whole.components and settings.ai_demo_llm_provider == "offline":
+                _price_offline_model(settings, lambda line: out(clock.line(line)))
     except (StackkitError, KeyboardInterrupt) as error:
         # No half-started stack: undo what this bring-up started, newest first.
         if isinstance(error, KeyboardInterrupt):
@@ -302,6 +316,16 @@ def _external_phoenix_key(settings: Settings, stored: dict[str, str], out: Print
         stored, what = _ingest_key(settings, stored)
         out(f"phoenix: external with auth, {what}")
     return stored
+
+
+def _price_offline_model(settings: Settings, out: Printer) -> None:
+    """Before the demo sends anything, so that Phoenix's cost columns price its spans (cosmetic: a failure is
+    one line, not a failed bring-up)."""
+    try:
+        if model_pricing.register_offline_model_price(database.phoenix_client(settings)):
+            out(f"phoenix: priced the demo's offline model ({model_pricing.PRICE_SOURCE})")
+    except (requests.RequestException, PhoenixError) as error:
+        out(f"phoenix: could not register the offline model's price ({str(error)[:120]}); costs show $0")
 
 
 def _ingest_key(settings: Settings, stored: dict[str, str]) -> tuple[dict[str, str], str]:
