@@ -1,4 +1,4 @@
-"""Maintainer and CI checks. `nox` runs lint, typecheck, tests and smoke; smoke_docker and bench on demand."""
+"""Maintainer and CI checks. `nox` runs lint, typecheck, tests, smoke and ui; smoke_docker and bench on demand."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["lint", "typecheck", "tests", "smoke"]
+nox.options.sessions = ["lint", "typecheck", "tests", "smoke", "ui"]
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = True
 
@@ -86,6 +86,12 @@ def tests(session: nox.Session) -> None:
 def smoke(session: nox.Session) -> None:
     """The user's path, up -> verify -> traffic -> read back -> down, in a fresh state folder on free ports."""
     run_in_stack_env(session, "python", "-m", "stackkit.dev.smoke", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def ui(session: nox.Session) -> None:
+    """up -> traffic 20 -> verify x3 -> eval -> the Phoenix UI in headless chromium; screenshots in the session tmp."""
+    run_in_stack_env(session, "python", "-m", "stackkit.ui_check", "--out", session.create_tmp(), *session.posargs)
 
 
 @nox.session(venv_backend="none", default=False)

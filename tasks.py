@@ -49,6 +49,12 @@ def upgrade(c, to):
     cli.upgrade(to)
 
 
+@task(help={"show": "also print the password and the secrets' values"})
+def credentials(c, show=False):
+    """The UI login (password only with --show), the ingestion key's fingerprint, where each secret lives."""
+    cli.credentials(show)
+
+
 @task
 def rotate_key(c):
     """With auth on: mint a new ingestion key, restart what uses it, revoke the old one."""
@@ -106,3 +112,11 @@ def backup(c, output=None):
 def restore(c, input, force=False):
     """Load Phoenix's data from a backup file; refuses a non-empty store without --force."""
     cli.restore(input, force)
+
+
+@task(help={"output": "PNG file to write (default docs/trace-view.png)"})
+def screenshot(c, output="docs/trace-view.png"):
+    """Screenshot the demo's latest trace in the Phoenix UI (headless chromium), e.g. for the README."""
+    from stackkit import ui_check
+
+    ui_check.screenshot_task(output)

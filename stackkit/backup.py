@@ -21,7 +21,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from stackkit import database
+from stackkit import database, envfile
 from stackkit.runtimes.base import Runtime
 from stackkit.settings import Settings
 from stackkit.stack import StackError, resolve_runtime
@@ -61,7 +61,7 @@ def backup(settings: Settings, output: Path | None = None, out: Callable[[str], 
     """Write a backup of the configured store; Phoenix may keep running. Raises StackError."""
     _native_runtime(settings, out)
     path = (output or default_output(settings)).expanduser().resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    envfile.make_private_dir(path.parent)
     # Written beside the target, then renamed: an interrupted backup never looks like a complete one.
     partial = path.with_name(path.name + ".partial")
     partial.unlink(missing_ok=True)

@@ -14,6 +14,7 @@ from invoke.exceptions import Exit
 
 from stackkit import evals, lock, stack
 from stackkit.errors import EXIT_FAILED, EXIT_INTERRUPTED, OperationFailed, StackkitError, UsageError
+from stackkit.processes import PRIVATE_UMASK
 from stackkit.settings import Settings, load_settings
 
 DEBUG_VARIABLE = "STACKKIT_DEBUG"
@@ -26,6 +27,8 @@ def run(
 ) -> None:
     """Check the task's own arguments, load the settings, run the task (holding the state folder's lock when
     it changes the stack); turn every way it can end into one message and an exit code."""
+    # Whatever a task writes (state folder, backups, reports) may hold traces or secrets: owner only.
+    os.umask(PRIVATE_UMASK)
     try:
         if check_arguments is not None:
             check_arguments()
@@ -139,6 +142,16 @@ def upgrade(to: str) -> None:
     from stackkit import upgrade as upgrading
 
     run(lambda settings: upgrading.upgrade(settings, to.strip()), changes_stack=True)
+
+
+def credentials(show: bool) -> None:
+    from stackkit import credentials as credentials_module
+
+    def action(settings: Settings) -> None:
+        for line in credentials_module.lines(settings, show):
+            print(line)
+
+    run(action)
 
 
 def rotate_key() -> None:

@@ -71,9 +71,16 @@ def format_lines(values: Mapping[str, str]) -> str:
     return "".join(f"{key}={quote(value)}\n" for key, value in values.items())
 
 
+def make_private_dir(path: Path) -> None:
+    """Create the folder and every missing parent 0700 (mkdir's mode applies to the last one only)."""
+    for folder in reversed([path, *path.parents]):
+        if not folder.exists():
+            folder.mkdir(mode=0o700, exist_ok=True)
+
+
 def write_private(path: Path, text: str) -> None:
     """Write a file only its owner can read (it may hold secrets or traces), creating its folder 0700."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
     with os.fdopen(fd, "w") as handle:
         handle.write(text)

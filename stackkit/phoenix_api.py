@@ -112,6 +112,13 @@ class PhoenixClient:
                 return by_trace
             time.sleep(0.25)
 
+    def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """POST /graphql (what the UI uses); PhoenixError when the answer carries errors."""
+        answer = self._request("POST", "/graphql", json={"query": query, "variables": variables or {}})
+        if answer.get("errors"):
+            raise PhoenixError(200, f"POST /graphql: {answer['errors'][0].get('message', answer['errors'])}")
+        return answer["data"]
+
     def create_system_key(self, name: str, description: str = "") -> SystemKey:
         """Needs the admin secret as token: an API key cannot mint keys (403)."""
         body = {"data": {"name": name, "description": description}}

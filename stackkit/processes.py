@@ -16,6 +16,9 @@ from pathlib import Path
 
 import psutil
 
+# Files a started process creates: owner only (0600 files, 0700 folders).
+PRIVATE_UMASK = 0o077
+
 
 @dataclass(frozen=True)
 class ManagedProcess:
@@ -61,8 +64,12 @@ class ManagedProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                # What it creates (Phoenix's database and its -wal/-shm, Alloy's queue) holds traces.
+                umask=PRIVATE_UMASK,
             )
-        self.pid_file.write_text(f"{process.pid} {creation_stamp(process.pid)}\n")
+        fd = os.open(self.pid_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as pid_file:
+            pid_file.write(f"{process.pid} {creation_stamp(process.pid)}\n")
         return process.pid
 
     def stop(self, grace_seconds: float = 20.0) -> bool:

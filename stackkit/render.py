@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ import jinja2
 import yaml
 
 from stackkit import components, envfile, phoenix_metrics
+from stackkit.secrets import ADMIN_PASSWORD
 from stackkit.settings import Settings
 
 ALLOY_DIR = "grafana-alloy"
@@ -120,6 +120,9 @@ def phoenix_env(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> d
     if settings.phoenix_enable_auth:
         env["PHOENIX_SECRET"] = secrets["PHOENIX_SECRET"]
         env["PHOENIX_ADMIN_SECRET"] = secrets["PHOENIX_ADMIN_SECRET"]
+        # Honoured only when the store is first created; an older store is fixed by `invoke up` (admin.py).
+        if secrets.get(ADMIN_PASSWORD):
+            env[ADMIN_PASSWORD] = secrets[ADMIN_PASSWORD]
     database_url = database_url_for(settings, plan.runtime, secrets)
     if database_url:
         env["PHOENIX_SQL_DATABASE_URL"] = database_url
@@ -274,12 +277,12 @@ def render(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> list[P
     out = settings.rendered_dir
     written: list[Path] = []
     alloy_out = out / ALLOY_DIR
-    alloy_out.mkdir(parents=True, exist_ok=True)
+    # Private like everything in the state folder (the docker runtime mounts this folder read-only).
     config = alloy_out / "config.alloy"
-    shutil.copyfile(settings.repo_root / "stacks" / ALLOY_DIR / "config.alloy", config)
+    envfile.write_private(config, (settings.repo_root / "stacks" / ALLOY_DIR / "config.alloy").read_text())
     written.append(config)
     for name, text in _alloy_pieces(settings, plan).items():
-        (alloy_out / name).write_text(text)
+        envfile.write_private(alloy_out / name, text)
         written.append(alloy_out / name)
     envs = component_envs(settings, plan, secrets)
     for name, env in envs.items():
@@ -314,6 +317,8 @@ def compose_environment(settings: Settings) -> dict[str, str]:
         "ALLOY_OTLP_GRPC_PORT": str(settings.alloy_otlp_grpc_port),
         "ALLOY_OTLP_HTTP_PORT": str(settings.alloy_otlp_http_port),
         "ALLOY_UI_PORT": str(settings.alloy_ui_port),
+        "STACK_UI_ADDRESS": settings.stack_ui_address,
+        "ALLOY_OTLP_ADDRESS": settings.alloy_otlp_address,
         "AI_DEMO_IMAGE": settings.ai_demo_image,
         "AI_DEMO_BASE_IMAGE": settings.ai_demo_base_image,
         "AI_DEMO_PORT": str(settings.ai_demo_port),

@@ -1,4 +1,5 @@
-"""Secrets the stack generates and keeps: Phoenix's secrets, its ingestion API key, PostgreSQL's password.
+"""Secrets the stack generates and keeps: Phoenix's secrets, its UI admin's password, its ingestion API key,
+PostgreSQL's password.
 
 They live in `<state>/secrets.env` (mode 0600, git-ignored) and are never printed: where a user must tell
 keys apart, `fingerprint()` shows a short hash instead.
@@ -15,6 +16,11 @@ from stackkit.settings import Settings
 
 GENERATED_LENGTH = 40
 _ALPHABET = string.ascii_letters + string.digits
+# Phoenix's default admin (admin@localhost) gets this password when its store is first created.
+ADMIN_PASSWORD = "PHOENIX_DEFAULT_ADMIN_INITIAL_PASSWORD"
+# "_" is the one special character Phoenix's strong password policy accepts that no shell, env file or URL
+# treats specially: the password passes PHOENIX_ENABLE_STRONG_PASSWORD_POLICY=true too.
+_PASSWORD_ALPHABET = _ALPHABET + "_"
 
 
 def fingerprint(secret: str) -> str:
@@ -26,6 +32,19 @@ def generate_secret() -> str:
     while True:
         candidate = "".join(random_source.choice(_ALPHABET) for _ in range(GENERATED_LENGTH))
         if any(c.isdigit() for c in candidate) and any(c.islower() for c in candidate):
+            return candidate
+
+
+def generate_password() -> str:
+    """The secrets' rules, plus an uppercase letter and "_" (Phoenix's strong password policy)."""
+    while True:
+        candidate = "".join(random_source.choice(_PASSWORD_ALPHABET) for _ in range(GENERATED_LENGTH))
+        if (
+            any(c.isdigit() for c in candidate)
+            and any(c.islower() for c in candidate)
+            and any(c.isupper() for c in candidate)
+            and "_" in candidate
+        ):
             return candidate
 
 
@@ -58,6 +77,8 @@ def ensure(settings: Settings) -> dict[str, str]:
     if settings.phoenix_enable_auth:
         wanted["PHOENIX_SECRET"] = settings.phoenix_secret
         wanted["PHOENIX_ADMIN_SECRET"] = settings.phoenix_admin_secret
+        if not settings.phoenix_external_url:  # a Phoenix the stack does not run has its own admin
+            wanted[ADMIN_PASSWORD] = ""
     if settings.phoenix_db == "postgres":
         wanted["POSTGRES_PASSWORD"] = settings.postgres_password
     changed = False
@@ -65,7 +86,7 @@ def ensure(settings: Settings) -> dict[str, str]:
         if from_settings:
             stored[name] = from_settings
         elif not stored.get(name):
-            stored[name] = generate_secret()
+            stored[name] = generate_password() if name == ADMIN_PASSWORD else generate_secret()
             changed = True
     if changed or (wanted and not settings.secrets_file.exists()):
         save(settings, stored)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import ipaddress
 import json
 import math
 import os
@@ -37,6 +38,9 @@ PHOENIX_SET_BY_STACK = {
     "PHOENIX_GRPC_PORT": "PHOENIX_GRPC_HOST_PORT",
     "PHOENIX_LOG_MIGRATIONS": "nothing (the stack keeps migration SQL out of the log)",
     "PHOENIX_ENABLE_PROMETHEUS": "nothing: on in containers, natively when port 9090 is free (see README)",
+    "PHOENIX_DEFAULT_ADMIN_INITIAL_PASSWORD": (
+        "nothing: with auth on the stack generates it into secrets.env (`invoke credentials --show` prints it)"
+    ),
 }
 # PHOENIX_* names that configure Phoenix's clients (the user's apps), not the server: never passed to it.
 PHOENIX_CLIENT_SETTINGS = {
@@ -115,6 +119,17 @@ def _bool(raw: str) -> bool:
 
 def _text(raw: str) -> str:
     return raw.strip()
+
+
+def _bind_address(raw: str) -> str:
+    value = raw.strip()
+    try:
+        ipaddress.IPv4Address(value)
+    except ValueError:
+        raise ValueError(
+            "an IPv4 address of this host: 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)"
+        ) from None
+    return value
 
 
 def _name(raw: str) -> str:
@@ -249,6 +264,20 @@ class Settings:
         in_place=False,
     )
     stack_network: str = setting("llm-obs", _name, "Docker network the three stacks share.", restarts=ALL_COMPONENTS)
+    stack_ui_address: str = setting(
+        "127.0.0.1",
+        _bind_address,
+        "Host address the docker runtime publishes the UIs and APIs on (Phoenix, Alloy's UI, the demo); "
+        "0.0.0.0 opens them to the network (see Security).",
+        restarts=ALL_COMPONENTS,
+    )
+    alloy_otlp_address: str = setting(
+        "0.0.0.0",
+        _bind_address,
+        "Host address the docker runtime publishes Alloy's OTLP ports on; 0.0.0.0 lets app containers reach "
+        "them through host.docker.internal (see Security).",
+        restarts=("alloy",),
+    )
     stack_health_timeout: float = setting("120", _positive_float, "Seconds to wait for a component to turn healthy.")
     phoenix_version: str = setting(
         "20.26.1", _semver, "Arize Phoenix release (image tag and PyPI version).", restarts=("phoenix",)

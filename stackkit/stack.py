@@ -9,7 +9,20 @@ from pathlib import Path
 
 import requests
 
-from stackkit import applied, auth, components, database, ports, remote, secrets, storage
+from stackkit import (
+    admin,
+    applied,
+    auth,
+    components,
+    database,
+    exposure,
+    file_modes,
+    model_pricing,
+    ports,
+    remote,
+    secrets,
+    storage,
+)
 from stackkit.errors import OperationFailed, StackkitError, UsageError
 from stackkit.health import probe, wait_healthy
 from stackkit.phoenix_api import PhoenixError
@@ -141,11 +154,14 @@ def up(
         state = _upgrade_if_wanted(settings, state, lambda line: out(clock.line(line)))
         _apply_changes(settings, state, applied.changes(state, settings), lambda line: out(clock.line(line)))
 
+    _secure_state_dir(settings, lambda line: out(clock.line(line)))
     to_start = [name for name in plan.components if not _is_healthy(settings, runtime, name)]
     if not to_start:
         applied.record(settings, _running_plan(runtime, whole))
+        _secure_admin(settings, runtime, lambda line: out(clock.line(line)))
         out(clock.line("every component is already running and healthy; nothing changed"))
         _print_urls(settings, whole, out)
+        _warn_exposure(settings, runtime, out)
         return plan
     broken = [name for name in to_start if runtime.state(name).running]
     if broken:
@@ -185,8 +201,11 @@ def up(
                 stored, what = _ingest_key(settings, stored)
                 render(settings, whole, stored)
                 out(clock.line(f"phoenix: auth on, {what}"))
+                _secure_admin(settings, runtime, lambda line: out(clock.line(line)))
             if name == "phoenix":
                 out(clock.line(f"phoenix: {_apply_retention(settings)}"))
+            if name == "phoenix" and "ai-demo" in whole.components and settings.ai_demo_llm_provider == "offline":
+                _price_offline_model(settings, lambda line: out(clock.line(line)))
     except (StackkitError, KeyboardInterrupt) as error:
         # No half-started stack: undo what this bring-up started, newest first.
         if isinstance(error, KeyboardInterrupt):
@@ -195,8 +214,11 @@ def up(
             runtime.stop(name)
             out(clock.line(f"{name}: stopped (started by this run)"))
         raise
+    if "phoenix" not in to_start:
+        _secure_admin(settings, runtime, lambda line: out(clock.line(line)))
     applied.record(settings, _running_plan(runtime, whole))
     _print_urls(settings, whole, out)
+    _warn_exposure(settings, runtime, out)
     if first_time:
         _print_next_steps(settings, plan, out)
     return plan
@@ -210,6 +232,37 @@ def _upgrade_if_wanted(settings: Settings, state: applied.AppliedState, out: Pri
         return state
     upgrade.upgrade(settings, settings.phoenix_version, out)
     return applied.read(settings) or state
+
+
+def _secure_state_dir(settings: Settings, out: Printer) -> None:
+    """A state folder written before the stack kept it private (phoenix.db was 0644) is made private."""
+    settings.state_dir.mkdir(mode=file_modes.PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    changed = file_modes.tighten(settings.state_dir)
+    if changed:
+        out(f"made {len(changed)} files and folders in {settings.state_dir} private (0600/0700)")
+
+
+def _secure_admin(settings: Settings, runtime: Runtime, out: Printer) -> None:
+    """With auth on: Phoenix's UI admin logs in with the generated password, never admin/admin."""
+    if (
+        not settings.phoenix_enable_auth
+        or settings.phoenix_external_url
+        or not _is_healthy(settings, runtime, "phoenix")
+    ):
+        return
+    stored = secrets.ensure(settings)
+    try:
+        out(f"phoenix: {admin.ensure(settings, stored)}")
+    except (requests.RequestException, admin.AdminLoginError) as error:
+        raise StackError(
+            f"securing Phoenix's UI admin failed: {str(error)[:200]}. Log in to {settings.phoenix_url} as "
+            f"{admin.ADMIN_EMAIL} and change its password (Profile), or run `invoke up` again"
+        ) from None
+
+
+def _warn_exposure(settings: Settings, runtime: Runtime, out: Printer) -> None:
+    if warning := exposure.open_without_auth(settings, runtime.name):
+        out(f"WARNING: {warning}")
 
 
 def _running_plan(runtime: Runtime, whole: Plan) -> Plan:
@@ -284,6 +337,16 @@ def _external_phoenix_key(settings: Settings, stored: dict[str, str], out: Print
         stored, what = _ingest_key(settings, stored)
         out(f"phoenix: external with auth, {what}")
     return stored
+
+
+def _price_offline_model(settings: Settings, out: Printer) -> None:
+    """Before the demo sends anything, so that Phoenix's cost columns price its spans (cosmetic: a failure is
+    one line, not a failed bring-up)."""
+    try:
+        if model_pricing.register_offline_model_price(database.phoenix_client(settings)):
+            out(f"phoenix: priced the demo's offline model ({model_pricing.PRICE_SOURCE})")
+    except (requests.RequestException, PhoenixError) as error:
+        out(f"phoenix: could not register the offline model's price ({str(error)[:120]}); costs show $0")
 
 
 def _ingest_key(settings: Settings, stored: dict[str, str]) -> tuple[dict[str, str], str]:

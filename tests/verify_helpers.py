@@ -23,6 +23,7 @@ STATIC_IDS = [
     "phoenix.volume",
     "phoenix.auth-config",
     "sdk.exporter",
+    "security.files",
 ]
 DOCKER_PLAN = Plan(runtime="docker", components=("phoenix", "alloy", "ai-demo"), skipped={})
 TELEMETRY_WITH_PROTOCOL = (

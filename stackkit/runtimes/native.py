@@ -49,7 +49,7 @@ class NativeRuntime:
 
     def prepare(self, plan: Plan) -> None:
         for folder in (self.settings.run_dir, self.settings.logs_dir, self.settings.data_dir / "phoenix"):
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            envfile.make_private_dir(folder)
 
     def command(self, component: str) -> list[str]:
         return components.get(component).native_command(self.settings)

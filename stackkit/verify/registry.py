@@ -1,7 +1,7 @@
 """The checks `invoke verify` runs: registered with @check, each given a VerifyContext, each one line.
 
-Checks live in stackkit/verify/checks/, one module per concern (alloy, compose, phoenix, sdk, pipeline).
-The order they run and print in is declared once, in CHECK_ORDER; static checks need nothing running,
+Checks live in stackkit/verify/checks/, one module per concern (alloy, compose, phoenix, remote, sdk, pipeline,
+security). The order they run and print in is declared once, in CHECK_ORDER; static checks need nothing running,
 the others talk to the running stack:
 
     @check("alloy.ready", static=False)
@@ -23,7 +23,7 @@ from stackkit.verify.report import CheckResult, Status
 
 CHECK_MODULES = tuple(
     f"stackkit.verify.checks.{concern}"
-    for concern in ("alloy", "queue", "compose", "phoenix", "phoenix_health", "remote", "sdk", "pipeline")
+    for concern in ("alloy", "queue", "compose", "phoenix", "phoenix_health", "remote", "sdk", "pipeline", "security")
 )
 # The order checks run and print in (README's table lists them in this order): what the files say first,
 # then what the running stack does, from its ports to a span read back.
@@ -38,6 +38,7 @@ CHECK_ORDER = (
     "phoenix.volume",
     "phoenix.auth-config",
     "sdk.exporter",
+    "security.files",
     "ports.conflict",
     "phoenix.remote",
     "phoenix.health",
@@ -48,6 +49,8 @@ CHECK_ORDER = (
     "pipeline.metrics",
     "phoenix.ingest",
     "phoenix.storage",
+    "security.default-admin",
+    "security.exposure",
 )
 
 # What `invoke verify --static --alloy-config PATH` runs on the user's own Alloy files (the others are about

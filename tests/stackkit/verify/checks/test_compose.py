@@ -36,8 +36,8 @@ def test_a_receiver_port_that_is_not_published_fails(copy: RepoCopy) -> None:
     before = copy.results()
     edit(
         copy.alloy("docker-compose.yml"),
-        '"${ALLOY_OTLP_GRPC_PORT:-4317}:4317"',
-        '"${ALLOY_OTLP_GRPC_PORT:-4317}:14317"',
+        '"${ALLOY_OTLP_ADDRESS:-0.0.0.0}:${ALLOY_OTLP_GRPC_PORT:-4317}:4317"',
+        '"${ALLOY_OTLP_ADDRESS:-0.0.0.0}:${ALLOY_OTLP_GRPC_PORT:-4317}:14317"',
     )
     assert_only_check_changed(
         before,

@@ -29,7 +29,7 @@ def test_a_volume_mounted_beside_the_working_dir_fails(copy: RepoCopy) -> None:
         copy.results(),
         "phoenix.volume",
         "fail",
-        "stacks/arize-phoenix/docker-compose.yml:14",
+        "stacks/arize-phoenix/docker-compose.yml:16",
         "no named volume is mounted at /mnt/data",
         "phoenix-data at /data",
         "every restart loses all traces",
