@@ -210,7 +210,9 @@ def test_old_store_with_the_default_password_is_detected_then_fixed(tmp_path: Pa
 
 def test_tighten_makes_an_old_state_folder_private(tmp_path: Path) -> None:
     state_dir = tmp_path / "state"
-    (state_dir / "data").mkdir(parents=True, mode=0o755)
+    (state_dir / "data").mkdir(parents=True)
+    # chmod, not mkdir's mode: the umask (077 once any task has run in this process) would narrow it.
+    (state_dir / "data").chmod(0o755)
     database = state_dir / "data" / "phoenix.db"
     database.write_text("traces")
     database.chmod(0o644)
