@@ -15,6 +15,17 @@ nox.options.reuse_existing_virtualenvs = True
 
 # Installing arize-phoenix takes minutes with pip: every session that runs the stack shares this one.
 STACK_ENV = Path(".nox/stack").resolve()
+# One JUnit XML per pytest session: .ci/run lists every skipped test of the run from them.
+TEST_REPORTS = Path(".nox/reports").resolve()
+
+
+def install_system_programs(session: nox.Session) -> None:
+    """As root, apt-get install the programs this session's tests need; otherwise name them in one line."""
+    session.run(sys.executable, "-m", "stackkit.dev.system_packages", "install", session.name, external=True)
+
+
+def junit_report(session: nox.Session) -> str:
+    return f"--junitxml={TEST_REPORTS / session.name}.xml"
 
 
 def find_uv() -> str | None:
@@ -79,7 +90,10 @@ def tests(session: nox.Session) -> None:
     """Unit and integration tests against the real Phoenix, the real demo and PostgreSQL, with coverage."""
     # The docker tests build images and start an engine: they run in smoke_docker.
     pytest_args = session.posargs or ["-m", "not docker"]
-    run_in_stack_env(session, "pytest", "--cov", "--cov-report=term", "--cov-report=xml", *pytest_args)
+    install_system_programs(session)
+    run_in_stack_env(
+        session, "pytest", "--cov", "--cov-report=term", "--cov-report=xml", junit_report(session), *pytest_args
+    )
 
 
 @nox.session(venv_backend="none")
@@ -91,13 +105,15 @@ def smoke(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def ui(session: nox.Session) -> None:
     """up -> traffic 20 -> verify x3 -> eval -> the Phoenix UI in headless chromium; screenshots in the session tmp."""
+    install_system_programs(session)
     run_in_stack_env(session, "python", "-m", "stackkit.ui_check", "--out", session.create_tmp(), *session.posargs)
 
 
 @nox.session(venv_backend="none", default=False)
 def smoke_docker(session: nox.Session) -> None:
     """The smoke path on the docker runtime, with a local engine and locally built images."""
-    run_in_stack_env(session, "pytest", "-m", "docker")
+    install_system_programs(session)
+    run_in_stack_env(session, "pytest", "-m", "docker", junit_report(session))
     run_in_stack_env(session, "python", "-m", "stackkit.dev.smoke", "--runtime", "docker", *session.posargs)
 
 

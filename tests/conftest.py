@@ -7,13 +7,20 @@ from pathlib import Path
 
 import pytest
 from isolation import isolated_settings
+from system import require, unavailable
 
+from stackkit.dev.engine import EngineHandle, EngineUnavailable, ensure_engine
 from stackkit.dev.local_postgres import PostgresServer, PostgresUnavailable, start_postgres
 from stackkit.health import wait_healthy
 from stackkit.phoenix_api import PhoenixClient
 from stackkit.render import Plan, render
 from stackkit.runtimes.native import NativeRuntime
 from stackkit.settings import Settings
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker in item.iter_markers("needs"):
+        require(*marker.args)
 
 
 @pytest.fixture
@@ -51,10 +58,11 @@ def phoenix(phoenix_settings: Settings) -> Iterator[PhoenixClient]:
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """One real PostgreSQL (initdb + pg_ctl, free loopback port) for the session, stopped with pg_ctl stop."""
+    require("initdb", "pg_ctl")
     try:
         server = start_postgres()
     except PostgresUnavailable as missing:
-        pytest.skip(str(missing))
+        unavailable(str(missing))
     try:
         yield server
     finally:
@@ -65,3 +73,17 @@ def postgres_server() -> Iterator[PostgresServer]:
 def postgres_url(postgres_server: PostgresServer) -> str:
     """The URL of a new, empty database on the session's PostgreSQL."""
     return postgres_server.create_database()
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> Iterator[EngineHandle]:
+    """The Docker engine that answers, or a dockerd started for this session and stopped by its PID after it."""
+    require("dockerd", "docker", "docker-compose", "debootstrap")
+    try:
+        handle = ensure_engine()
+    except EngineUnavailable as error:
+        unavailable(f"no Docker engine: {error}")
+    try:
+        yield handle
+    finally:
+        handle.stop()

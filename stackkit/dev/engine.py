@@ -1,13 +1,13 @@
 """A Docker engine for tests and CI: use the one that answers, else start `dockerd` and stop only that.
 
-Also installs the Debian packages the docker path needs (engine, Compose v1, debootstrap) when missing.
+The Debian packages the docker path needs (engine, Compose v1, debootstrap) are declared, and installed, by
+stackkit.dev.system_packages (session `smoke_docker`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -17,13 +17,12 @@ from pathlib import Path
 
 import docker
 
+from stackkit.dev import system_packages
 from stackkit.errors import OperationFailed
 from stackkit.processes import alive
 
 Printer = Callable[[str], None]
 DEFAULT_LOG_FILE = Path("~/.cache/stackkit/dockerd.log")
-# Debian package -> the program it provides (what we check for before installing).
-PACKAGES = {"docker.io": "dockerd", "docker-compose": "docker-compose", "debootstrap": "debootstrap"}
 
 
 class EngineUnavailable(OperationFailed):
@@ -74,9 +73,10 @@ def ensure_engine(log_file: Path = DEFAULT_LOG_FILE, timeout: float = 60.0, out:
     """The engine that answers, or a `dockerd` started now (root only); raises EngineUnavailable."""
     if engine_answers():
         return EngineHandle()
-    dockerd = shutil.which("dockerd")
+    program = system_packages.BY_NAME["dockerd"]
+    dockerd = program.locate()
     if dockerd is None:
-        raise EngineUnavailable("no Docker engine answers and `dockerd` is not installed (apt-get install docker.io)")
+        raise EngineUnavailable(f"no Docker engine answers and `dockerd` is not installed ({program.how_to_install})")
     if os.geteuid() != 0:
         raise EngineUnavailable("no Docker engine answers and starting `dockerd` needs root")
     log_file = log_file.expanduser()
@@ -97,25 +97,3 @@ def ensure_engine(log_file: Path = DEFAULT_LOG_FILE, timeout: float = 60.0, out:
         time.sleep(0.25)
     out(f"[{time.monotonic() - started:5.1f}s] started dockerd (pid {process.pid}, log {log_file})")
     return handle
-
-
-def missing_packages() -> list[str]:
-    return [package for package, program in PACKAGES.items() if shutil.which(program) is None]
-
-
-def install_packages(out: Printer = print) -> list[str]:
-    """apt-get install what the docker path needs and is missing; returns the packages installed."""
-    missing = missing_packages()
-    if not missing:
-        return []
-    if os.geteuid() != 0:
-        raise EngineUnavailable(f"installing {', '.join(missing)} needs root (apt-get)")
-    started = time.monotonic()
-    out(f"installing with apt-get: {' '.join(missing)}")
-    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", *missing]):
-        result = subprocess.run(command, env=environment, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise EngineUnavailable(f"`{' '.join(command)}` failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
-    out(f"[{time.monotonic() - started:5.1f}s] installed {' '.join(missing)}")
-    return missing

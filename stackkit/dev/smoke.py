@@ -125,9 +125,17 @@ def main(argv: list[str] | None = None) -> int:
     engine = None
     if args.runtime == "docker":
         from stackkit.dev import engine as docker_engine
+        from stackkit.dev import system_packages
 
-        docker_engine.install_packages()
-        engine = docker_engine.ensure_engine()
+        absent = system_packages.missing(system_packages.for_sessions(["smoke_docker"]))
+        if absent:
+            print(f"\nSMOKE FAILED: the docker path needs {system_packages.describe(absent)}", flush=True)
+            return 1
+        try:
+            engine = docker_engine.ensure_engine()
+        except docker_engine.EngineUnavailable as error:
+            print(f"\nSMOKE FAILED: {error}", flush=True)
+            return 1
         env = docker_images_environment(env)
     failure = None
     try:

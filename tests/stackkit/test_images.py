@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +11,6 @@ from docker.errors import ImageNotFound
 from isolation import isolated_settings
 
 from stackkit import images
-from stackkit.dev import engine
 
 
 class _NoImages:
@@ -39,22 +36,8 @@ def test_a_missing_official_phoenix_image_is_not_built_under_its_name(tmp_path: 
         images.ensure_phoenix_image(settings, _NoImages(), tmp_path, progress=lambda _: None)
 
 
-@pytest.fixture(scope="module")
-def docker_engine() -> Iterator[engine.EngineHandle]:
-    try:
-        handle = engine.ensure_engine()
-    except engine.EngineUnavailable as error:
-        pytest.skip(f"no Docker engine: {error}")
-    yield handle
-    handle.stop()
-
-
 @pytest.mark.docker
-def test_build_all_builds_once_then_skips(tmp_path: Path, docker_engine: engine.EngineHandle) -> None:
-    if shutil.which("debootstrap") is None:
-        pytest.skip("debootstrap is not installed (stackkit.dev.engine.install_packages installs it)")
-    if not (images.AI_DEMO_CONTEXT / "Dockerfile").exists():
-        pytest.skip("services/ai-demo/Dockerfile is not written yet")
+def test_build_all_builds_once_then_skips(tmp_path: Path, docker_engine: object) -> None:
     settings = isolated_settings(
         tmp_path / "state",
         PHOENIX_IMAGE="stackkit/phoenix:20.26.1",

@@ -4,7 +4,6 @@ the happy path end to end through `invoke`, and each broken proxy named by the d
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 from isolation import invoke, isolated_environ, isolated_settings
+from system import require
 
 from stackkit import remote
 from stackkit.canary import STACK_PROJECT, send_canary
@@ -26,7 +26,7 @@ from stackkit.render import Plan, render
 from stackkit.runtimes.native import NativeRuntime
 from stackkit.settings import Settings
 
-pytestmark = pytest.mark.skipif(shutil.which("nginx") is None, reason="needs nginx (apt-get install -y nginx)")
+pytestmark = pytest.mark.needs("nginx")
 
 ROOT_PATH = "/phoenix"
 
@@ -149,7 +149,7 @@ http {{
 }}
 """)
         self.process = subprocess.Popen(
-            ["nginx", "-p", str(folder), "-c", str(config), "-g", "daemon off;"],
+            [require("nginx")["nginx"], "-p", str(folder), "-c", str(config), "-g", "daemon off;"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )

@@ -22,7 +22,7 @@ from isolation import invoke, isolated_environ, isolated_settings
 from stackkit import admin, components, exposure, file_modes, secrets
 from stackkit.health import wait_healthy
 from stackkit.render import ENV_DIR, Plan, render
-from stackkit.runtimes.docker import DockerRuntime, find_compose
+from stackkit.runtimes.docker import DockerRuntime
 from stackkit.runtimes.native import NativeRuntime
 from stackkit.settings import Settings, SettingsError, load_settings
 
@@ -279,7 +279,7 @@ def compose_config(settings: Settings, component: str) -> dict[str, Any]:
     return yaml.safe_load(result.stdout)
 
 
-@pytest.mark.skipif(find_compose() is None, reason="no Compose installed (.ci/run installs docker-compose)")
+@pytest.mark.needs("docker-compose")
 def test_compose_publishes_the_uis_on_loopback_unless_opened(tmp_path: Path) -> None:
     settings = isolated_settings(tmp_path / "state", STACK_RUNTIME="docker")
     assert published(compose_config(settings, "phoenix"), "phoenix") == {6006: "127.0.0.1", 4317: "127.0.0.1"}
@@ -333,57 +333,51 @@ def reach_from_app_container(runtime: DockerRuntime, port: int) -> str:
 
 
 @pytest.mark.docker
-def test_an_app_container_reaches_alloys_otlp_port_through_host_docker_internal(tmp_path: Path) -> None:
+def test_an_app_container_reaches_alloys_otlp_port_through_host_docker_internal(
+    tmp_path: Path, docker_engine: object
+) -> None:
     import uuid
 
     from stackkit import images
-    from stackkit.dev import engine
 
-    try:
-        handle = engine.ensure_engine()
-    except engine.EngineUnavailable as error:
-        pytest.skip(f"no Docker engine: {error}")
     run_id = uuid.uuid4().hex[:8]
     stand_in = tmp_path / "stand-in.yml"
     stand_in.write_text(STAND_IN_OVERRIDE)
     outcomes = {}
-    try:
-        for address in ("0.0.0.0", "127.0.0.1"):  # the default, then loopback only
-            settings = isolated_settings(
-                tmp_path / f"state-{address}",
-                STACK_RUNTIME="docker",
-                STACK_NETWORK=f"stackkit-test-{run_id}",
-                ALLOY_IMAGE=images.LOCAL_BASE_IMAGE,
-                ALLOY_OTLP_ADDRESS=address,
-            )
-            runtime = DockerRuntime(settings, project_prefix=f"stackkit-test-{run_id}-")
-            runtime.check_available()
-            images.ensure_base_image(runtime.client)
-            plan = Plan(runtime="docker", components=components.NAMES, skipped={})
-            render(settings, plan, {})
-            runtime.prepare(plan)
-            files = runtime._file_arguments("alloy")
-            files[-2:-2] = ["-f", str(stand_in)]  # before --project-directory, after the rendered override
-            command = [*runtime.compose_command(), "-p", runtime.project("alloy"), *files]
-            try:
-                subprocess.run([*command, "up", "-d"], env=runtime.environment(), check=True, capture_output=True)
-                port = settings.alloy_otlp_http_port
-                assert wait_healthy(f"http://127.0.0.1:{port}/", 60).ok
-                outcomes[address] = reach_from_app_container(runtime, port)
-                # security.exposure's view of the same container: what the engine actually published.
-                (container,) = runtime.containers("alloy")
-                published_on = {
-                    (listener.port, listener.address)
-                    for listener in exposure.published_listeners("alloy", container.attrs["NetworkSettings"]["Ports"])
-                }
-                assert (port, address) in published_on
-                assert (settings.alloy_ui_port, "127.0.0.1") in published_on
-            finally:
-                subprocess.run([*command, "down", "-v"], env=runtime.environment(), capture_output=True)
-                runtime.remove_network()
-                runtime.client.close()
-    finally:
-        handle.stop()
+    for address in ("0.0.0.0", "127.0.0.1"):  # the default, then loopback only
+        settings = isolated_settings(
+            tmp_path / f"state-{address}",
+            STACK_RUNTIME="docker",
+            STACK_NETWORK=f"stackkit-test-{run_id}",
+            ALLOY_IMAGE=images.LOCAL_BASE_IMAGE,
+            ALLOY_OTLP_ADDRESS=address,
+        )
+        runtime = DockerRuntime(settings, project_prefix=f"stackkit-test-{run_id}-")
+        runtime.check_available()
+        images.ensure_base_image(runtime.client)
+        plan = Plan(runtime="docker", components=components.NAMES, skipped={})
+        render(settings, plan, {})
+        runtime.prepare(plan)
+        files = runtime._file_arguments("alloy")
+        files[-2:-2] = ["-f", str(stand_in)]  # before --project-directory, after the rendered override
+        command = [*runtime.compose_command(), "-p", runtime.project("alloy"), *files]
+        try:
+            subprocess.run([*command, "up", "-d"], env=runtime.environment(), check=True, capture_output=True)
+            port = settings.alloy_otlp_http_port
+            assert wait_healthy(f"http://127.0.0.1:{port}/", 60).ok
+            outcomes[address] = reach_from_app_container(runtime, port)
+            # security.exposure's view of the same container: what the engine actually published.
+            (container,) = runtime.containers("alloy")
+            published_on = {
+                (listener.port, listener.address)
+                for listener in exposure.published_listeners("alloy", container.attrs["NetworkSettings"]["Ports"])
+            }
+            assert (port, address) in published_on
+            assert (settings.alloy_ui_port, "127.0.0.1") in published_on
+        finally:
+            subprocess.run([*command, "down", "-v"], env=runtime.environment(), capture_output=True)
+            runtime.remove_network()
+            runtime.client.close()
     print(f"host.docker.internal:4318 from an app container: {outcomes}")
     assert outcomes["0.0.0.0"] == "200"  # the default keeps the seed's app pattern working
     assert outcomes["127.0.0.1"] != "200"  # why the default cannot be loopback

@@ -5,6 +5,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+import pytest
 from isolation import invoke, isolated_environ
 
 from stackkit import ui_check
@@ -18,6 +19,7 @@ def test_screenshot_without_a_stack_is_one_clear_error(tmp_path: Path) -> None:
     assert not (tmp_path / "shot.png").exists()
 
 
+@pytest.mark.needs("chromium", "chromedriver")
 def test_screenshots_are_private_png_files(tmp_path: Path) -> None:
     with ui_check.browser() as driver:  # the real chromium, on a blank page
         driver.get("about:blank")

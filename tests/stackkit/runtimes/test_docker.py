@@ -6,7 +6,6 @@ with a test prefix on a network of their own and on free ports, then remove all 
 
 from __future__ import annotations
 
-import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,10 +14,10 @@ from pathlib import Path
 import pytest
 import requests
 from isolation import isolated_settings
+from system import unavailable
 
 from stackkit import images
 from stackkit.canary import STACK_PROJECT, send_canary
-from stackkit.dev import engine
 from stackkit.health import wait_healthy
 from stackkit.phoenix_api import PhoenixClient
 from stackkit.render import Plan, render
@@ -69,11 +68,7 @@ def test_compose_gets_no_stack_settings_from_the_shell(tmp_path: Path, monkeypat
 
 
 @pytest.fixture(scope="module")
-def docker_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerRuntime]:
-    try:
-        handle = engine.ensure_engine()
-    except engine.EngineUnavailable as error:
-        pytest.skip(f"no Docker engine: {error}")
+def docker_runtime(tmp_path_factory: pytest.TempPathFactory, docker_engine: object) -> Iterator[DockerRuntime]:
     run_id = uuid.uuid4().hex[:8]
     settings = isolated_settings(
         tmp_path_factory.mktemp("docker") / "state",
@@ -86,27 +81,23 @@ def docker_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerR
     runtime = DockerRuntime(settings, project_prefix=f"stackkit-test-{run_id}-")
     try:
         runtime.check_available()
-        if shutil.which("debootstrap") is None and not images.image_exists(runtime.client, images.LOCAL_BASE_IMAGE):
-            pytest.skip("debootstrap is not installed (stackkit.dev.engine.install_packages installs it)")
         images.ensure_phoenix_image(settings, runtime.client, progress=print)
-        if (images.AI_DEMO_CONTEXT / "Dockerfile").exists():
-            # Always rebuilt: the demo's code changes; the layer cache keeps an unchanged build quick.
-            started = time.monotonic()
-            build_args = {"BASE_IMAGE": settings.ai_demo_base_image}
-            images.build_image(runtime.client, images.AI_DEMO_CONTEXT, settings.ai_demo_image, build_args)
-            print(f"ai-demo image rebuilt in {time.monotonic() - started:.1f}s")
+        # Always rebuilt: the demo's code changes; the layer cache keeps an unchanged build quick.
+        started = time.monotonic()
+        build_args = {"BASE_IMAGE": settings.ai_demo_base_image}
+        images.build_image(runtime.client, images.AI_DEMO_CONTEXT, settings.ai_demo_image, build_args)
+        print(f"ai-demo image rebuilt in {time.monotonic() - started:.1f}s")
         plan = Plan(runtime="docker", components=("phoenix", "ai-demo"), skipped={"alloy": ALLOY_SKIPPED})
         render(settings, plan, secrets={})
         runtime.prepare(plan)
         yield runtime
     except RuntimeUnavailable as error:
-        pytest.skip(f"docker runtime unavailable: {error}")
+        unavailable(f"docker runtime unavailable: {error}")
     finally:
         for component in ("ai-demo", "phoenix"):
             runtime.stop(component, remove_data=True)
         runtime.remove_network()
         runtime.client.close()
-        handle.stop()
 
 
 def _plan() -> Plan:
@@ -153,8 +144,6 @@ def test_phoenix_keeps_traces_across_a_new_container(docker_runtime: DockerRunti
 
 @pytest.mark.docker
 def test_demo_traces_reach_phoenix_over_the_shared_network(docker_runtime: DockerRuntime) -> None:
-    if not (images.AI_DEMO_CONTEXT / "Dockerfile").exists():
-        pytest.skip("services/ai-demo/Dockerfile is not written yet")
     settings = docker_runtime.settings
     _start_healthy(docker_runtime, "phoenix", f"{settings.phoenix_url}/healthz")
     _start_healthy(docker_runtime, "ai-demo", f"{settings.ai_demo_url}/healthz")
@@ -191,7 +180,7 @@ def test_stop_with_data_removes_containers_and_volumes(docker_runtime: DockerRun
 AWKWARD_SECRET = "pa${HOME}ss $HOME #1 \"q\" 'q' back\\slash \\"
 
 
-@pytest.mark.docker
+@pytest.mark.needs("docker-compose")  # no engine: Compose's `config` only
 def test_compose_reads_back_exactly_what_render_wrote(tmp_path: Path) -> None:
     """The environment a container gets, as the real Compose reads the rendered override: verbatim."""
     import subprocess
