@@ -12,7 +12,7 @@ from pathlib import Path
 
 from invoke.exceptions import Exit
 
-from stackkit import evals, lock, stack
+from stackkit import demo_flush, evals, lock, stack
 from stackkit.errors import EXIT_FAILED, EXIT_INTERRUPTED, OperationFailed, StackkitError, UsageError
 from stackkit.processes import PRIVATE_UMASK
 from stackkit.settings import Settings, load_settings
@@ -173,6 +173,7 @@ def traffic(requests: int, sessions: int, concurrency: int, fail_ratio: float, s
     def action(settings: Settings) -> None:
         if not stack.recorded_runtime(settings).state("ai-demo").running:
             raise stack.StackError("the AI demo is not running: run `invoke up` first")
+        demo_flush.forget(settings)
         try:
             report = traffic_module.run_traffic(
                 settings.ai_demo_url,
@@ -185,6 +186,7 @@ def traffic(requests: int, sessions: int, concurrency: int, fail_ratio: float, s
         except ValueError as error:
             raise UsageError(str(error)) from None
         print(traffic_module.format_report(report), flush=True)
+        print(demo_flush.flush_and_record(settings, report.trace_ids), flush=True)
         if save:
             Path(save).write_text(json.dumps(dataclasses.asdict(report), indent=2))
             print(f"report saved to {save}")

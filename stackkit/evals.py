@@ -24,7 +24,7 @@ from typing import Any
 
 import requests
 
-from stackkit import secrets
+from stackkit import demo_flush, secrets
 from stackkit.errors import OperationFailed, UsageError
 from stackkit.phoenix_api import PhoenixClient, PhoenixError
 from stackkit.settings import Settings
@@ -81,6 +81,7 @@ class EvalReport:
     skipped: dict[str, int] = field(default_factory=dict)  # why -> how many recent roots were not scored
     waited_s: float = 0.0
     in_flight: bool = False  # spans were still arriving when the wait ended
+    flushed_chains: int = 0  # chains the last `invoke traffic` saw the demo export (known, not waited for)
 
     def pass_rates(self) -> dict[str, dict[str, Any]]:
         rates = {}
@@ -100,6 +101,7 @@ class EvalReport:
             "skipped": self.skipped,
             "waited_s": round(self.waited_s, 1),
             "in_flight": self.in_flight,
+            "flushed_chains": self.flushed_chains,
             "evaluators": self.pass_rates(),
         }
 
@@ -262,9 +264,22 @@ def _recent_roots(client: PhoenixClient, project: str, start: str) -> list[dict[
     )
 
 
+def _flushed_chains(settings: Settings, project: str, start: datetime) -> set[str]:
+    """The trace ids the last `invoke traffic` saw the demo export (demo_flush), when that was in this window."""
+    flushed = demo_flush.load(settings)
+    if flushed is None or flushed.project != project or flushed.flushed_at < start:
+        return set()
+    return set(flushed.trace_ids)
+
+
 def run_evals(settings: Settings, since: str, limit: int, wait_seconds: float = DEFAULT_WAIT_SECONDS) -> EvalReport:
     """Evaluate the `limit` most recent demo chains started within `since` (e.g. "1h") and annotate them,
-    first waiting up to `wait_seconds` for spans still on their way from the demo."""
+    first waiting up to `wait_seconds` for spans still on their way from the demo.
+
+    The chains the last `invoke traffic` flushed out of the demo are known: once each is in Phoenix and
+    complete, nothing of theirs is in flight. Roots nothing accounts for (other apps, chats sent another way)
+    follow the quiet window: no new one for IN_FLIGHT_QUIET_SECONDS.
+    """
     window = parse_since(since)
     if limit < 1:
         raise UsageError(f"--limit {limit}: expected a whole number of at least 1")
@@ -272,26 +287,37 @@ def run_evals(settings: Settings, since: str, limit: int, wait_seconds: float = 
         raise UsageError(f"--wait {wait_seconds:g}: expected a number of seconds of at least 0")
     client = client_for(settings)
     project = settings.phoenix_project_name
-    start = (datetime.now(timezone.utc) - window).isoformat()
+    start_time = datetime.now(timezone.utc) - window
+    start = start_time.isoformat()
+    flushed = _flushed_chains(settings, project, start_time)
+
+    def unaccounted(roots: list[dict[str, Any]]) -> int:
+        return sum(root["context"]["trace_id"] not in flushed for root in roots)
+
     try:
         began = time.monotonic()
         deadline = began + wait_seconds
         roots = _recent_roots(client, project, start)
-        changed_at = began
+        changed_at, changed = began, False
         while True:
             demo_roots = [root for root in roots if root["name"] == DEMO_ROOT_NAME][:limit]
-            by_trace = client.spans_by_trace(project, [root["context"]["trace_id"] for root in demo_roots])
-            settled = all(_complete(spans) for spans in by_trace.values())
-            now = time.monotonic()
-            if (settled and now - changed_at >= IN_FLIGHT_QUIET_SECONDS) or now >= deadline:
+            demo_ids = [root["context"]["trace_id"] for root in demo_roots]
+            by_trace = client.spans_by_trace(project, [*demo_ids, *sorted(flushed)])
+            settled = all(_complete(by_trace[trace_id]) for trace_id in demo_ids)
+            flushed_here = all(_complete(by_trace[trace_id]) for trace_id in flushed)
+            quiet = time.monotonic() - changed_at >= IN_FLIGHT_QUIET_SECONDS
+            # Known without waiting: the flushed chains are all here and nothing else arrived meanwhile.
+            known = bool(flushed) and flushed_here and not changed
+            if (settled and flushed_here and (known or quiet)) or time.monotonic() >= deadline:
                 break
             time.sleep(1.0)
             again = _recent_roots(client, project, start)
-            if len(again) != len(roots):
-                changed_at = time.monotonic()
+            if unaccounted(again) != unaccounted(roots):
+                changed_at, changed = time.monotonic(), True
             roots = again
-        # Incomplete traces, or new roots within the last quiet period: the demo is still exporting.
-        in_flight = not settled or (wait_seconds > 0 and time.monotonic() - changed_at < IN_FLIGHT_QUIET_SECONDS)
+        # Incomplete or missing chains, or roots nothing accounts for that arrived within the quiet period.
+        quiet = time.monotonic() - changed_at >= IN_FLIGHT_QUIET_SECONDS
+        in_flight = not (settled and flushed_here) or (not known and wait_seconds > 0 and not quiet)
         waited = time.monotonic() - began
         skipped = Counter(
             f"not a demo chain (root {root['name']!r})" for root in roots if root["name"] != DEMO_ROOT_NAME
@@ -312,7 +338,7 @@ def run_evals(settings: Settings, since: str, limit: int, wait_seconds: float = 
     except PhoenixError as error:
         hint = " (is PHOENIX_ENABLE_AUTH the same as when the stack started?)" if error.status == 401 else ""
         raise EvalError(f"Phoenix refused: {error}{hint}") from None
-    return EvalReport(project, since, chains, len(annotations), dict(skipped), waited, in_flight)
+    return EvalReport(project, since, chains, len(annotations), dict(skipped), waited, in_flight, len(flushed))
 
 
 def format_report(report: EvalReport) -> str:

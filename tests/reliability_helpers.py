@@ -104,3 +104,14 @@ def wait_for_count(phoenix_url: str, project: str, expected: int, timeout: float
         if count >= expected or time.monotonic() >= deadline:
             return count
         time.sleep(0.5)
+
+
+def wait_for_roots(phoenix_url: str, project: str, name: str, expected: int, timeout: float = 60) -> int:
+    """Poll until the project holds `expected` root spans called `name`; returns the last count."""
+    client = PhoenixClient(phoenix_url, timeout=60)
+    deadline = time.monotonic() + timeout
+    while True:
+        count = len(client.spans(project, parent_id="null", name=name))
+        if count >= expected or time.monotonic() >= deadline:
+            return count
+        time.sleep(0.5)

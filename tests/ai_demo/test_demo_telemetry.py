@@ -215,3 +215,33 @@ def test_shutdown_is_bounded_when_the_collector_hangs(local_http: Start, caplog:
     telemetry.shutdown(budget_seconds=0.5)
     assert time.monotonic() - started < 1.5  # docker's stop grace period is not outlived
     assert "NOT flushed within 0.5s" in caplog.text
+
+
+def test_admin_flush_exports_the_chats_spans_at_once_and_is_not_traced(collector: LocalHttpServer) -> None:
+    from ai_demo.service import create_app
+    from fastapi.testclient import TestClient
+
+    telemetry = setup_telemetry(demo_config(collector, AI_DEMO_TOOL_TIMEOUT="0.05"))
+    with TestClient(create_app(demo_config(collector), telemetry)) as client:
+        trace_id = client.post("/chat", json={"message": "Weather in Lisbon?"}).json()["trace_id"]
+        assert exported_spans(collector) == []  # held by the batch processor (5 s schedule)
+        flushed = client.post("/admin/flush")
+        assert flushed.status_code == 200 and flushed.json()["flushed"] is True
+        # Answered only once the export was: the whole chain is at the collector, and the flush left no span.
+        spans = [span for _, span in exported_spans(collector)]
+        assert sorted(span.name for span in spans) == ["POST /chat", "chat", "get_weather", "plan", "synthesize"]
+        assert {span.trace_id.hex() for span in spans} == {trace_id}
+        assert client.post("/admin/flush").json()["flushed"] is True  # nothing left: still fine
+    assert len(exported_spans(collector)) == 5
+
+
+def test_a_flush_the_collector_does_not_answer_says_so_within_its_budget(local_http: Start) -> None:
+    def hanging(request: Received) -> tuple[int, bytes]:
+        time.sleep(3)
+        return 200, b""
+
+    telemetry = setup_telemetry(demo_config(local_http(hanging)))
+    with telemetry.tracer.start_as_current_span("stuck"):
+        pass
+    assert telemetry.flush_traces(budget_seconds=0.3) is False
+    assert setup_telemetry(demo_config(local_http(hanging), AI_DEMO_TRACING="false")).flush_traces() is True

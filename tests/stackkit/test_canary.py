@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from isolation import isolated_environ
-from reliability_helpers import invoke_ok, send_spans
+from reliability_helpers import invoke_ok, send_spans, wait_for_roots
 
 from stackkit.canary import STACK_PROJECT
 from stackkit.phoenix_api import PhoenixClient
@@ -24,9 +24,11 @@ def test_canaries_and_drain_markers_leave_no_trace_and_eval_scores_only_demo_cha
         settings = load_settings(environ=environ)
         traffic = tmp_path / "traffic.json"
         invoke_ok(environ, "traffic", "--requests", "8", "--sessions", "2", "--save", str(traffic))
-        # A span of the user's own in the demo's project: not a demo chain, so eval skips it and says so.
+        # A span of the user's own in the demo's project: not a demo chain, so eval skips it and says so. Nothing
+        # tells eval that app's spans have landed (only the demo flushes on request): wait until this one has.
         assert send_spans(settings.phoenix_url, settings.phoenix_project_name, 1) == 1
-        # Right after traffic the demo's last batch is still in its exporter: eval waits for it.
+        assert wait_for_roots(settings.phoenix_url, settings.phoenix_project_name, "test-span", 1) == 1
+        # traffic had the demo flush its exporter and recorded what it flushed: eval knows, without a quiet window.
         report = json.loads(invoke_ok(environ, "eval", "--json"))
         for _ in range(3):
             assert "canary" in invoke_ok(environ, "verify")
@@ -42,7 +44,7 @@ def test_canaries_and_drain_markers_leave_no_trace_and_eval_scores_only_demo_cha
         )
         assert all(root["name"] == "POST /chat" and root["status_code"] == "OK" for root in roots)
 
-        assert report["chains"] == 8 and report["in_flight"] is False
+        assert report["chains"] == 8 and report["in_flight"] is False and report["flushed_chains"] == 8
         assert report["skipped"] == {"not a demo chain (root 'test-span')": 1}
         assert {name: rate["pass_rate"] for name, rate in report["evaluators"].items()} == {
             "answered": 1.0,

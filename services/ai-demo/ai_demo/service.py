@@ -1,13 +1,16 @@
-"""The HTTP service: POST /chat runs the chain, GET /healthz answers when the process is up."""
+"""The HTTP service: POST /chat runs the chain, GET /healthz answers when the process is up, POST /admin/flush
+exports the spans ended so far."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, HTTPException
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
 from openinference.semconv.trace import (
     OpenInferenceMimeTypeValues,
     OpenInferenceSpanKindValues,
@@ -61,6 +64,15 @@ def create_app(config: DemoConfig, telemetry: Telemetry | None = None) -> ASGIAp
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    @app.post("/admin/flush")
+    def flush() -> JSONResponse:
+        """Export every span ended so far, so a caller knows its requests' spans have left the demo (`invoke
+        traffic` calls it when it finishes). No input and no data back: nothing more than /chat exposes."""
+        started = time.monotonic()
+        flushed = telemetry.flush_traces()
+        body = {"flushed": flushed, "seconds": round(time.monotonic() - started, 3)}
+        return JSONResponse(body, status_code=200 if flushed else 503)
+
     @app.post("/chat")
     def chat(request: ChatRequest) -> ChatResponse:
         session_id = request.session_id or f"session-{uuid.uuid4().hex[:16]}"
@@ -95,7 +107,7 @@ def create_app(config: DemoConfig, telemetry: Telemetry | None = None) -> ASGIAp
             app,
             tracer_provider=telemetry.tracer_provider,
             meter_provider=telemetry.metrics_provider,
-            excluded_urls="healthz",
+            excluded_urls="healthz,admin/flush",
             # Per-message ASGI send/receive spans would double every trace without telling anything.
             exclude_spans=["receive", "send"],
         )

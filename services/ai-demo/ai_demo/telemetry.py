@@ -31,6 +31,8 @@ METRIC_EXPORT_INTERVAL_MS = 10_000
 # All of shutdown fits in docker compose's stop_grace_period (15 s) and the native stop's 20 s, even when the
 # collector is unreachable and the exporter keeps retrying.
 SHUTDOWN_BUDGET_SECONDS = 10.0
+FLUSH_BUDGET_SECONDS = 10.0
+_FLUSH_LOCK = threading.Lock()
 logger = logging.getLogger("ai_demo")
 
 # Variables the Phoenix and OpenTelemetry SDKs would read on their own (and a `.env.phoenix` file they would
@@ -84,6 +86,27 @@ class Telemetry:
         worker.join(budget_seconds)
         if worker.is_alive():
             logger.warning("telemetry NOT flushed within %gs on shutdown (collector unreachable?)", budget_seconds)
+
+    def flush_traces(self, budget_seconds: float = FLUSH_BUDGET_SECONDS) -> bool:
+        """Export every span ended so far (POST /admin/flush); False when the exporter did not finish within the
+        budget (the collector unreachable). One flush at a time: callers queue behind the running one."""
+        if self.tracer_provider is None:
+            return True
+        provider = self.tracer_provider
+        outcome: list[bool] = []
+
+        def flush() -> None:
+            try:
+                outcome.append(provider.force_flush())
+            except Exception:  # an exporter bug must not kill the request with a traceback
+                logger.exception("traces: flush on request failed")
+
+        # force_flush ignores its timeout (see shutdown), so it runs in a thread that gets the budget.
+        worker = threading.Thread(target=flush, name="telemetry-flush", daemon=True)
+        with _FLUSH_LOCK:
+            worker.start()
+            worker.join(budget_seconds)
+        return bool(outcome and outcome[0])
 
     def _flush_and_stop(self) -> None:
         for name, provider in (("traces", self.tracer_provider), ("metrics", self.meter_provider)):
