@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from isolation import isolated_settings
-from system import require, unavailable
+from system import check_needs, require, unavailable
 
 from stackkit.dev.engine import EngineHandle, EngineUnavailable, ensure_engine
 from stackkit.dev.local_postgres import PostgresServer, PostgresUnavailable, start_postgres
@@ -19,8 +19,7 @@ from stackkit.settings import Settings
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    for marker in item.iter_markers("needs"):
-        require(*marker.args)
+    check_needs(item)
 
 
 @pytest.fixture

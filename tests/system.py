@@ -26,3 +26,9 @@ def require(*names: str) -> dict[str, str]:
     if absent:
         unavailable(f"needs {system_packages.describe(absent)}")
     return {program.name: str(program.locate()) for program in programs}
+
+
+def check_needs(item: pytest.Item) -> None:
+    """conftest's pytest_runtest_setup: the `needs` markers of a test, before its fixtures run."""
+    for marker in item.iter_markers("needs"):
+        require(*marker.args)

@@ -158,9 +158,9 @@ def install_command(programs: Iterable[SystemProgram]) -> str:
 
 
 def describe(programs: Iterable[SystemProgram]) -> str:
-    """`nginx, chromedriver (install: apt-get install -y nginx chromium-driver)`."""
+    """`nginx, chromedriver (as root: apt-get install -y nginx chromium-driver)`."""
     programs = list(programs)
-    return f"{', '.join(program.name for program in programs)} (install: {install_command(programs)})"
+    return f"{', '.join(program.name for program in programs)} (as root: {install_command(programs)})"
 
 
 def ci_strict(environ: Mapping[str, str] | None = None) -> bool:

@@ -76,10 +76,10 @@ def test_the_install_step_names_what_is_missing_in_one_line_and_fails_only_under
     # dockerd and debootstrap are found in /usr/sbin where installed (off an ordinary user's PATH); the two
     # looked up on PATH only are missing here.
     assert lines[0] == (
-        "nox -s smoke_docker: not installed: docker-compose, docker (install: apt-get install -y docker-compose "
+        "nox -s smoke_docker: not installed: docker-compose, docker (as root: apt-get install -y docker-compose "
         "docker.io); the tests that need them are skipped"
     )
-    assert lines[1].startswith("nox -s smoke_docker: CI=true and not installed: docker-compose, docker (install:")
+    assert lines[1].startswith("nox -s smoke_docker: CI=true and not installed: docker-compose, docker (as root:")
     present: list[str] = []
     assert system_packages.ensure(["lint"], present.append, local, may_install=False) == 0
     assert present == ["nox -s lint: system programs present: none needed"]
@@ -102,16 +102,16 @@ def test_a_test_needing_a_missing_program_skips_with_its_package_and_fails_under
     result, report = run_pytest(tmp_path, without_programs(tmp_path), "local")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 skipped" in result.stdout
-    assert "needs docker-compose (install: apt-get install -y docker-compose)" in result.stdout
+    assert "needs docker-compose (as root: apt-get install -y docker-compose)" in result.stdout
     (skip,) = skipped.skips(report)
     assert skip.test.endswith("test_compose_publishes_the_uis_on_loopback_unless_opened")
-    assert skip.reason == "needs docker-compose (install: apt-get install -y docker-compose)"
+    assert skip.reason == "needs docker-compose (as root: apt-get install -y docker-compose)"
 
     result, report = run_pytest(tmp_path, without_programs(tmp_path, CI="true"), "ci")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "1 error" in result.stdout.splitlines()[-1]  # failed in setup, before the test body
     assert "skipped" not in result.stdout.splitlines()[-1]
-    assert "needs docker-compose (install: apt-get install -y docker-compose) (CI=true: this is a failure" in (
+    assert "needs docker-compose (as root: apt-get install -y docker-compose) (CI=true: this is a failure" in (
         result.stdout
     )
     assert skipped.skips(report) == []
