@@ -136,3 +136,11 @@ def test_the_skip_list_reads_every_report_and_says_none(tmp_path: Path, capsys: 
     )
     skipped.main([str(report)])
     assert capsys.readouterr().out == "skipped tests (1 pytest report(s)): none\n"
+
+
+def test_readme_installs_every_declared_package_with_one_command() -> None:
+    readme = (REPO_ROOT / "README.md").read_text().splitlines()
+    marker = readme.index("<!-- system packages: every package of stackkit/dev/system_packages.py (a test checks) -->")
+    assert readme[marker + 1] == "```bash"
+    packages = list(dict.fromkeys(program.package for program in system_packages.PROGRAMS if program.package))
+    assert readme[marker + 2] == f"sudo apt-get install -y {' '.join(packages)}"
