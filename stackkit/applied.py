@@ -1,6 +1,7 @@
-"""What `invoke up` applied, recorded in the state folder: the runtime, the components (and why any was
-skipped), the non-secret settings as given, fingerprints of the secret ones, Phoenix's pass-through settings
-and the versions actually running.
+"""What `invoke up` applied, recorded in the state folder (applied.json, the one record of what runs): the
+runtime, the components (and why any was skipped), the non-secret settings as given, fingerprints of the
+secret ones, Phoenix's pass-through settings, the versions actually running, and whether `invoke down`
+stopped it since.
 
 Later tasks act on the stack through it (stackkit.settings.load_settings layers it under what is given
 now), and `invoke up` compares it with the settings given now to apply exactly the differences.
@@ -8,20 +9,21 @@ now), and `invoke up` compares it with the settings given now to apply exactly t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from stackkit import components, envfile, phoenix_env, secrets
-from stackkit.render import Plan
+from stackkit import components, envfile, secrets
+from stackkit.component import Plan
 from stackkit.settings import (
     APPLIED_FILE,
     SECRETS_FILE,
     SPECS_BY_NAME,
     Settings,
     given_values,
+    read_applied_record,
     settings_from_given,
 )
 
@@ -36,6 +38,7 @@ class AppliedState:
     phoenix_passthrough: Mapping[str, str] = field(repr=False)
     versions: Mapping[str, str]
     applied_at: str
+    stopped: bool = False  # `invoke down` stopped it: the runtime is no longer the one things run on
 
 
 @dataclass(frozen=True)
@@ -64,9 +67,8 @@ def running_versions(settings: Settings, plan: Plan) -> dict[str, str]:
         component = components.get(name)
         if plan.runtime == "docker":
             versions[name] = settings.value_of(component.image_setting)
-        elif name == "phoenix":
-            python = phoenix_env.python_for(settings.phoenix_version)
-            versions[name] = phoenix_env.installed_version(python) or settings.phoenix_version
+        elif component.native_version is not None:
+            versions[name] = component.native_version(settings)
         else:
             versions[name] = settings.value_of(component.version_setting) if component.version_setting else "local"
     return versions
@@ -84,17 +86,7 @@ def record(settings: Settings, plan: Plan) -> AppliedState:
         versions=running_versions(settings, plan),
         applied_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     )
-    body = {
-        "runtime": state.runtime,
-        "components": list(state.components),
-        "skipped": dict(state.skipped),
-        "settings": dict(state.settings),
-        "secret_fingerprints": dict(state.secret_fingerprints),
-        "phoenix_passthrough": dict(state.phoenix_passthrough),
-        "versions": dict(state.versions),
-        "applied_at": state.applied_at,
-    }
-    envfile.write_private(settings.state_dir / APPLIED_FILE, json.dumps(body, indent=2) + "\n")
+    _write(settings, state)
     # The secret settings given now are kept with the generated ones, so a task from another shell has them.
     remembered = {name: value for name, value in given_values(settings, True).items() if value}
     if remembered:
@@ -104,9 +96,8 @@ def record(settings: Settings, plan: Plan) -> AppliedState:
 
 def read(settings: Settings) -> AppliedState | None:
     """The record of the stack in settings.state_dir; None when it was never brought up (or was wiped)."""
-    try:
-        body: dict[str, Any] = json.loads((settings.state_dir / APPLIED_FILE).read_text())
-    except (FileNotFoundError, ValueError):
+    body = read_applied_record(settings.state_dir)
+    if body is None:
         return None
     return AppliedState(
         runtime=body.get("runtime", "native"),
@@ -117,7 +108,36 @@ def read(settings: Settings) -> AppliedState | None:
         phoenix_passthrough=body.get("phoenix_passthrough", {}),
         versions=body.get("versions", {}),
         applied_at=body.get("applied_at", ""),
+        stopped=bool(body.get("stopped", False)),
     )
+
+
+def running_runtime(settings: Settings) -> str | None:
+    """The runtime the stack in settings.state_dir runs on; None when nothing was brought up since `down`."""
+    state = read(settings)
+    return state.runtime if state is not None and not state.stopped else None
+
+
+def _write(settings: Settings, state: AppliedState) -> None:
+    body = {
+        "runtime": state.runtime,
+        "components": list(state.components),
+        "skipped": dict(state.skipped),
+        "settings": dict(state.settings),
+        "secret_fingerprints": dict(state.secret_fingerprints),
+        "phoenix_passthrough": dict(state.phoenix_passthrough),
+        "versions": dict(state.versions),
+        "applied_at": state.applied_at,
+        "stopped": state.stopped,
+    }
+    envfile.write_private(settings.state_dir / APPLIED_FILE, json.dumps(body, indent=2) + "\n")
+
+
+def record_stopped(settings: Settings) -> None:
+    """After `invoke down`: the settings stay remembered, the runtime is chosen again by the next `up`."""
+    state = read(settings)
+    if state is not None:
+        _write(settings, dataclasses.replace(state, components=(), stopped=True))
 
 
 def forget(settings: Settings) -> None:
@@ -154,5 +174,5 @@ def changes(state: AppliedState, settings: Settings) -> list[Change]:
         before, after = state.phoenix_passthrough.get(name, ""), passthrough_now.get(name, "")
         if before != after:
             shown = (secrets.fingerprint(before) if before else "", secrets.fingerprint(after) if after else "")
-            found.append(Change(name, shown[0], shown[1], ("phoenix",), True))
+            found.append(Change(name, shown[0], shown[1], (components.PHOENIX.name,), True))
     return found

@@ -26,11 +26,13 @@ def key_accepted(settings: Settings, key: str) -> bool:
     return response.status_code == 200
 
 
+def _admin(settings: Settings, stored: dict[str, str]) -> PhoenixClient:
+    """Key operations need the admin secret itself (the one just generated may not be saved yet)."""
+    return PhoenixClient(settings.phoenix_url, token=stored["PHOENIX_ADMIN_SECRET"], verify=settings.phoenix_tls_verify)
+
+
 def _mint(settings: Settings, stored: dict[str, str]) -> dict[str, str]:
-    admin = PhoenixClient(
-        settings.phoenix_url, token=stored["PHOENIX_ADMIN_SECRET"], verify=settings.phoenix_tls_verify
-    )
-    minted = admin.create_system_key(
+    minted = _admin(settings, stored).create_system_key(
         INGEST_KEY_NAME, description=f"OTLP ingestion for Alloy and the demo, minted {time.strftime('%F %T')}"
     )
     return {**stored, "PHOENIX_API_KEY": minted.key, "PHOENIX_API_KEY_ID": minted.id}
@@ -53,6 +55,4 @@ def mint_replacement(settings: Settings, stored: dict[str, str]) -> dict[str, st
 
 
 def revoke(settings: Settings, stored: dict[str, str], key_id: str) -> None:
-    PhoenixClient(
-        settings.phoenix_url, token=stored["PHOENIX_ADMIN_SECRET"], verify=settings.phoenix_tls_verify
-    ).delete_system_key(key_id)
+    _admin(settings, stored).delete_system_key(key_id)

@@ -22,9 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stackkit import database, envfile
+from stackkit.errors import StackError
+from stackkit.lifecycle import resolve_runtime
+from stackkit.phoenix.component import PHOENIX
 from stackkit.runtimes.base import Runtime
 from stackkit.settings import Settings
-from stackkit.stack import StackError, resolve_runtime
 
 SQLITE_MAGIC, PGDUMP_MAGIC = b"SQLite format 3\x00", b"PGDMP"
 EXTENSIONS = {"sqlite": "sqlite", "postgres": "pgdump"}
@@ -159,7 +161,7 @@ def restore(
         raise StackError(
             f"{source} is a {backend} backup but PHOENIX_DB={settings.phoenix_db}: restore it with PHOENIX_DB={backend}"
         )
-    if runtime.state("phoenix").running:
+    if runtime.state(PHOENIX.name).running:
         raise StackError(
             "Phoenix is running: restore replaces its store, so stop it first: "
             f"`invoke down`, then `invoke restore --input {source}`, then `invoke up`"

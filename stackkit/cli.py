@@ -12,8 +12,8 @@ from pathlib import Path
 
 from invoke.exceptions import Exit
 
-from stackkit import demo_flush, evals, lock, stack
-from stackkit.errors import EXIT_FAILED, EXIT_INTERRUPTED, OperationFailed, StackkitError, UsageError
+from stackkit import components, demo_flush, evals, lock, stack
+from stackkit.errors import EXIT_FAILED, EXIT_INTERRUPTED, OperationFailed, StackError, StackkitError, UsageError
 from stackkit.processes import PRIVATE_UMASK
 from stackkit.settings import Settings, load_settings
 
@@ -70,7 +70,7 @@ def _silence_stdout() -> None:
 
 
 def render(print_piece: str | None = None) -> None:
-    from stackkit.render import PRINTABLE_PIECES, piece_to_paste
+    from stackkit.alloy.component import PRINTABLE_PIECES, piece_to_paste
     from stackkit.render import render as render_files
 
     if print_piece is not None:
@@ -171,8 +171,8 @@ def traffic(requests: int, sessions: int, concurrency: int, fail_ratio: float, s
     from stackkit import traffic as traffic_module
 
     def action(settings: Settings) -> None:
-        if not stack.recorded_runtime(settings).state("ai-demo").running:
-            raise stack.StackError("the AI demo is not running: run `invoke up` first")
+        if not stack.recorded_runtime(settings).state(components.AI_DEMO.name).running:
+            raise StackError("the AI demo is not running: run `invoke up` first")
         demo_flush.forget(settings)
         try:
             report = traffic_module.run_traffic(

@@ -29,7 +29,7 @@ import requests
 
 from stackkit import secrets
 from stackkit.canary import STACK_PROJECT, forget
-from stackkit.phoenix_api import PhoenixClient, PhoenixError
+from stackkit.phoenix_api import PhoenixClient, PhoenixError, phoenix_client
 from stackkit.settings import NATIVE_POSTGRES_NEEDS_URL, Settings
 
 # A PostgreSQL that is starting (or restarting) refuses connections for a few seconds: wait that long.
@@ -135,12 +135,6 @@ def external_data_note(settings: Settings, runtime_name: str) -> str | None:
 # --- Draining Phoenix before a planned stop ----------------------------------------------------------
 
 
-def phoenix_client(settings: Settings) -> PhoenixClient:
-    """A REST client; with auth on it uses the admin secret, which reads every project."""
-    token = secrets.load(settings).get("PHOENIX_ADMIN_SECRET", "") if settings.phoenix_enable_auth else ""
-    return PhoenixClient(settings.phoenix_url, token=token, timeout=5.0, verify=settings.phoenix_tls_verify)
-
-
 def ingestion_mark(client: PhoenixClient) -> tuple[tuple[str, str], ...]:
     """The newest stored span of every project. It changes exactly when Phoenix writes spans, like the
     span count, but costs one request per project: the REST API has no count, and counting pages
@@ -187,7 +181,7 @@ def wait_for_ingestion(
        waits at most DRAIN_STRAGGLER_SECONDS (an app that keeps sending never lets it go quiet); without
        one (Phoenix refused it) it is the whole check, up to `timeout`.
     """
-    client = phoenix_client(settings)
+    client = phoenix_client(settings, timeout=5.0)
     start = time.monotonic()
     deadline, next_note = start + timeout, start + DRAIN_NOTE_EVERY
 
@@ -233,9 +227,17 @@ def wait_for_ingestion(
 # --- Where the data is -------------------------------------------------------------------------------
 
 
+DATA_FOLDER = "phoenix"  # Phoenix's folder in settings.data_dir on the native runtime
+
+
+def working_dir(settings: Settings) -> Path:
+    """PHOENIX_WORKING_DIR on the native runtime: <state>/data/phoenix."""
+    return settings.data_dir / DATA_FOLDER
+
+
 def sqlite_path(settings: Settings) -> Path:
-    """Phoenix's SQLite file on the native runtime (PHOENIX_WORKING_DIR is <state>/data/phoenix)."""
-    return settings.data_dir / "phoenix" / "phoenix.db"
+    """Phoenix's SQLite file on the native runtime."""
+    return working_dir(settings) / "phoenix.db"
 
 
 def count_rows(settings: Settings) -> dict[str, int]:
@@ -250,14 +252,19 @@ def count_rows(settings: Settings) -> dict[str, int]:
         return sqlite_counts(connection)
 
 
-def _count_query(table: str, placeholder: str) -> str:
-    if table != "spans":
-        return f"SELECT count(*) FROM {table}"
-    # The drain's marker spans are ours, not the user's: a store holding only those counts as empty.
+def user_count_query(table: str, placeholder: str) -> str:
+    """Rows of `traces` or `spans` outside the stack's own project (stackkit.canary.STACK_PROJECT, given as the
+    one parameter): the drain's marker spans are ours, not the user's."""
+    join = "JOIN traces ON traces.id = spans.trace_rowid " if table == "spans" else ""
     return (
-        "SELECT count(*) FROM spans JOIN traces ON traces.id = spans.trace_rowid "
-        f"JOIN projects ON projects.id = traces.project_rowid WHERE projects.name <> {placeholder}"
+        f"SELECT count(*) FROM {table} {join}JOIN projects ON projects.id = traces.project_rowid "
+        f"WHERE projects.name <> {placeholder}"
     )
+
+
+def _count_query(table: str, placeholder: str) -> str:
+    # A store holding only the stack's own spans counts as empty.
+    return user_count_query(table, placeholder) if table == "spans" else f"SELECT count(*) FROM {table}"
 
 
 def _parameters(table: str) -> tuple[str, ...]:

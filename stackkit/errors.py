@@ -30,3 +30,7 @@ class OperationFailed(StackkitError):
     """A task that was valid failed while it ran."""
 
     exit_code = EXIT_FAILED
+
+
+class StackError(OperationFailed):
+    """A bring-up or task failed; the message says what and how to fix it."""

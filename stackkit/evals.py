@@ -26,7 +26,7 @@ import requests
 
 from stackkit import demo_flush, secrets
 from stackkit.errors import OperationFailed, UsageError
-from stackkit.phoenix_api import PhoenixClient, PhoenixError
+from stackkit.phoenix_api import PhoenixClient, PhoenixError, phoenix_client
 from stackkit.settings import Settings
 
 EVALUATORS = ("answered", "latency", "tool_ok")
@@ -241,15 +241,11 @@ def annotation(span_id: str, evaluation: Evaluation) -> dict[str, Any]:
 
 
 def client_for(settings: Settings) -> PhoenixClient:
-    token = ""
-    if settings.phoenix_enable_auth:
-        token = secrets.load(settings).get("PHOENIX_ADMIN_SECRET", "")
-        if not token:
-            raise EvalError(
-                f"PHOENIX_ENABLE_AUTH is on but {settings.secrets_file} has no PHOENIX_ADMIN_SECRET; "
-                "run `invoke up` first"
-            )
-    return PhoenixClient(settings.phoenix_url, token=token, verify=settings.phoenix_tls_verify)
+    if settings.phoenix_enable_auth and not secrets.load(settings).get("PHOENIX_ADMIN_SECRET", ""):
+        raise EvalError(
+            f"PHOENIX_ENABLE_AUTH is on but {settings.secrets_file} has no PHOENIX_ADMIN_SECRET; run `invoke up` first"
+        )
+    return phoenix_client(settings)
 
 
 def _complete(spans: list[dict[str, Any]]) -> bool:

@@ -9,7 +9,9 @@ from typing import Any
 
 import requests
 
+from stackkit import secrets
 from stackkit.errors import OperationFailed
+from stackkit.settings import Settings
 
 
 class PhoenixError(OperationFailed):
@@ -143,3 +145,20 @@ class PhoenixClient:
             params = [("span_ids", span_id) for span_id in span_ids[start : start + 50]] + [("limit", 1000)]
             annotations += self._request("GET", f"/v1/projects/{project}/span_annotations", params=params)["data"]
         return annotations
+
+
+def reader_token(settings: Settings) -> str:
+    """The token that reads every project of the stack's Phoenix: the admin secret with auth on, else the
+    ingestion key the user gave (an external Phoenix), else none."""
+    stored = secrets.load(settings)
+    token = stored.get("PHOENIX_ADMIN_SECRET", "") if settings.phoenix_enable_auth else ""
+    if not token and settings.phoenix_wants_key:
+        token = settings.phoenix_api_key or stored.get("PHOENIX_API_KEY", "")
+    return token
+
+
+def phoenix_client(settings: Settings, timeout: float = 10.0) -> PhoenixClient:
+    """The REST client of the stack's Phoenix, with the token of reader_token."""
+    return PhoenixClient(
+        settings.phoenix_url, token=reader_token(settings), timeout=timeout, verify=settings.phoenix_tls_verify
+    )

@@ -15,10 +15,13 @@ from dataclasses import dataclass
 import psutil
 import requests
 
-from stackkit import ports
+from stackkit import images, ports
 from stackkit.settings import Settings
 
 METRICS_PORT = 9090
+# Phoenix's compose project and service (stackkit.phoenix.component declares them from these).
+PHOENIX_COMPOSE_PROJECT = "arize-phoenix"
+PHOENIX_COMPOSE_SERVICE = "phoenix"
 # What the ingest and storage checks read (names as Phoenix 20.x exports them).
 SPAN_QUEUE_SIZE = "phoenix_span_queue_size"
 SPAN_QUEUE_REJECTIONS = "phoenix_span_queue_rejections_total"
@@ -99,14 +102,20 @@ def parse(text: str) -> Metrics:
 
 def _scrape_container(settings: Settings) -> Metrics | str:
     """The port is not published: ask from inside the container (the image has python, no curl)."""
-    from stackkit.runtimes.docker import DockerRuntime
-
     code = f"import urllib.request as u;print(u.urlopen('http://127.0.0.1:{METRICS_PORT}/metrics').read().decode())"
+    labels = [
+        f"com.docker.compose.project={PHOENIX_COMPOSE_PROJECT}",
+        f"com.docker.compose.service={PHOENIX_COMPOSE_SERVICE}",
+    ]
     try:
-        found = DockerRuntime(settings).containers("phoenix")
-        if not found:
-            return "Phoenix's container is not running"
-        exit_code, output = found[0].exec_run(["python3", "-c", code])
+        client = images.docker_client(timeout=30)
+        try:
+            found = client.containers.list(filters={"label": labels})
+            if not found:
+                return "Phoenix's container is not running"
+            exit_code, output = found[0].exec_run(["python3", "-c", code])
+        finally:
+            client.close()
     except Exception as error:  # the engine's errors come in many types; one line is enough
         return f"could not read Phoenix's metrics in its container ({str(error)[:150]})"
     text = output.decode(errors="replace")

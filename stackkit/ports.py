@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 import psutil
 
-from stackkit import components
+from stackkit.component import Component
 from stackkit.processes import describe
 
 
@@ -41,7 +41,7 @@ def holder(port: int) -> str | None:
     return None
 
 
-def busy(settings_ports: dict[str, int], wanted: Iterable[components.Component]) -> list[str]:
+def busy(settings_ports: dict[str, int], wanted: Iterable[Component]) -> list[str]:
     """One line per host port the given components need that something else holds, naming the holder."""
     problems = []
     for component in wanted:

@@ -594,12 +594,18 @@ def _foreign_name_problem(name: str, where: str, from_file: bool) -> str | None:
     return None
 
 
-def remembered_values(state_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
-    """The raw settings and Phoenix pass-through values the stack in `state_dir` was last brought up with."""
+def read_applied_record(state_dir: Path) -> dict[str, Any] | None:
+    """The parsed applied.json of the stack in `state_dir` (stackkit.applied writes it); None when absent."""
     try:
         record = json.loads((state_dir / APPLIED_FILE).read_text())
     except (FileNotFoundError, ValueError):
-        record = {}
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def remembered_values(state_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """The raw settings and Phoenix pass-through values the stack in `state_dir` was last brought up with."""
+    record = read_applied_record(state_dir) or {}
     raw = {name: value for name, value in record.get("settings", {}).items() if name in SPECS_BY_NAME}
     try:
         stored = envfile.read(state_dir / SECRETS_FILE)

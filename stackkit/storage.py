@@ -95,15 +95,6 @@ class StoreUsage:
     total_bytes: int | None
 
 
-def _count_sql(table: str, placeholder: str) -> str:
-    # The drain's marker spans (stackkit.canary.STACK_PROJECT) are the stack's own, not the user's.
-    join = "JOIN traces ON traces.id = spans.trace_rowid " if table == "spans" else ""
-    return (
-        f"SELECT count(*) FROM {table} {join}JOIN projects ON projects.id = traces.project_rowid "
-        f"WHERE projects.name <> {placeholder}"
-    )
-
-
 def _sqlite_usage(path: Path) -> StoreUsage:
     files = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
     size = sum(file.stat().st_size for file in files if file.exists())
@@ -114,8 +105,8 @@ def _sqlite_usage(path: Path) -> StoreUsage:
             has_spans = connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'spans'").fetchone()
             if has_spans:
                 parameters = (STACK_PROJECT,)
-                traces = connection.execute(_count_sql("traces", "?"), parameters).fetchone()[0]
-                spans = connection.execute(_count_sql("spans", "?"), parameters).fetchone()[0]
+                traces = connection.execute(database.user_count_query("traces", "?"), parameters).fetchone()[0]
+                spans = connection.execute(database.user_count_query("spans", "?"), parameters).fetchone()[0]
     disk = shutil.disk_usage(path.parent if path.parent.exists() else Path("/"))
     return StoreUsage(f"SQLite {path}", size, traces, spans, disk.free, disk.total)
 
@@ -129,9 +120,9 @@ def _postgres_usage(settings: Settings) -> StoreUsage:
         cursor.execute("SELECT to_regclass('spans') IS NOT NULL")
         traces = spans = 0
         if cursor.fetchone()[0]:
-            cursor.execute(_count_sql("traces", "%s"), (STACK_PROJECT,))
+            cursor.execute(database.user_count_query("traces", "%s"), (STACK_PROJECT,))
             traces = cursor.fetchone()[0]
-            cursor.execute(_count_sql("spans", "%s"), (STACK_PROJECT,))
+            cursor.execute(database.user_count_query("spans", "%s"), (STACK_PROJECT,))
             spans = cursor.fetchone()[0]
     return StoreUsage(f"PostgreSQL {database.redact(url)}", size, traces, spans, None, None)
 

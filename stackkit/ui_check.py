@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from stackkit.canary import CANARY_SPAN_NAME, STACK_PROJECT
-from stackkit.phoenix_api import PhoenixClient
+from stackkit.phoenix_api import PhoenixClient, phoenix_client
 from stackkit.settings import Settings
 
 CHROMIUM = "/usr/bin/chromium"
@@ -163,15 +163,13 @@ def screenshot_task(output: str) -> None:
     """`invoke screenshot`: one message and exit 1 on failure, never a traceback."""
     from invoke.exceptions import Exit
 
-    from stackkit import secrets
     from stackkit.settings import SettingsError, load_settings
 
     try:
         settings = load_settings()
-        token = secrets.load(settings).get("PHOENIX_ADMIN_SECRET", "") if settings.phoenix_enable_auth else ""
         if settings.phoenix_enable_auth:
             raise UiCheckFailed("PHOENIX_ENABLE_AUTH is on: the browser would need to log in, which this does not do")
-        print(f"wrote {screenshot(settings, PhoenixClient(settings.phoenix_url, token=token), Path(output))}")
+        print(f"wrote {screenshot(settings, phoenix_client(settings), Path(output))}")
     except SettingsError as error:
         raise Exit(f"error: {error}", code=2) from None
     except UiCheckFailed as error:
@@ -210,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         smoke.invoke(env, "up")
         settings = load_settings(environ=env)
-        client = PhoenixClient(settings.phoenix_url, token=smoke._read_key(settings))
+        client = phoenix_client(settings)
         model_pricing.register_offline_model_price(client)
         smoke.invoke(env, "traffic", "--requests", str(args.requests), "--sessions", "3")
         for _ in range(3):

@@ -16,13 +16,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from stackkit import applied, backup, components, database, phoenix_env, secrets
-from stackkit.errors import StackkitError, UsageError
-from stackkit.health import wait_healthy
-from stackkit.render import Plan, render
+from stackkit import applied, backup, database, lifecycle, phoenix_env, secrets
+from stackkit.component import Plan
+from stackkit.errors import StackError, StackkitError, UsageError
+from stackkit.lifecycle import make_plan, recorded_runtime, require_applied
+from stackkit.phoenix.component import PHOENIX
+from stackkit.render import render
 from stackkit.runtimes.native import NativeRuntime
 from stackkit.settings import Settings, settings_from_given
-from stackkit.stack import StackError, health_url, make_plan, recorded_runtime, require_applied
 
 Printer = Callable[[str], None]
 MIGRATE_TIMEOUT = 1800.0
@@ -59,17 +60,9 @@ class _Steps:
         return ", ".join(f"{name} {seconds:.1f}s" for name, seconds in self.times.items())
 
 
-def _start_phoenix(settings: Settings, plan: Plan) -> None:
-    runtime = NativeRuntime(settings)
+def _start_phoenix(settings: Settings, plan: Plan, out: Printer) -> None:
     render(settings, plan, secrets.load(settings))
-    runtime.start("phoenix", plan)
-    url = health_url(settings, "phoenix")
-    result = wait_healthy(url, settings.stack_health_timeout, still_running=lambda: runtime.state("phoenix").running)
-    if not result.ok:
-        tail = "\n".join(runtime.logs("phoenix", tail=15))
-        raise StackError(
-            f"Phoenix {settings.phoenix_version} did not become healthy at {url} ({result.detail}):\n{tail}"
-        )
+    lifecycle.start_and_wait(settings, NativeRuntime(settings), PHOENIX.name, plan, out)
 
 
 def _reason(done: subprocess.CompletedProcess[str]) -> str:
@@ -85,7 +78,7 @@ def _migrate(settings: Settings, python: str) -> None:
     runtime = NativeRuntime(settings)
     done = subprocess.run(
         [python, "-m", "phoenix.server.main", "db", "migrate"],
-        env=runtime.environment("phoenix"),
+        env=runtime.environment(PHOENIX.name),
         cwd=settings.state_dir,
         capture_output=True,
         text=True,
@@ -123,37 +116,37 @@ def upgrade(settings: Settings, to_version: str, out: Printer = print) -> None:
             f"PHOENIX_VERSION={to_version} is older than the running {from_version}: Phoenix cannot migrate a "
             "database back. Restore a backup taken before the upgrade instead (`invoke restore --input ...`)"
         )
-    if not runtime.state("phoenix").running:
+    if not runtime.state(PHOENIX.name).running:
         raise StackError("Phoenix is not running: `invoke up` with the new PHOENIX_VERSION starts it")
     steps = _Steps(out)
     python = str(steps.run("environment", lambda: phoenix_env.ensure(to_version, out)))
     plan = make_plan(runtime)
 
-    stopped = [sender.name for sender in reversed(components.senders()) if runtime.state(sender.name).running]
-    for name in stopped:
-        runtime.stop(name)
-        out(f"upgrade: {name} stopped (sends to phoenix)")
-    steps.run("drain", lambda: database.wait_for_ingestion(old, out))
-    runtime.stop("phoenix")
+    def say(line: str) -> None:
+        out(f"upgrade: {line}")
+
+    stopped = steps.run("drain", lambda: lifecycle.pause_senders(old, runtime, say))
+    assert isinstance(stopped, list)
+    runtime.stop(PHOENIX.name)
     out(f"upgrade: Phoenix {from_version} stopped")
     before = database.count_rows(old)
     saved = steps.run("backup", lambda: backup.backup(old, out=out))
     assert isinstance(saved, backup.BackupResult)
     try:
         steps.run("migration", lambda: _migrate(new, python))
-        steps.run("start", lambda: _start_phoenix(new, plan))
+        steps.run("start", lambda: _start_phoenix(new, plan, say))
         steps.run("verify", lambda: _check_spans(new, before))
     except (StackkitError, OSError, subprocess.TimeoutExpired) as error:
         failed_step = steps.current
         out(f"upgrade: {failed_step} failed; rolling back to Phoenix {from_version}")
-        _roll_back(old, plan, saved.path, before, stopped, out)
+        _roll_back(old, plan, saved.path, before, stopped, say)
         raise StackError(
             f"upgrading Phoenix {from_version} -> {to_version} failed at the {failed_step} step: {error}\n"
             f"Rolled back: restored {saved.path} and Phoenix {from_version} runs again with {before['spans']} "
             f"spans. PHOENIX_VERSION stays {from_version} in the running stack."
         ) from None
-    _start_senders(new, plan, stopped, out)
-    applied.record(new, Plan(plan.runtime, tuple(n for n in plan.components if runtime.state(n).running), plan.skipped))
+    _start_senders(new, plan, stopped, say)
+    applied.record(new, lifecycle.running_plan(runtime, plan))
     out(
         f"upgrade: Phoenix {from_version} -> {to_version} done, {before['spans']} spans kept; backup {saved.path}; "
         f"times: {steps.summary()}"
@@ -161,21 +154,22 @@ def upgrade(settings: Settings, to_version: str, out: Printer = print) -> None:
 
 
 def _start_senders(settings: Settings, plan: Plan, names: list[str], out: Printer) -> None:
-    runtime = NativeRuntime(settings)
-    for name in reversed(names):
-        runtime.start(name, plan)
-        result = wait_healthy(health_url(settings, name), settings.stack_health_timeout)
-        out(f"upgrade: {name} {'started' if result.ok else 'did not become healthy: ' + result.detail}")
+    """The senders come back after the upgrade or the rollback; one that fails is reported, not raised (Phoenix
+    runs, and `invoke up` starts it again)."""
+    try:
+        lifecycle.resume_senders(settings, NativeRuntime(settings), plan, names, out)
+    except StackkitError as error:
+        out(str(error))
 
 
 def _roll_back(
     old: Settings, plan: Plan, saved: Path, before: dict[str, int], senders: list[str], out: Printer
 ) -> None:
-    NativeRuntime(old).stop("phoenix")
+    NativeRuntime(old).stop(PHOENIX.name)
     backup.restore(old, saved, force=True, out=out)
-    _start_phoenix(old, plan)
+    _start_phoenix(old, plan, out)
     _check_spans(old, before)
-    out(f"upgrade: rolled back; Phoenix {old.phoenix_version} is healthy with {before['spans']} spans")
+    out(f"rolled back; Phoenix {old.phoenix_version} is healthy with {before['spans']} spans")
     _start_senders(old, plan, senders, out)
 
 
@@ -183,3 +177,11 @@ def wanted(state: applied.AppliedState, settings: Settings) -> bool:
     """`invoke up` with a new PHOENIX_VERSION on a running native Phoenix goes through upgrade()."""
     changed = any(change.name == "PHOENIX_VERSION" for change in applied.changes(state, settings))
     return changed and state.runtime == "native" and not settings.phoenix_external_url
+
+
+def upgrade_if_wanted(settings: Settings, state: applied.AppliedState, out: Printer) -> applied.AppliedState:
+    """A new PHOENIX_VERSION on a running native Phoenix: backup, migration alone, rollback on failure."""
+    if not wanted(state, settings):
+        return state
+    upgrade(settings, settings.phoenix_version, out)
+    return applied.read(settings) or state

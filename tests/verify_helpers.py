@@ -6,7 +6,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from stackkit.render import Plan, render
+from stackkit.component import Plan
+from stackkit.render import render
 from stackkit.settings import Settings, load_settings
 from stackkit.verify import CheckResult, run_checks
 from stackkit.verify.files import PLACEHOLDER_SECRETS

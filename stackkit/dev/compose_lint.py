@@ -18,14 +18,15 @@ import jsonschema
 import yaml
 
 from stackkit import components
-from stackkit.render import Plan, compose_environment, compose_override_path, render
-from stackkit.runtimes.docker import POSTGRES_OVERRIDE, find_compose
+from stackkit.component import Plan
+from stackkit.render import compose_environment, compose_override_path, render
+from stackkit.runtimes.docker import find_compose
 from stackkit.settings import REPO_ROOT, load_settings
 
 # The versioned compose files of each compose project (the rendered override is added when linting).
 COMPOSE_PROJECTS = {
     component.compose_project: [component.compose_file]
-    + ([f"{component.compose_dir}/{POSTGRES_OVERRIDE}"] if component is components.PHOENIX else [])
+    + [f"{component.compose_dir}/{name}" for name in component.every_extra_compose_file]
     for component in components.ALL
 }
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import requests
 
 from stackkit.errors import OperationFailed
-from stackkit.phoenix_api import PhoenixClient, PhoenixError
+from stackkit.phoenix_api import PhoenixError, phoenix_client
 from stackkit.ports import free_ports
 from stackkit.settings import HOST_PORT_SETTINGS, REPO_ROOT, load_settings
 
@@ -49,7 +49,7 @@ def read_back(env: dict[str, str], report_file: Path, expected: int) -> None:
     trace_ids = report["trace_ids"]
     if len(trace_ids) != expected:
         raise SmokeFailure(f"traffic produced {len(trace_ids)} trace ids, expected {expected}")
-    client = PhoenixClient(settings.phoenix_url, token=_read_key(settings))
+    client = phoenix_client(settings)
     try:
         by_trace = client.wait_for_traces(settings.phoenix_project_name, trace_ids, timeout=60, min_spans_per_trace=4)
     except (requests.RequestException, PhoenixError) as error:
@@ -61,12 +61,6 @@ def read_back(env: dict[str, str], report_file: Path, expected: int) -> None:
         raise SmokeFailure(f"{len(missing)} of {expected} traces not (fully) in Phoenix: {missing[:3]}")
     spans = sum(len(spans) for spans in by_trace.values())
     print(f"read back {len(by_trace)} traces ({spans} spans) from Phoenix's REST API", flush=True)
-
-
-def _read_key(settings) -> str:
-    from stackkit import secrets
-
-    return secrets.load(settings).get("PHOENIX_ADMIN_SECRET", "")
 
 
 def show_failing_logs(env: dict[str, str]) -> None:
@@ -98,7 +92,7 @@ def docker_images_environment(env: dict[str, str]) -> dict[str, str]:
 
 def span_count(env: dict[str, str]) -> int:
     settings = load_settings(environ=env)
-    client = PhoenixClient(settings.phoenix_url, token=_read_key(settings))
+    client = phoenix_client(settings)
     return len(client.spans(settings.phoenix_project_name))
 
 

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from stackkit.component import Plan
 from stackkit.errors import OperationFailed
-from stackkit.render import Plan
 from stackkit.settings import Settings
 
 

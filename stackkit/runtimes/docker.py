@@ -18,12 +18,12 @@ from docker.models.containers import Container
 from requests import RequestException
 
 from stackkit import components, images
-from stackkit.render import Plan, compose_environment, compose_override_path
+from stackkit.component import Plan
+from stackkit.render import compose_environment, compose_override_path
 from stackkit.runtimes.base import ComponentStartError, ComponentState, RuntimeUnavailable
 from stackkit.settings import SPECS_BY_NAME, Settings
 
 Printer = Callable[[str], None]
-POSTGRES_OVERRIDE = "docker-compose.postgres.yml"
 # Variables of ours that must not leak from the invoking shell into compose's interpolation.
 _FOREIGN_PREFIXES = ("PHOENIX_", "AI_DEMO_", "OTEL_", "ALLOY_", "POSTGRES_", "COMPOSE_")
 
@@ -130,9 +130,10 @@ class DockerRuntime:
         return False
 
     def start(self, component: str, plan: Plan) -> None:
-        if component == "ai-demo":
-            images.ensure_ai_demo_image(self.settings, self.client, progress=images.ElapsedPrinter(self.out))
-        # --no-build: the demo image was just built above, with the host network and CA bundle.
+        declared = components.get(component)
+        if declared.build_before_start and declared.build_image:
+            declared.build_image(self.settings, self.client, images.ElapsedPrinter(self.out))
+        # --no-build: an image built here was just built above, with the host network and CA bundle.
         self.compose(component, "up", "-d", "--no-build")
 
     def stop(self, component: str, remove_data: bool = False) -> bool:
@@ -163,10 +164,9 @@ class DockerRuntime:
         return base | compose_environment(self.settings)
 
     def _file_arguments(self, component: str) -> list[str]:
-        project_dir = self.settings.repo_root / components.get(component).compose_dir
-        files = [project_dir / "docker-compose.yml"]
-        if component == "phoenix" and self.settings.phoenix_db == "postgres":
-            files.append(project_dir / POSTGRES_OVERRIDE)
+        declared = components.get(component)
+        project_dir = self.settings.repo_root / declared.compose_dir
+        files = [self.settings.repo_root / name for name in declared.compose_files(self.settings)]
         files.append(compose_override_path(self.settings, component))
         arguments = [argument for path in files for argument in ("-f", str(path))]
         # Relative paths (the demo's build context) stay relative to the versioned folder.

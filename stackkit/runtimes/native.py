@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from stackkit import components, envfile
+from stackkit.component import Plan
 from stackkit.processes import ManagedProcess
-from stackkit.render import ENV_DIR, Plan
+from stackkit.render import ENV_DIR
 from stackkit.runtimes.base import ComponentState, RuntimeUnavailable
 from stackkit.settings import SPECS_BY_NAME, Settings
 
@@ -48,7 +49,8 @@ class NativeRuntime:
         return None
 
     def prepare(self, plan: Plan) -> None:
-        for folder in (self.settings.run_dir, self.settings.logs_dir, self.settings.data_dir / "phoenix"):
+        data = [path for component in components.ALL if (path := component.data_path(self.settings))]
+        for folder in (self.settings.run_dir, self.settings.logs_dir, *data):
             envfile.make_private_dir(folder)
 
     def command(self, component: str) -> list[str]:
@@ -76,8 +78,9 @@ class NativeRuntime:
 
     def stop(self, component: str, remove_data: bool = False) -> bool:
         stopped = self.process(component).stop()
-        if remove_data and component in ("phoenix", "alloy"):
-            shutil.rmtree(self.settings.data_dir / component, ignore_errors=True)
+        data = components.get(component).data_path(self.settings)
+        if remove_data and data is not None:
+            shutil.rmtree(data, ignore_errors=True)
         return stopped
 
     def remove_network(self) -> bool:

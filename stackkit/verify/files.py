@@ -20,23 +20,24 @@ from typing import Any
 import jinja2
 import yaml
 
-from stackkit import envfile, render
+from stackkit import components, envfile, render
+from stackkit.alloy import component as alloy_component
 from stackkit.alloy_syntax import AlloyFile, AlloySyntaxError, Block, parse_file
+from stackkit.component import Plan
+from stackkit.demo import component as demo_component
+from stackkit.phoenix import component as phoenix_component
 from stackkit.settings import Settings
 
 # What the checks render and evaluate when the state folder has no rendered files yet.
-DEFAULT_PLAN = render.Plan(runtime="docker", components=("phoenix", "alloy", "ai-demo"), skipped={})
-NATIVE_PLAN = render.Plan(runtime="native", components=("phoenix", "alloy", "ai-demo"), skipped={})
+DEFAULT_PLAN = Plan(runtime="docker", components=components.NAMES, skipped={})
+NATIVE_PLAN = Plan(runtime="native", components=components.NAMES, skipped={})
 PLACEHOLDER_SECRETS = {
     name: "placeholder0not0a0secret0for0verify"
     for name in ("PHOENIX_SECRET", "PHOENIX_ADMIN_SECRET", "PHOENIX_API_KEY", "POSTGRES_PASSWORD")
 }
 
-COMPOSE_FILES = {
-    "phoenix": "stacks/arize-phoenix/docker-compose.yml",
-    "phoenix-postgres": "stacks/arize-phoenix/docker-compose.postgres.yml",
-    "alloy": "stacks/grafana-alloy/docker-compose.yml",
-    "ai-demo": "services/ai-demo/docker-compose.yml",
+COMPOSE_FILES = {component.name: component.compose_file for component in components.ALL} | {
+    f"{components.PHOENIX.name}-postgres": f"{components.PHOENIX.compose_dir}/{phoenix_component.POSTGRES_OVERRIDE}"
 }
 DEMO_TELEMETRY = "services/ai-demo/ai_demo/telemetry.py"
 ALLOY_CONFIG = "config.alloy"
@@ -57,7 +58,7 @@ class FileLocations:
 
     @property
     def alloy_stack_dir(self) -> Path:
-        return self.repo_root / "stacks" / render.ALLOY_DIR
+        return self.repo_root / "stacks" / alloy_component.ALLOY_DIR
 
     @property
     def alloy_config(self) -> Path:
@@ -65,7 +66,7 @@ class FileLocations:
 
     @property
     def rendered_alloy_dir(self) -> Path:
-        return self.rendered_dir / render.ALLOY_DIR
+        return self.rendered_dir / alloy_component.ALLOY_DIR
 
     @property
     def rendered_env_dir(self) -> Path:
@@ -238,7 +239,7 @@ def _load_pieces(settings: Settings, locations: FileLocations) -> tuple[bool, li
             return False, [_template_failure(error, locations)]
         return False, [
             _parse_alloy(path, path.name, _template_of(path, locations), rendered_now=True)
-            for path in _rendered_pieces(scratch_settings.rendered_dir / render.ALLOY_DIR)
+            for path in _rendered_pieces(scratch_settings.rendered_dir / alloy_component.ALLOY_DIR)
         ]
 
 
@@ -315,9 +316,15 @@ def load_files(settings: Settings, locations: FileLocations | None = None) -> Co
         locations=locations,
         rendered=rendered,
         alloy=AlloyConfig(sources, components),
-        alloy_env=_load_env("alloy", locations, lambda: render.alloy_env(settings, DEFAULT_PLAN, PLACEHOLDER_SECRETS)),
+        alloy_env=_load_env(
+            alloy_component.ALLOY.name,
+            locations,
+            lambda: alloy_component.environment(settings, DEFAULT_PLAN, PLACEHOLDER_SECRETS),
+        ),
         ai_demo_env=_load_env(
-            "ai-demo", locations, lambda: render.ai_demo_env(settings, DEFAULT_PLAN, PLACEHOLDER_SECRETS)
+            demo_component.AI_DEMO.name,
+            locations,
+            lambda: demo_component.environment(settings, DEFAULT_PLAN, PLACEHOLDER_SECRETS),
         ),
         compose={
             name: _load_compose(locations.compose_file(name), locations.shown(locations.compose_file(name)))

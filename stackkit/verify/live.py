@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import cache
 
-from stackkit import envfile, stack
-from stackkit.render import ENV_DIR, Plan
+from stackkit import envfile, lifecycle
+from stackkit.component import Plan
+from stackkit.render import ENV_DIR
 from stackkit.runtimes.base import Runtime
 from stackkit.settings import Settings
 
@@ -16,8 +17,8 @@ UP_FIX = "run `invoke up` (then `invoke status`); `invoke logs --service {compon
 
 @cache
 def runtime_and_plan(settings: Settings) -> tuple[Runtime, Plan]:
-    runtime = stack.recorded_runtime(settings)
-    return runtime, stack.make_plan(runtime)
+    runtime = lifecycle.recorded_runtime(settings)
+    return runtime, lifecycle.make_plan(runtime)
 
 
 def running(settings: Settings, component: str) -> bool:

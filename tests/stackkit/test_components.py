@@ -42,7 +42,8 @@ def test_what_the_user_runs_elsewhere_is_planned_external_and_not_started(tmp_pa
     from isolation import isolated_settings
 
     from stackkit import stack
-    from stackkit.render import ai_demo_env, alloy_env
+    from stackkit.alloy.component import environment as alloy_env
+    from stackkit.demo.component import environment as ai_demo_env
     from stackkit.runtimes.native import NativeRuntime
 
     ca = tmp_path / "ca.pem"
@@ -87,7 +88,8 @@ def test_external_settings_that_cannot_work_alone_are_refused(tmp_path: Path) ->
 def test_on_docker_the_ca_bundle_is_mounted_read_only_where_the_senders_read_it(tmp_path: Path) -> None:
     from isolation import isolated_settings
 
-    from stackkit.render import CA_BUNDLE_IN_CONTAINER, Plan, compose_override_path, render
+    from stackkit.component import CA_BUNDLE_IN_CONTAINER, Plan
+    from stackkit.render import compose_override_path, render
 
     ca = tmp_path / "ca.pem"
     ca.write_text("-----BEGIN CERTIFICATE-----\n")

@@ -10,8 +10,10 @@ from isolation import isolated_environ, isolated_settings
 from reliability_helpers import invoke
 
 from stackkit import database
+from stackkit.component import Plan
+from stackkit.phoenix.component import database_url_for
+from stackkit.phoenix.component import environment as phoenix_env
 from stackkit.ports import free_ports
-from stackkit.render import Plan, database_url_for, phoenix_env
 from stackkit.settings import NATIVE_POSTGRES_NEEDS_URL, SettingsError
 
 PASSWORD = "Sup3r-Secret-Pw"

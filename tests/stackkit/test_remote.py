@@ -19,10 +19,11 @@ from system import require
 
 from stackkit import remote
 from stackkit.canary import STACK_PROJECT, send_canary
+from stackkit.component import Plan
 from stackkit.health import wait_healthy
 from stackkit.phoenix_api import PhoenixClient
 from stackkit.ports import free_ports
-from stackkit.render import Plan, render
+from stackkit.render import render
 from stackkit.runtimes.native import NativeRuntime
 from stackkit.settings import Settings
 

@@ -20,8 +20,9 @@ import yaml
 from isolation import invoke, isolated_environ, isolated_settings
 
 from stackkit import admin, components, exposure, file_modes, secrets
+from stackkit.component import Plan
 from stackkit.health import wait_healthy
-from stackkit.render import ENV_DIR, Plan, render
+from stackkit.render import ENV_DIR, render
 from stackkit.runtimes.docker import DockerRuntime
 from stackkit.runtimes.native import NativeRuntime
 from stackkit.settings import Settings, SettingsError, load_settings

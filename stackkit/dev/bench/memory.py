@@ -15,9 +15,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from stackkit.component import Plan
 from stackkit.dev.smoke import smoke_environment
 from stackkit.health import wait_healthy
-from stackkit.render import Plan, render
+from stackkit.render import render
 from stackkit.runtimes.native import NativeRuntime
 from stackkit.settings import Settings, load_settings
 

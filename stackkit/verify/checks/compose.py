@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from stackkit import render
+from stackkit.alloy import component as alloy_component
 from stackkit.verify.alloy_model import (
     HTTP_EXPORTER,
     OTLP_RECEIVER,
@@ -128,7 +129,7 @@ def alloy_listen_addr(ctx: VerifyContext) -> CheckResult:
 
 def receiver_port_findings(ctx: VerifyContext, published: set[int], ports_where: str, shown: str) -> list[CheckResult]:
     """The receiver's ports in a container (docker's alloy.env) must be among the published ones."""
-    docker_env = render.alloy_env(ctx.settings, DEFAULT_PLAN, PLACEHOLDER_SECRETS)
+    docker_env = alloy_component.environment(ctx.settings, DEFAULT_PLAN, PLACEHOLDER_SECRETS)
     findings = []
     for receiver in ctx.files.alloy.named(OTLP_RECEIVER):
         for server, _default_port in RECEIVER_SERVERS:

@@ -16,6 +16,7 @@ from stackkit.alloy_syntax import (
     reads_env,
 )
 from stackkit.health import probe
+from stackkit.phoenix import component as phoenix_component
 from stackkit.settings import Settings
 from stackkit.verify.alloy_model import (
     EXPORTER_PREFIX,
@@ -146,7 +147,9 @@ def phoenix_volume(ctx: VerifyContext) -> CheckResult:
             findings.append(found)
         passed.append(f"PostgreSQL's {POSTGRES_DATA_DIR} too")
     if settings.stack_runtime in ("native", "auto") and settings.phoenix_db == "sqlite":
-        native_dir = Path(render.phoenix_env(settings, NATIVE_PLAN, PLACEHOLDER_SECRETS)["PHOENIX_WORKING_DIR"])
+        native_dir = Path(
+            phoenix_component.environment(settings, NATIVE_PLAN, PLACEHOLDER_SECRETS)["PHOENIX_WORKING_DIR"]
+        )
         findings += native_data_findings(settings.state_dir, native_dir, settings.stack_runtime)
         passed.append(f"native: {native_dir}")
     return conclude(findings, "; ".join(passed))

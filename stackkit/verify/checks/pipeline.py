@@ -7,9 +7,9 @@ import time
 
 import requests
 
-from stackkit import canary, components, ports, secrets
+from stackkit import canary, components, ports
 from stackkit.health import probe
-from stackkit.phoenix_api import PhoenixClient, PhoenixError
+from stackkit.phoenix_api import PhoenixError, phoenix_client
 from stackkit.settings import Settings
 from stackkit.verify.live import (
     CANARY_DEADLINE_S,
@@ -56,14 +56,6 @@ def _alloy_counters(settings: Settings) -> dict[str, float]:
     return counters
 
 
-def _reader(settings: Settings) -> PhoenixClient:
-    stored = secrets.load(settings)
-    token = stored.get("PHOENIX_ADMIN_SECRET", "") if settings.phoenix_enable_auth else ""
-    if not token and settings.phoenix_wants_key:
-        token = stored.get("PHOENIX_API_KEY", "")  # an external Phoenix: the key the user gave
-    return PhoenixClient(settings.phoenix_url, token=token, verify=settings.phoenix_tls_verify)
-
-
 @check("pipeline.canary", static=False)
 def pipeline_canary(ctx: VerifyContext) -> CheckResult:
     settings = ctx.settings
@@ -93,7 +85,7 @@ def pipeline_canary(ctx: VerifyContext) -> CheckResult:
         return CheckResult.failed(f"{hop} answered 415", "send OTLP as protobuf (Phoenix refuses JSON)")
     if result.status_code != 200:
         return CheckResult.failed(f"{hop} answered HTTP {result.status_code}: {result.body}", "read the sender's logs")
-    reader = _reader(settings)
+    reader = phoenix_client(settings)
     try:
         spans = reader.wait_for_traces(canary.STACK_PROJECT, [result.trace_id], timeout=CANARY_DEADLINE_S)[
             result.trace_id

@@ -18,9 +18,10 @@ from system import unavailable
 
 from stackkit import images
 from stackkit.canary import STACK_PROJECT, send_canary
+from stackkit.component import Plan
 from stackkit.health import wait_healthy
 from stackkit.phoenix_api import PhoenixClient
-from stackkit.render import Plan, render
+from stackkit.render import render
 from stackkit.runtimes.base import RuntimeUnavailable
 from stackkit.runtimes.docker import DockerRuntime
 
@@ -187,7 +188,8 @@ def test_compose_reads_back_exactly_what_render_wrote(tmp_path: Path) -> None:
 
     import yaml
 
-    from stackkit.render import Plan, render
+    from stackkit.component import Plan
+    from stackkit.render import render
 
     settings = isolated_settings(
         tmp_path / "state", STACK_RUNTIME="docker", PHOENIX_ENABLE_AUTH="true", PHOENIX_DB="postgres"

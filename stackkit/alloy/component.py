@@ -1,0 +1,137 @@
+"""Grafana Alloy as a component of the stack: its registry entry, rendered environment and the
+configuration pieces rendered from stacks/grafana-alloy/*.alloy.j2."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping
+from urllib.parse import urlparse
+
+import jinja2
+
+from stackkit import phoenix_metrics
+from stackkit.component import Component, Plan, ca_bundle_path
+from stackkit.phoenix.component import PHOENIX
+from stackkit.settings import Settings
+
+ALLOY_DIR = "grafana-alloy"  # in the repository's stacks/ and in the rendered folder
+# Alloy's sending queue is measured in bytes of serialized spans (ALLOY_QUEUE_MIB) and kept on disk; its
+# consumers each hold one batch in memory while sending it. README ("Sizing Alloy's queue") does the sums.
+ALLOY_QUEUE_CONSUMERS = 2
+# Retried until Phoenix answers: the queue's bound, not a timer, decides what is dropped in a long outage.
+ALLOY_RETRY_MAX_ELAPSED = "0s"
+MIB = 1024 * 1024
+DATA_FOLDER = "alloy"
+# Pieces `invoke render --print NAME` prints for pasting into an Alloy configuration the user runs.
+PRINTABLE_PIECES = ("phoenix-exporter",)
+
+
+def _command(settings: Settings) -> list[str]:
+    return [
+        shutil.which("alloy") or "alloy",
+        "run",
+        str(settings.rendered_dir / ALLOY_DIR),
+        f"--server.http.listen-addr=127.0.0.1:{settings.alloy_ui_port}",
+        f"--storage.path={settings.data_dir / DATA_FOLDER}",
+    ]
+
+
+def environment(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> dict[str, str]:
+    env = {"PHOENIX_OTLP_ENDPOINT": PHOENIX.reached_at(settings, plan.runtime)}
+    # The key is minted once Phoenix is healthy; `invoke up` renders again before starting Alloy.
+    if settings.phoenix_wants_key and secrets.get("PHOENIX_API_KEY"):
+        env["PHOENIX_API_KEY"] = secrets["PHOENIX_API_KEY"]
+    if ca_file := ca_bundle_path(settings, plan.runtime):
+        env["PHOENIX_CA_FILE"] = ca_file
+    if settings.metrics_enabled:
+        env["PROMETHEUS_REMOTE_WRITE_URL"] = settings.prometheus_remote_write_url
+    if plan.runtime == "native":
+        env["ALLOY_OTLP_GRPC_LISTEN_PORT"] = str(settings.alloy_otlp_grpc_port)
+        env["ALLOY_OTLP_HTTP_LISTEN_PORT"] = str(settings.alloy_otlp_http_port)
+    return env
+
+
+def _phoenix_metrics_address(settings: Settings, plan: Plan) -> str:
+    """Where Alloy scrapes Phoenix's metrics: the container on the compose network, or the host's port 9090
+    when the native Phoenix has them on; "" when they are off or Phoenix is not the stack's."""
+    if settings.phoenix_external_url:
+        return ""
+    if plan.runtime == "docker":
+        return f"{PHOENIX.compose_service}:{phoenix_metrics.METRICS_PORT}"
+    return f"127.0.0.1:{phoenix_metrics.METRICS_PORT}" if phoenix_metrics.enabled(settings, "native") else ""
+
+
+def pieces(settings: Settings, plan: Plan) -> dict[str, str]:
+    """The rendered *.alloy.j2 templates, by file name."""
+    templates = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(settings.repo_root / "stacks" / ALLOY_DIR),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    context = {
+        "auth_enabled": settings.phoenix_wants_key,
+        "phoenix_endpoint_is_plain_http": urlparse(PHOENIX.reached_at(settings, plan.runtime)).scheme == "http",
+        "private_ca": bool(settings.phoenix_ca_bundle),
+        "remote_write_enabled": settings.metrics_enabled,
+        "phoenix_metrics_address": _phoenix_metrics_address(settings, plan),
+        "queue_bytes": settings.alloy_queue_mib * MIB,
+        "queue_mib": settings.alloy_queue_mib,
+        "queue_consumers": ALLOY_QUEUE_CONSUMERS,
+        "retry_max_elapsed": ALLOY_RETRY_MAX_ELAPSED,
+    }
+    return {
+        name.removesuffix(".j2"): templates.get_template(name).render(context)
+        for name in ("phoenix-exporter.alloy.j2", "metrics.alloy.j2")
+    }
+
+
+def rendered_files(settings: Settings, plan: Plan) -> dict[str, str]:
+    """config.alloy verbatim and the rendered pieces, in the folder `alloy run` reads."""
+    config = (settings.repo_root / "stacks" / ALLOY_DIR / "config.alloy").read_text()
+    return {f"{ALLOY_DIR}/config.alloy": config} | {
+        f"{ALLOY_DIR}/{name}": text for name, text in pieces(settings, plan).items()
+    }
+
+
+def piece_to_paste(settings: Settings, name: str) -> str:
+    """A rendered piece for an Alloy the stack does not run: the header names the variables it reads."""
+    plan = Plan(runtime="native", components=("alloy",), skipped={})
+    body = pieces(settings, plan)[f"{name}.alloy"]
+    body = body.split("\n", 2)[2]  # the "Rendered by `invoke render`, do not edit" header is not theirs
+    reads = [f"//   PHOENIX_OTLP_ENDPOINT={PHOENIX.reached_at(settings, 'native')}  (base URL, no /v1/traces)"]
+    if settings.phoenix_wants_key:
+        reads.append("//   PHOENIX_API_KEY=<an ingestion key of that Phoenix>")
+    if settings.phoenix_ca_bundle:
+        reads.append(f"//   PHOENIX_CA_FILE={settings.phoenix_ca_bundle}  (the private CA, readable by Alloy)")
+    header = [
+        "// Phoenix trace exporter from stackkit (`invoke render --print phoenix-exporter`): paste it into your",
+        "// config.alloy and route traces to it: output { traces = [otelcol.exporter.otlphttp.phoenix.input] }.",
+        "// It reads these variables from Alloy's environment:",
+        *reads,
+    ]
+    return "\n".join(header) + "\n" + body
+
+
+ALLOY = Component(
+    name="alloy",
+    health_path="/-/ready",
+    url_port_setting="ALLOY_UI_PORT",
+    port_settings=("ALLOY_OTLP_GRPC_PORT", "ALLOY_OTLP_HTTP_PORT", "ALLOY_UI_PORT"),
+    version_setting="ALLOY_VERSION",
+    image_setting="ALLOY_IMAGE",
+    compose_dir="stacks/grafana-alloy",
+    compose_project="grafana-alloy",
+    compose_service="alloy",
+    sends_to_phoenix=True,
+    optional=True,
+    native_command=_command,
+    environment=environment,
+    container_endpoint="http://alloy:4318",
+    host_endpoint=lambda settings: settings.alloy_otlp_http_url,
+    native_binary="alloy",
+    external_url_setting="ALLOY_EXTERNAL_URL",
+    external_endpoint_setting="ALLOY_EXTERNAL_OTLP_URL",
+    data_folder=DATA_FOLDER,
+    rendered_files=rendered_files,
+    destination=lambda plan: PHOENIX.name,
+)

@@ -1,0 +1,82 @@
+"""The AI demo service (services/ai-demo) as a component of the stack: its registry entry, rendered
+environment and image."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from stackkit import images
+from stackkit.alloy.component import ALLOY
+from stackkit.component import Component, Plan, Printer, ca_bundle_path
+from stackkit.phoenix.component import PHOENIX
+from stackkit.settings import Settings
+
+SERVICE_DIR = "services/ai-demo"
+
+
+def _command(settings: Settings) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "ai_demo.app:app",
+        "--app-dir",
+        str(settings.repo_root / SERVICE_DIR),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(settings.ai_demo_port),
+    ]
+
+
+def environment(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> dict[str, str]:
+    env = {
+        "AI_DEMO_PROJECT_NAME": settings.phoenix_project_name,
+        "AI_DEMO_LLM_PROVIDER": settings.ai_demo_llm_provider,
+        "AI_DEMO_LLM_MODEL": settings.ai_demo_llm_model,
+        "AI_DEMO_TOOL_TIMEOUT": str(settings.ai_demo_tool_timeout),
+        "AI_DEMO_TOOL_MAX_RETRIES": str(settings.ai_demo_tool_max_retries),
+        "AI_DEMO_WEATHER_API_URL": settings.ai_demo_weather_api_url,
+    }
+    if plan.with_alloy:
+        env |= {"AI_DEMO_OTLP_ENDPOINT": ALLOY.reached_at(settings, plan.runtime), "AI_DEMO_EXPORT_METRICS": "true"}
+    else:
+        # Straight to Phoenix, which takes traces only (no /v1/metrics) and wants the key itself.
+        env |= {"AI_DEMO_OTLP_ENDPOINT": PHOENIX.reached_at(settings, plan.runtime), "AI_DEMO_EXPORT_METRICS": "false"}
+        if settings.phoenix_wants_key and secrets.get("PHOENIX_API_KEY"):
+            env["AI_DEMO_PHOENIX_API_KEY"] = secrets["PHOENIX_API_KEY"]
+        if ca_file := ca_bundle_path(settings, plan.runtime):
+            env["AI_DEMO_OTLP_CA_FILE"] = ca_file
+    for key_name, value in (
+        ("ANTHROPIC_API_KEY", settings.anthropic_api_key),
+        ("OPENAI_API_KEY", settings.openai_api_key),
+    ):
+        if value:
+            env[key_name] = value
+    return env
+
+
+def _build_image(settings: Settings, client: Any, progress: Printer) -> str:
+    return images.ensure_ai_demo_image(settings, client, progress=progress)
+
+
+AI_DEMO = Component(
+    name="ai-demo",
+    health_path="/healthz",
+    url_port_setting="AI_DEMO_PORT",
+    port_settings=("AI_DEMO_PORT",),
+    version_setting=None,
+    image_setting="AI_DEMO_IMAGE",
+    compose_dir=SERVICE_DIR,
+    compose_project="ai-demo",
+    compose_service="ai-demo",
+    sends_to_phoenix=True,
+    optional=False,
+    native_command=_command,
+    environment=environment,
+    build_image=_build_image,
+    build_before_start=True,
+    destination=lambda plan: ALLOY.name if plan.with_alloy else PHOENIX.name,
+)
