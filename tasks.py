@@ -117,6 +117,4 @@ def restore(c, input, force=False):
 @task(help={"output": "PNG file to write (default docs/trace-view.png)"})
 def screenshot(c, output="docs/trace-view.png"):
     """Screenshot the demo's latest trace in the Phoenix UI (headless chromium), e.g. for the README."""
-    from stackkit import ui_check
-
-    ui_check.screenshot_task(output)
+    cli.screenshot(output)

@@ -238,3 +238,9 @@ def restore(input_file: str, force: bool) -> None:
     from stackkit import backup as backup_module
 
     run(lambda settings: backup_module.restore(settings, Path(input_file), force=force), changes_stack=True)
+
+
+def screenshot(output: str) -> None:
+    from stackkit import ui_check
+
+    run(lambda settings: ui_check.take_screenshot(settings, output))

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from stackkit.canary import CANARY_SPAN_NAME, STACK_PROJECT
+from stackkit.errors import OperationFailed
 from stackkit.phoenix_api import PhoenixClient, phoenix_client
 from stackkit.settings import Settings
 
@@ -33,8 +34,8 @@ TREE = ("chat", "plan", "get_weather", "synthesize")
 TOTAL = re.compile(r"Total Traces\s*\n\s*([\d,]+)")
 
 
-class UiCheckFailed(Exception):
-    pass
+class UiCheckFailed(OperationFailed):
+    """The Phoenix UI did not show what the check expected (or cannot be driven here)."""
 
 
 @dataclass
@@ -159,25 +160,19 @@ def screenshot(settings: Settings, client: PhoenixClient, path: Path) -> Path:
         return save(driver, path)
 
 
-def screenshot_task(output: str) -> None:
-    """`invoke screenshot`: one message and exit 1 on failure, never a traceback."""
-    from invoke.exceptions import Exit
-
-    from stackkit.settings import SettingsError, load_settings
-
+def take_screenshot(settings: Settings, output: str) -> None:
+    """`invoke screenshot` (through stackkit.cli.run): the trace view written to `output`, or one error."""
+    if settings.phoenix_enable_auth:
+        raise UiCheckFailed("PHOENIX_ENABLE_AUTH is on: the browser would need to log in, which this does not do")
     try:
-        settings = load_settings()
-        if settings.phoenix_enable_auth:
-            raise UiCheckFailed("PHOENIX_ENABLE_AUTH is on: the browser would need to log in, which this does not do")
-        print(f"wrote {screenshot(settings, phoenix_client(settings), Path(output))}")
-    except SettingsError as error:
-        raise Exit(f"error: {error}", code=2) from None
-    except UiCheckFailed as error:
-        raise Exit(f"error: {error}", code=1) from None
+        written = screenshot(settings, phoenix_client(settings), Path(output))
+    except UiCheckFailed:
+        raise
     except Exception as error:  # Phoenix down, browser crash: one line, not a traceback
-        raise Exit(
-            f"error: cannot take the screenshot ({type(error).__name__}: {str(error)[:200]}); is the stack up?", code=1
+        raise UiCheckFailed(
+            f"cannot take the screenshot ({type(error).__name__}: {str(error)[:200]}); is the stack up?"
         ) from None
+    print(f"wrote {written}")
 
 
 def measure(client: PhoenixClient, project: str) -> dict[str, Any]:

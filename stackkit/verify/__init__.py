@@ -5,9 +5,13 @@ print(format_lines(results))   # or to_json(results)
 exit code: 1 if has_failures(results)
 """
 
+from stackkit.verify import checks  # registers every check, in order
 from stackkit.verify.files import ConfigFiles, FileLocations
-from stackkit.verify.registry import CHECK_ORDER, VerifyContext, check, run_checks, run_context_checks
-from stackkit.verify.report import STATUSES, CheckResult, Status, format_lines, has_failures, to_json
+from stackkit.verify.registry import Stage, VerifyContext, check, registered_checks, run_checks, run_context_checks
+from stackkit.verify.report import STATUSES, CheckResult, Finding, Status, format_lines, has_failures, to_json
+
+# The ids in the order the checks run (README's table lists them so; a test checks it).
+CHECK_ORDER = tuple(registered.id for registered in registered_checks(static_only=False))
 
 __all__ = [
     "CHECK_ORDER",
@@ -15,9 +19,12 @@ __all__ = [
     "CheckResult",
     "ConfigFiles",
     "FileLocations",
+    "Finding",
+    "Stage",
     "Status",
     "VerifyContext",
     "check",
+    "checks",
     "format_lines",
     "has_failures",
     "run_checks",

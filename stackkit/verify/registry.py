@@ -1,67 +1,41 @@
-"""The checks `invoke verify` runs: registered with @check, each given a VerifyContext, each one line.
+"""The checks `invoke verify` runs, each declared once by its decorator: its id, whether it is static (needs
+nothing running), whether it also reads the user's own Alloy files (`--alloy-config`), and for a runtime
+check the stage of the pipeline it looks at:
 
-Checks live in stackkit/verify/checks/, one module per concern (alloy, compose, phoenix, remote, sdk, pipeline,
-security). The order they run and print in is declared once, in CHECK_ORDER; static checks need nothing running,
-the others talk to the running stack:
-
-    @check("alloy.ready", static=False)
+    @check("alloy.ready", static=False, stage=Stage.COLLECTOR)
     def alloy_ready(ctx: VerifyContext) -> CheckResult:
         ...
         return CheckResult.passed("Alloy answers /-/ready")
+
+Checks live in stackkit/verify/checks/, one module per concern, imported in order by
+stackkit/verify/checks/__init__.py. They run and print static first (in that import order), then the runtime
+ones by stage, from the stack's ports to a span read back (README's table lists them in that order).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import IntEnum
 
 from stackkit.settings import Settings
 from stackkit.verify.files import ConfigFiles, FileLocations, load_files
 from stackkit.verify.report import CheckResult, Status
 
-CHECK_MODULES = tuple(
-    f"stackkit.verify.checks.{concern}"
-    for concern in ("alloy", "queue", "compose", "phoenix", "phoenix_health", "remote", "sdk", "pipeline", "security")
-)
-# The order checks run and print in (README's table lists them in this order): what the files say first,
-# then what the running stack does, from its ports to a span read back.
-CHECK_ORDER = (
-    "alloy.syntax",
-    "alloy.receiver-bind",
-    "alloy.exporter-protocol",
-    "alloy.exporter-endpoint",
-    "alloy.pipeline",
-    "alloy.listen-addr",
-    "alloy.queue",
-    "phoenix.volume",
-    "phoenix.auth-config",
-    "sdk.exporter",
-    "security.files",
-    "ports.conflict",
-    "phoenix.remote",
-    "phoenix.health",
-    "alloy.ready",
-    "alloy.errors",
-    "phoenix.auth",
-    "pipeline.canary",
-    "pipeline.metrics",
-    "phoenix.ingest",
-    "phoenix.storage",
-    "security.default-admin",
-    "security.exposure",
-)
 
-# What `invoke verify --static --alloy-config PATH` runs on the user's own Alloy files (the others are about
-# this stack's compose files and rendered environments).
-USER_ALLOY_CHECKS = (
-    "alloy.syntax",
-    "alloy.receiver-bind",
-    "alloy.exporter-protocol",
-    "alloy.exporter-endpoint",
-    "alloy.pipeline",
-)
+class Stage(IntEnum):
+    """Where in the pipeline a check looks; the checks run in this order."""
+
+    FILES = 0  # every static check: what the files say
+    PORTS = 1  # the host ports the stack needs
+    REMOTE = 2  # a Phoenix the user runs elsewhere
+    PHOENIX = 3  # Phoenix answers
+    COLLECTOR = 4  # the collector (Alloy) answers and forwards
+    AUTH = 5  # the senders' keys are accepted
+    PIPELINE = 6  # a span sent now lands, metrics flow
+    STORE = 7  # Phoenix keeps what it is sent
+    SECURITY = 8  # what the running stack exposes
 
 
 @dataclass(frozen=True)
@@ -82,33 +56,37 @@ class Check:
     id: str
     static: bool
     run: CheckFunction
+    reads_user_files: bool = False  # also run on the user's own Alloy files (`verify --alloy-config`)
+    stage: Stage = Stage.FILES
 
 
 _CHECKS: dict[str, Check] = {}
 
 
-def check(check_id: str, *, static: bool) -> Callable[[CheckFunction], CheckFunction]:
-    """Register a check under a stable id, which must be listed in CHECK_ORDER."""
+def check(
+    check_id: str, *, static: bool, reads_user_files: bool = False, stage: Stage | None = None
+) -> Callable[[CheckFunction], CheckFunction]:
+    """Register a check under a stable id. A static check is at Stage.FILES; a runtime one names its stage."""
+    if static and stage not in (None, Stage.FILES):
+        raise ValueError(f"check {check_id!r}: a static check looks at the files (Stage.FILES)")
+    if not static and stage in (None, Stage.FILES):
+        raise ValueError(f"check {check_id!r}: a runtime check names the stage it looks at")
+    if reads_user_files and not static:
+        raise ValueError(f"check {check_id!r}: only a static check can read the user's files")
 
     def register(function: CheckFunction) -> CheckFunction:
-        if check_id not in CHECK_ORDER:
-            raise ValueError(f"check {check_id!r} is not listed in CHECK_ORDER")
         existing = _CHECKS.get(check_id)
         if existing is not None and existing.run.__qualname__ != function.__qualname__:
             raise ValueError(f"two checks share the id {check_id!r}")
-        _CHECKS[check_id] = Check(check_id, static, function)
+        _CHECKS[check_id] = Check(check_id, static, function, reads_user_files, stage or Stage.FILES)
         return function
 
     return register
 
 
 def registered_checks(*, static_only: bool) -> list[Check]:
-    for module in CHECK_MODULES:
-        importlib.import_module(module)
-    missing = [check_id for check_id in CHECK_ORDER if check_id not in _CHECKS]
-    if missing:
-        raise ValueError(f"checks listed in CHECK_ORDER but defined nowhere: {', '.join(missing)}")
-    ordered = [_CHECKS[check_id] for check_id in CHECK_ORDER]
+    """Every check, in the order they run (stage, then the order stackkit.verify.checks imports them in)."""
+    ordered = sorted(_CHECKS.values(), key=lambda registered: registered.stage)  # stable: keeps import order
     return [registered for registered in ordered if registered.static or not static_only]
 
 
@@ -126,7 +104,7 @@ def run_one(registered: Check, context: VerifyContext) -> CheckResult:
 def run_context_checks(context: VerifyContext, *, static_only: bool) -> list[CheckResult]:
     chosen = registered_checks(static_only=static_only)
     if context.files.locations.user_alloy:
-        chosen = [registered for registered in chosen if registered.id in USER_ALLOY_CHECKS]
+        chosen = [registered for registered in chosen if registered.reads_user_files]
     return [run_one(registered, context) for registered in chosen]
 
 
@@ -135,4 +113,4 @@ def run_checks(settings: Settings, *, static_only: bool, locations: FileLocation
     return run_context_checks(VerifyContext.build(settings, locations), static_only=static_only)
 
 
-__all__ = ["CHECK_ORDER", "CheckResult", "Status", "VerifyContext", "check", "run_checks"]
+__all__ = ["CheckResult", "Stage", "Status", "VerifyContext", "check", "run_checks"]

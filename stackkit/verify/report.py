@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 
 class Status(str, Enum):
@@ -22,6 +24,41 @@ class Status(str, Enum):
 
 
 STATUSES = tuple(status.value for status in Status)
+# How checks word a problem in a file: "<file>:<line>[:<column>][ (rendered from <template>)][ column <n>]: <text>".
+_LOCATED = re.compile(
+    r"^(?P<file>[^\s:;][^:;]*?):(?P<line>\d+)(?::(?P<column>\d+))?(?: \(rendered [^)]*\))?"
+    r"(?: column (?P<word_column>\d+))?: (?P<message>.+)$",
+    re.S,
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem a check found, as data (after flake8's Violation): where, what, and the fix."""
+
+    file: str | None
+    line: int | None
+    column: int | None
+    message: str
+    fix: str = ""
+
+    @classmethod
+    def parse(cls, problem: str, fix: str = "") -> Finding:
+        """A problem worded "<file>:<line>[:<column>]: <message>" (or with no location) as a Finding."""
+        located = _LOCATED.match(problem)
+        if not located:
+            return cls(None, None, None, problem, fix)
+        column = located.group("column") or located.group("word_column")
+        return cls(
+            located.group("file"),
+            int(located.group("line")),
+            int(column) if column else None,
+            located.group("message"),
+            fix,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "column": self.column, "message": self.message, "fix": self.fix}
 
 
 @dataclass(frozen=True)
@@ -32,6 +69,7 @@ class CheckResult:
     status: Status
     summary: str  # for a problem: "<file:line>: what is wrong, and what that breaks"
     fix: str = ""
+    findings: tuple[Finding, ...] = ()  # each problem found, with its file and line when it has one
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", Status(self.status))
@@ -69,8 +107,21 @@ def format_lines(results: Sequence[CheckResult]) -> str:
     return "\n".join(lines)
 
 
+def as_dict(result: CheckResult) -> dict[str, Any]:
+    """id, status, summary, fix, and the findings when the check found any."""
+    body: dict[str, Any] = {
+        "id": result.id,
+        "status": result.status.value,
+        "summary": result.summary,
+        "fix": result.fix,
+    }
+    if result.findings:
+        body["findings"] = [finding.as_dict() for finding in result.findings]
+    return body
+
+
 def to_json(results: Sequence[CheckResult]) -> str:
-    return json.dumps([{**asdict(result), "status": result.status.value} for result in results], indent=2)
+    return json.dumps([as_dict(result) for result in results], indent=2)
 
 
 def has_failures(results: Sequence[CheckResult]) -> bool:

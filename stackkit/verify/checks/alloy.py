@@ -51,13 +51,13 @@ from stackkit.verify.live import (
     running,
     runtime_and_plan,
 )
-from stackkit.verify.registry import CheckResult, VerifyContext, check
+from stackkit.verify.registry import CheckResult, Stage, VerifyContext, check
 
 # ---------------------------------------------------------------------------------------------------
 # alloy.syntax
 
 
-@check("alloy.syntax", static=True)
+@check("alloy.syntax", static=True, reads_user_files=True)
 def alloy_syntax(ctx: VerifyContext) -> CheckResult:
     config = ctx.files.alloy
     findings: list[CheckResult] = []
@@ -174,7 +174,7 @@ def listener_problem(host: str) -> str | None:
     return f"binds {host} only; a listener must bind 0.0.0.0 to be reachable from other containers"
 
 
-@check("alloy.receiver-bind", static=True)
+@check("alloy.receiver-bind", static=True, reads_user_files=True)
 def alloy_receiver_bind(ctx: VerifyContext) -> CheckResult:
     receivers = ctx.files.alloy.named(OTLP_RECEIVER)
     if not receivers:
@@ -259,7 +259,7 @@ def http_endpoint_reason(expr: Expr, ctx: VerifyContext) -> str | None:
     return None
 
 
-@check("alloy.exporter-protocol", static=True)
+@check("alloy.exporter-protocol", static=True, reads_user_files=True)
 def alloy_exporter_protocol(ctx: VerifyContext) -> CheckResult:
     findings: list[CheckResult] = []
     for exporter in ctx.files.alloy.named(GRPC_EXPORTER):
@@ -299,7 +299,7 @@ def alloy_exporter_protocol(ctx: VerifyContext) -> CheckResult:
 # alloy.exporter-endpoint
 
 
-@check("alloy.exporter-endpoint", static=True)
+@check("alloy.exporter-endpoint", static=True, reads_user_files=True)
 def alloy_exporter_endpoint(ctx: VerifyContext) -> CheckResult:
     exporters = phoenix_http_exporters(ctx)
     if not exporters:
@@ -437,7 +437,7 @@ def traces_output(component: Component) -> tuple[Attribute | None, list[tuple[st
     return attribute, targets
 
 
-@check("alloy.pipeline", static=True)
+@check("alloy.pipeline", static=True, reads_user_files=True)
 def alloy_pipeline(ctx: VerifyContext) -> CheckResult:
     config = ctx.files.alloy
     receivers = config.named(OTLP_RECEIVER)
@@ -517,7 +517,7 @@ def trace_route(receiver: Component, ctx: VerifyContext) -> tuple[list[CheckResu
     return findings, to_phoenix
 
 
-@check("alloy.ready", static=False)
+@check("alloy.ready", static=False, stage=Stage.COLLECTOR)
 def alloy_ready(ctx: VerifyContext) -> CheckResult:
     settings = ctx.settings
     if reason := alloy_skip_reason(settings):
@@ -545,7 +545,7 @@ def alloy_ready(ctx: VerifyContext) -> CheckResult:
     return CheckResult.passed(f"Alloy is ready and its {len(components)} components are healthy")
 
 
-@check("alloy.errors", static=False)
+@check("alloy.errors", static=False, stage=Stage.COLLECTOR)
 def alloy_errors(ctx: VerifyContext) -> CheckResult:
     settings = ctx.settings
     if reason := alloy_skip_reason(settings):

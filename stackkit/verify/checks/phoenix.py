@@ -42,7 +42,7 @@ from stackkit.verify.live import (
     running,
     runtime_and_plan,
 )
-from stackkit.verify.registry import CheckResult, VerifyContext, check
+from stackkit.verify.registry import CheckResult, Stage, VerifyContext, check
 
 # ---------------------------------------------------------------------------------------------------
 # phoenix.volume
@@ -243,7 +243,7 @@ def auth_on_findings(exporter: Component, ctx: VerifyContext) -> list[CheckResul
     return []
 
 
-@check("phoenix.health", static=False)
+@check("phoenix.health", static=False, stage=Stage.PHOENIX)
 def phoenix_health(ctx: VerifyContext) -> CheckResult:
     settings = ctx.settings
     results = [
@@ -281,7 +281,7 @@ def _senders(settings: Settings) -> dict[str, str]:
     }
 
 
-@check("phoenix.auth", static=False)
+@check("phoenix.auth", static=False, stage=Stage.AUTH)
 def phoenix_auth(ctx: VerifyContext) -> CheckResult:
     settings = ctx.settings
     if not settings.phoenix_wants_key:

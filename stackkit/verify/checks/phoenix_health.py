@@ -9,7 +9,7 @@ from __future__ import annotations
 from stackkit import phoenix_metrics
 from stackkit.phoenix_metrics import Metrics
 from stackkit.verify.live import UP_FIX, runtime_and_plan
-from stackkit.verify.registry import CheckResult, VerifyContext, check
+from stackkit.verify.registry import CheckResult, Stage, VerifyContext, check
 
 
 def _metrics(ctx: VerifyContext) -> Metrics | CheckResult:
@@ -24,7 +24,7 @@ def _metrics(ctx: VerifyContext) -> Metrics | CheckResult:
     return found
 
 
-@check("phoenix.ingest", static=False)
+@check("phoenix.ingest", static=False, stage=Stage.STORE)
 def phoenix_ingest(ctx: VerifyContext) -> CheckResult:
     found = _metrics(ctx)
     if isinstance(found, CheckResult):
@@ -54,7 +54,7 @@ def phoenix_ingest(ctx: VerifyContext) -> CheckResult:
     return CheckResult.passed(f"no span rejected or failed at Phoenix since it started; {queued} spans queued now")
 
 
-@check("phoenix.storage", static=False)
+@check("phoenix.storage", static=False, stage=Stage.STORE)
 def phoenix_storage(ctx: VerifyContext) -> CheckResult:
     capacity = ctx.settings.phoenix_database_allocated_storage_capacity_gibibytes
     if capacity is None:

@@ -20,10 +20,10 @@ from stackkit.verify.live import (
     rendered_env,
     running,
 )
-from stackkit.verify.registry import CheckResult, VerifyContext, check
+from stackkit.verify.registry import CheckResult, Stage, VerifyContext, check
 
 
-@check("ports.conflict", static=False)
+@check("ports.conflict", static=False, stage=Stage.PORTS)
 def ports_conflict(ctx: VerifyContext) -> CheckResult:
     settings = ctx.settings
     # A component of this stack that runs holds its own ports; the others' must be free.
@@ -56,7 +56,7 @@ def _alloy_counters(settings: Settings) -> dict[str, float]:
     return counters
 
 
-@check("pipeline.canary", static=False)
+@check("pipeline.canary", static=False, stage=Stage.PIPELINE)
 def pipeline_canary(ctx: VerifyContext) -> CheckResult:
     settings = ctx.settings
     if not probe(f"{settings.phoenix_url}/healthz", verify=settings.phoenix_tls_verify).ok:
@@ -127,7 +127,7 @@ def _which_hop_lost_it(settings: Settings, before: dict[str, float]) -> str:
     return "Alloy sent it and Phoenix took it, but it is not queryable: Phoenix's ingestion queue may be full"
 
 
-@check("pipeline.metrics", static=False)
+@check("pipeline.metrics", static=False, stage=Stage.PIPELINE)
 def pipeline_metrics(ctx: VerifyContext) -> CheckResult:
     settings = ctx.settings
     if not settings.metrics_enabled:

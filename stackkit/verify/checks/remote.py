@@ -4,10 +4,10 @@ answers, with TLS this machine trusts, at the right path, taking a large batch?"
 from __future__ import annotations
 
 from stackkit import remote
-from stackkit.verify.registry import CheckResult, VerifyContext, check
+from stackkit.verify.registry import CheckResult, Stage, VerifyContext, check
 
 
-@check("phoenix.remote", static=False)
+@check("phoenix.remote", static=False, stage=Stage.REMOTE)
 def phoenix_remote(ctx: VerifyContext) -> CheckResult:
     settings = ctx.settings
     if not settings.phoenix_external_url:

@@ -8,7 +8,7 @@ import requests
 from stackkit import admin, components, exposure, file_modes, secrets
 from stackkit.health import probe
 from stackkit.verify.live import runtime_and_plan
-from stackkit.verify.registry import CheckResult, VerifyContext, check
+from stackkit.verify.registry import CheckResult, Stage, VerifyContext, check
 
 SHOWN_PATHS = 5
 
@@ -32,7 +32,7 @@ def security_files(ctx: VerifyContext) -> CheckResult:
     )
 
 
-@check("security.default-admin", static=False)
+@check("security.default-admin", static=False, stage=Stage.SECURITY)
 def security_default_admin(ctx: VerifyContext) -> CheckResult:
     settings = ctx.settings
     if not settings.phoenix_enable_auth:
@@ -80,7 +80,7 @@ def _listeners(ctx: VerifyContext) -> list[exposure.Listener]:
     return found
 
 
-@check("security.exposure", static=False)
+@check("security.exposure", static=False, stage=Stage.SECURITY)
 def security_exposure(ctx: VerifyContext) -> CheckResult:
     settings = ctx.settings
     listeners = _listeners(ctx)

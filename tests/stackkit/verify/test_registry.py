@@ -115,7 +115,7 @@ def test_format_lines_and_json() -> None:
 def test_readme_lists_the_checks_in_the_order_they_run() -> None:
     import re
 
-    from stackkit.verify.registry import CHECK_ORDER
+    from stackkit.verify import CHECK_ORDER
 
     readme = (REPO / "README.md").read_text()
     table = readme[readme.index("## `invoke verify`") :]
