@@ -94,12 +94,14 @@ def traffic(c, requests=20, sessions=3, concurrency=4, fail_ratio=0.0, save=None
         "static": "only the checks that need nothing running",
         "json": "print only a JSON list",
         "alloy-config": "with --static: check your own Alloy file or folder instead (repeatable)",
+        "alloy-stability-level": "with --alloy-config: the --stability.level your Alloy runs with "
+        "(default generally-available)",
     },
     iterable=["alloy_config"],
 )
-def verify(c, static=False, json=False, alloy_config=None):
+def verify(c, static=False, json=False, alloy_config=None, alloy_stability_level=None):
     """Diagnose every known silent failure; prove a canary span reaches Phoenix. Exit 1 if a check failed."""
-    cli.verify(static, json, alloy_config)
+    cli.verify(static, json, alloy_config, alloy_stability_level)
 
 
 @task(help={"output": "file to write (default: a timestamped file in the state folder's backups/)"})

@@ -567,6 +567,7 @@ class _Parser:
             operator = self.token
             self.next()
             return Unary(operator.kind, self.parse_unary(), *self.position(operator))
+        start = self.token
         expr = self.parse_primary()
         while True:
             token = self.token
@@ -585,7 +586,14 @@ class _Parser:
                 self.expect(")")
                 expr = Call(expr, args, *self.position(token))
             elif token.kind in (STRING, "{"):
-                raise self.error("cannot use a block as an expression")
+                # As Alloy's parser does: read the rest as a block, so that the first error is the one inside
+                # it (a missing `{`, its body, a missing `}`) or else this one, at the value's start.
+                if token.kind == STRING:
+                    self.next()
+                self.expect("{")
+                self.parse_body(until="}")
+                self.expect("}")
+                raise self.error("cannot use a block as an expression", start)
             else:
                 return expr
 

@@ -203,12 +203,22 @@ def _usage_error(message: str) -> Callable[[Settings], None]:
     return action
 
 
-def verify(static: bool, as_json: bool, alloy_config: list[str] | None = None) -> None:
+def verify(
+    static: bool, as_json: bool, alloy_config: list[str] | None = None, alloy_stability_level: str | None = None
+) -> None:
     from stackkit.verify import FileLocations, format_lines, has_failures, run_checks, to_json
+    from stackkit.verify.alloy_schema import DEFAULT_STABILITY_LEVEL, STABILITY_LEVELS
     from stackkit.verify.files import user_alloy_files
 
     def action(settings: Settings) -> None:
         locations = None
+        if alloy_stability_level is not None and alloy_stability_level not in STABILITY_LEVELS:
+            raise UsageError(
+                f"--alloy-stability-level {alloy_stability_level!r}: use one of {', '.join(STABILITY_LEVELS)} "
+                "(the --stability.level your Alloy runs with)"
+            )
+        if alloy_stability_level is not None and not alloy_config:
+            raise UsageError("--alloy-stability-level applies to your own files: add --alloy-config PATH")
         if alloy_config:
             given = [Path(path).expanduser() for path in alloy_config]
             absent = [str(path) for path in given if not path.exists()]
@@ -219,7 +229,11 @@ def verify(static: bool, as_json: bool, alloy_config: list[str] | None = None) -
                 raise UsageError(f"--alloy-config {', '.join(alloy_config)}: no *.alloy file there")
             if not static:
                 raise UsageError("--alloy-config checks files only: add --static")
-            locations = dataclasses.replace(FileLocations.for_settings(settings), user_alloy=files)
+            locations = dataclasses.replace(
+                FileLocations.for_settings(settings),
+                user_alloy=files,
+                user_alloy_stability=alloy_stability_level or DEFAULT_STABILITY_LEVEL,
+            )
         results = run_checks(settings, static_only=static, locations=locations)
         print(to_json(results) if as_json else format_lines(results))
         if has_failures(results):

@@ -20,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from stackkit import components, envfile
+from stackkit.alloy.component import ALLOY_STABILITY_LEVEL
 from stackkit.component import CA_BUNDLE_IN_CONTAINER, Plan
 from stackkit.settings import Settings
 
@@ -89,6 +90,7 @@ def compose_environment(settings: Settings) -> dict[str, str]:
         "PHOENIX_WORKING_DIR": settings.phoenix_working_dir,
         "POSTGRES_IMAGE": settings.postgres_image,
         "ALLOY_IMAGE": settings.alloy_image,
+        "ALLOY_STABILITY_LEVEL": ALLOY_STABILITY_LEVEL,
         "ALLOY_OTLP_GRPC_PORT": str(settings.alloy_otlp_grpc_port),
         "ALLOY_OTLP_HTTP_PORT": str(settings.alloy_otlp_http_port),
         "ALLOY_UI_PORT": str(settings.alloy_ui_port),

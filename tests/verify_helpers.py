@@ -19,6 +19,8 @@ STATIC_IDS = [
     "alloy.exporter-protocol",
     "alloy.exporter-endpoint",
     "alloy.pipeline",
+    "alloy.schema",
+    "alloy.stability",
     "alloy.listen-addr",
     "alloy.queue",
     "phoenix.volume",

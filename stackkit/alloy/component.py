@@ -24,6 +24,11 @@ MIB = 1024 * 1024
 DATA_FOLDER = "alloy"
 # Pieces `invoke render --print NAME` prints for pasting into an Alloy configuration the user runs.
 PRINTABLE_PIECES = ("phoenix-exporter",)
+# The lowest stability level Alloy loads components at (`alloy run --stability.level`, default
+# generally-available): otelcol.storage.file, the Phoenix exporter's on-disk queue, is public-preview at the
+# pinned Alloy, and Alloy refuses to start a configuration using a component below the level. Both runtimes
+# pass it (the compose file reads it as ALLOY_STABILITY_LEVEL); verify's alloy.stability checks it.
+ALLOY_STABILITY_LEVEL = "public-preview"
 
 
 def _command(settings: Settings) -> list[str]:
@@ -33,6 +38,7 @@ def _command(settings: Settings) -> list[str]:
         str(settings.rendered_dir / ALLOY_DIR),
         f"--server.http.listen-addr=127.0.0.1:{settings.alloy_ui_port}",
         f"--storage.path={settings.data_dir / DATA_FOLDER}",
+        f"--stability.level={ALLOY_STABILITY_LEVEL}",
     ]
 
 
@@ -106,6 +112,8 @@ def piece_to_paste(settings: Settings, name: str) -> str:
     header = [
         "// Phoenix trace exporter from stackkit (`invoke render --print phoenix-exporter`): paste it into your",
         "// config.alloy and route traces to it: output { traces = [otelcol.exporter.otlphttp.phoenix.input] }.",
+        f"// Its queue (otelcol.storage.file) is {ALLOY_STABILITY_LEVEL}: run your Alloy with "
+        f"--stability.level={ALLOY_STABILITY_LEVEL}.",
         "// It reads these variables from Alloy's environment:",
         *reads,
     ]

@@ -27,6 +27,7 @@ from stackkit.component import Plan
 from stackkit.demo import component as demo_component
 from stackkit.phoenix import component as phoenix_component
 from stackkit.settings import Settings
+from stackkit.verify.alloy_schema import DEFAULT_STABILITY_LEVEL
 
 # What the checks render and evaluate when the state folder has no rendered files yet.
 DEFAULT_PLAN = Plan(runtime="docker", components=components.NAMES, skipped={})
@@ -51,6 +52,8 @@ class FileLocations:
     rendered_dir: Path
     # The user's own Alloy files (`invoke verify --static --alloy-config PATH`): checked instead of the stack's.
     user_alloy: tuple[Path, ...] = ()
+    # The --stability.level their Alloy runs with (`--alloy-stability-level`): what alloy.stability holds them to.
+    user_alloy_stability: str = DEFAULT_STABILITY_LEVEL
 
     @classmethod
     def for_settings(cls, settings: Settings) -> FileLocations:

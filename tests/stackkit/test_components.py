@@ -109,3 +109,18 @@ def test_on_docker_the_ca_bundle_is_mounted_read_only_where_the_senders_read_it(
     assert "volumes" not in phoenix
     piece = (settings.rendered_dir / "grafana-alloy" / "phoenix-exporter.alloy").read_text()
     assert 'ca_file = sys.env("PHOENIX_CA_FILE")' in piece and "insecure" not in piece
+
+
+def test_both_runtimes_run_alloy_at_the_one_declared_stability_level(tmp_path: Path) -> None:
+    from isolation import isolated_settings
+
+    from stackkit.alloy.component import ALLOY_STABILITY_LEVEL
+    from stackkit.render import compose_environment
+
+    settings = isolated_settings(tmp_path / "state")
+    native = components.ALLOY.native_command
+    assert native is not None
+    assert f"--stability.level={ALLOY_STABILITY_LEVEL}" in native(settings)
+    assert compose_environment(settings)["ALLOY_STABILITY_LEVEL"] == ALLOY_STABILITY_LEVEL
+    command = yaml.safe_load((REPO_ROOT / "stacks/grafana-alloy/docker-compose.yml").read_text())["services"]["alloy"]
+    assert "--stability.level=${ALLOY_STABILITY_LEVEL:?run through invoke up}" in command["command"]

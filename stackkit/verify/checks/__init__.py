@@ -3,6 +3,7 @@ static ones run in the order of these imports, the runtime ones by their Stage (
 
 # isort: off
 from stackkit.verify.checks import alloy  # noqa: F401  (each module registers its checks with @check)
+from stackkit.verify.checks import schema  # noqa: F401
 from stackkit.verify.checks import compose  # noqa: F401
 from stackkit.verify.checks import queue  # noqa: F401
 from stackkit.verify.checks import phoenix  # noqa: F401

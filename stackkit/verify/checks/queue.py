@@ -82,6 +82,16 @@ def _storage_findings(exporter: Component, queue: Block, ctx: VerifyContext) -> 
                 target.source.fix_in("remove directory (Alloy's --storage.path is kept) or point it at a lasting one"),
             )
         )
+    fsync = target.block.attribute("fsync")
+    if fsync is None or evaluate(fsync.value) is not True:
+        findings.append(
+            warn(
+                f"{target.where(fsync.line if fsync else None)}: {target.id} writes without fsync (Alloy's "
+                "default), so a crash or power loss can lose the queued backlog "
+                "(opentelemetry-collector-contrib#50102)",
+                target.source.fix_in(f"set fsync = true in {target.id} (one fsync per queue write; README)"),
+            )
+        )
     return findings, target.id
 
 

@@ -12,8 +12,10 @@ from stackkit.alloy_syntax import parse_file
 SEED = Path(__file__).parent / "fixtures" / "seed"
 
 
-def verify_files(tmp_path: Path, *paths: Path) -> tuple[int, str]:
+def verify_files(tmp_path: Path, *paths: Path, stability_level: str = "") -> tuple[int, str]:
     arguments = [argument for path in paths for argument in ("--alloy-config", str(path))]
+    if stability_level:
+        arguments += ["--alloy-stability-level", stability_level]
     result = invoke(isolated_environ(tmp_path / "state"), "verify", "--static", *arguments)
     assert "Traceback" not in result.stderr
     return result.returncode, result.stdout + result.stderr
@@ -83,6 +85,27 @@ def test_the_printed_exporter_pasted_into_the_seeds_config_passes(tmp_path: Path
     pasted = tmp_path / "config.alloy"
     pasted.write_text(theirs + block)
     parse_file(pasted)
+    assert "run your Alloy with --stability.level=public-preview" in block
+    # Their Alloy runs at generally-available unless they say otherwise: the queue's storage would not load.
     code, output = verify_files(tmp_path, pasted)
+    assert code == 1, output
+    storage_line = next(n for n, text in enumerate(pasted.read_text().splitlines(), 1) if "otelcol.storage.file" in text
+                        and "{" in text)  # fmt: skip
+    assert (
+        f"FAIL  alloy.stability          {pasted}:{storage_line}: otelcol.storage.file is public-preview in Alloy "
+        "v1.18.1, but your Alloy runs with --stability.level=generally-available" in output
+    )
+    assert "--alloy-stability-level=public-preview" in output
+    code, output = verify_files(tmp_path, pasted, stability_level="public-preview")
     assert code == 0, output
     assert "PASS  alloy.pipeline" in output and "otelcol.exporter.otlphttp.phoenix" in output
+    assert "PASS  alloy.schema" in output and "PASS  alloy.stability" in output
+
+
+def test_a_stability_level_alloy_does_not_know_is_a_usage_error(tmp_path: Path) -> None:
+    code, output = verify_files(tmp_path, SEED / "clean", stability_level="preview")
+    assert code == 2 and "--alloy-stability-level 'preview': use one of experimental, public-preview" in output
+    result = invoke(
+        isolated_environ(tmp_path / "state"), "verify", "--static", "--alloy-stability-level", "experimental"
+    )
+    assert result.returncode == 2 and "add --alloy-config PATH" in result.stderr

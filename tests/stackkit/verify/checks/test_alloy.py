@@ -196,8 +196,20 @@ def test_encoding_inside_client_fails(copy: RepoCopy) -> None:
     before = copy.results()
     copy.put_encoding_inside_client()
     after = copy.results()
-    assert_only_check_changed(before, after, "alloy.exporter-endpoint", "fail", "encoding is set inside client")
+    assert_only_check_changed(
+        before,
+        after,
+        "alloy.exporter-endpoint",
+        "fail",
+        "encoding is set inside client",
+        also_changed={"alloy.schema": "fail"},  # Alloy itself refuses it: client has no such attribute
+    )
     assert "phoenix-exporter.alloy" in after["alloy.exporter-endpoint"].summary
+    schema = after["alloy.schema"]
+    assert "client: unknown attribute `encoding`: it belongs to the enclosing otelcol.exporter.otlphttp.phoenix" in (
+        schema.summary
+    )
+    assert "move `encoding` out of `client`" in schema.fix
 
 
 def test_an_endpoint_ending_in_v1_traces_fails(copy: RepoCopy) -> None:

@@ -14,13 +14,15 @@ from verify_helpers import (
 
 def test_alloy_without_listen_addr_fails(copy: RepoCopy) -> None:
     before = copy.results()
-    edit(copy.alloy("docker-compose.yml"), "      - --server.http.listen-addr=0.0.0.0:12345\n", "")
+    compose = copy.alloy("docker-compose.yml")
+    command_line = next(n for n, text in enumerate(compose.read_text().splitlines(), 1) if "command:" in text)
+    edit(compose, "      - --server.http.listen-addr=0.0.0.0:12345\n", "")
     result = assert_only_check_changed(
         before,
         copy.results(),
         "alloy.listen-addr",
         "fail",
-        "stacks/grafana-alloy/docker-compose.yml:11",
+        f"stacks/grafana-alloy/docker-compose.yml:{command_line}",
         "127.0.0.1:12345",
     )
     assert "--server.http.listen-addr=0.0.0.0:12345" in result.fix

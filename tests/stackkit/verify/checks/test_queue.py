@@ -49,3 +49,12 @@ def test_storage_naming_no_file_storage_fails(copy: RepoCopy) -> None:
         "storage = otelcol.storage.file.queue.handler, which is not the handler",
         also_changed={"alloy.syntax": "fail"},
     )
+
+
+def test_a_file_queue_without_fsync_warns(copy: RepoCopy) -> None:
+    before = copy.results()
+    edit(copy.alloy(EXPORTER), "  fsync = true\n", "")
+    result = assert_only_check_changed(
+        before, copy.results(), "alloy.queue", "warn", "otelcol.storage.file.queue writes without fsync"
+    )
+    assert "set fsync = true" in result.fix

@@ -1,0 +1,3 @@
+module stackkit.dev/alloy_schema
+
+go 1.22
