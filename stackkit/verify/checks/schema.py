@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import inspect
 import shlex
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -378,11 +378,11 @@ class Runner:
     add_flag: str  # how to pass a level there
 
 
-def native_command_place(native: object) -> tuple[str, str]:
+def native_command_place(native: Callable[..., object]) -> tuple[str, str]:
     """The file the native command is written in (relative to the repository) and its file:line."""
     try:
-        path = Path(inspect.getsourcefile(native) or "")  # type: ignore[arg-type]
-        line = inspect.getsourcelines(native)[1]  # type: ignore[arg-type]
+        path = Path(inspect.getsourcefile(native) or "")
+        line = inspect.getsourcelines(native)[1]
     except (OSError, TypeError):
         return "stackkit/alloy/component.py", "stackkit/alloy/component.py"
     try:

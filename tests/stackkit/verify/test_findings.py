@@ -68,6 +68,8 @@ def test_user_files_get_exactly_the_checks_that_say_they_read_them() -> None:
         "alloy.exporter-protocol",
         "alloy.exporter-endpoint",
         "alloy.pipeline",
+        "alloy.schema",
+        "alloy.stability",
     ]
     assert list(CHECK_ORDER) == [registered.id for registered in registered_checks(static_only=False)]
 
