@@ -20,7 +20,7 @@ NEWCOMER_PATH = "/usr/bin:/bin"
 # What a pyenv shim says for a program the selected Python does not have.
 BROKEN_UV = "#!/bin/sh\necho 'pyenv: uv: command not found' >&2\nexit 127\n"
 
-pytestmark = pytest.mark.skipif(not SYSTEM_PYTHON.exists(), reason=f"no {SYSTEM_PYTHON} on this machine")
+pytestmark = pytest.mark.needs("python3")  # SYSTEM_PYTHON
 
 
 def copy_of_repo(destination: Path) -> Path:

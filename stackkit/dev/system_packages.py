@@ -61,6 +61,13 @@ def _version_key(path: str) -> list[int]:
 
 PROGRAMS: tuple[SystemProgram, ...] = (
     SystemProgram(
+        "python3",
+        "python3-venv",
+        ("tests",),
+        "bootstrap.py is tested with Debian's own (externally managed) Python, as README's first command runs it",
+        ("/usr/bin/python3",),
+    ),
+    SystemProgram(
         "initdb",
         "postgresql",
         ("tests",),
@@ -173,14 +180,28 @@ def is_root() -> bool:
     return os.geteuid() == 0
 
 
+# Debian's way to keep a package's service from starting when it is installed (exit 101: "not allowed").
+POLICY_RC_D = Path("/usr/sbin/policy-rc.d")
+
+
 def apt_install(packages: list[str], out: Printer = print) -> None:
+    """apt-get install, with the packages' services left stopped: the tests start their own on free ports, and
+    Debian's prometheus service would take port 9090, which Phoenix hard-codes for its metrics."""
     started = time.monotonic()
     out(f"system packages: apt-get install -y {' '.join(packages)}")
     environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", *packages]):
-        result = subprocess.run(command, env=environment, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise SystemExit(f"`{' '.join(command)}` failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+    placed = not POLICY_RC_D.exists()
+    if placed:
+        POLICY_RC_D.write_text("#!/bin/sh\n# stackkit: no service starts while the test packages install\nexit 101\n")
+        POLICY_RC_D.chmod(0o755)
+    try:
+        for command in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", *packages]):
+            result = subprocess.run(command, env=environment, capture_output=True, text=True)
+            if result.returncode != 0:
+                raise SystemExit(f"`{' '.join(command)}` failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+    finally:
+        if placed:
+            POLICY_RC_D.unlink(missing_ok=True)
     out(f"system packages: installed {' '.join(packages)} in {time.monotonic() - started:.1f}s")
 
 
