@@ -180,6 +180,15 @@ def is_root() -> bool:
     return os.geteuid() == 0
 
 
+MISSING_UNDER_CI = 1
+INSTALL_FAILED = 2
+MISSING_LOCALLY = 3
+
+
+class InstallFailed(Exception):
+    pass
+
+
 # Debian's way to keep a package's service from starting when it is installed (exit 101: "not allowed").
 POLICY_RC_D = Path("/usr/sbin/policy-rc.d")
 
@@ -198,7 +207,7 @@ def apt_install(packages: list[str], out: Printer = print) -> None:
         for command in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", *packages]):
             result = subprocess.run(command, env=environment, capture_output=True, text=True)
             if result.returncode != 0:
-                raise SystemExit(f"`{' '.join(command)}` failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+                raise InstallFailed(f"`{' '.join(command)}` failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
     finally:
         if placed:
             POLICY_RC_D.unlink(missing_ok=True)
@@ -212,13 +221,18 @@ def ensure(
     may_install: bool | None = None,
 ) -> int:
     """Install (as root) what the sessions need and is missing; otherwise name it in one line. Returns the exit
-    status: 1 when something is still missing under CI=true, else 0."""
+    status: 0 all there, MISSING_UNDER_CI or INSTALL_FAILED (failures), or MISSING_LOCALLY (the tests that
+    need it skip; a session that is one such check, like `ui`, skips itself)."""
     sessions = list(sessions)
     needed = for_sessions(sessions)
     absent = missing(needed, environ)
     installable = list(dict.fromkeys(program.package for program in absent if program.package))
     if absent and installable and (is_root() if may_install is None else may_install):
-        apt_install(installable, out)
+        try:
+            apt_install(installable, out)
+        except InstallFailed as error:
+            out(str(error))
+            return INSTALL_FAILED
         absent = missing(absent, environ)
     label = f"nox -s {','.join(sessions)}"
     if not absent:
@@ -226,9 +240,9 @@ def ensure(
         return 0
     if ci_strict(environ):
         out(f"{label}: CI=true and not installed: {describe(absent)}")
-        return 1
+        return MISSING_UNDER_CI
     out(f"{label}: not installed: {describe(absent)}; the tests that need them are skipped")
-    return 0
+    return MISSING_LOCALLY
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -70,8 +70,10 @@ def test_a_program_is_found_on_path_and_in_its_fixed_folders(tmp_path: Path) -> 
 def test_the_install_step_names_what_is_missing_in_one_line_and_fails_only_under_ci(tmp_path: Path) -> None:
     lines: list[str] = []
     local = without_programs(tmp_path)
-    assert system_packages.ensure(["smoke_docker"], lines.append, local, may_install=False) == 0
-    assert system_packages.ensure(["smoke_docker"], lines.append, local | {"CI": "true"}, may_install=False) == 1
+    missing_locally = system_packages.ensure(["smoke_docker"], lines.append, local, may_install=False)
+    assert missing_locally == system_packages.MISSING_LOCALLY
+    under_ci = system_packages.ensure(["smoke_docker"], lines.append, local | {"CI": "true"}, may_install=False)
+    assert under_ci == system_packages.MISSING_UNDER_CI
     assert len(lines) == 2
     # dockerd and debootstrap are found in /usr/sbin where installed (off an ordinary user's PATH); the two
     # looked up on PATH only are missing here.
