@@ -9,7 +9,8 @@ from pathlib import Path
 
 import nox
 
-# The noxfile's folder is on sys.path (nox puts it there); this module is standard library only.
+# Standard library only, so it loads under any nox; the repository is not on sys.path under the `nox` script.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stackkit.dev import system_packages
 
 nox.options.sessions = ["lint", "typecheck", "tests", "smoke", "ui"]
