@@ -12,10 +12,16 @@ from pathlib import Path
 
 from invoke.exceptions import Exit
 
-from stackkit import components, demo_flush, evals, lock, stack
+from stackkit import demo_flush, evals, secrets
 from stackkit.errors import EXIT_FAILED, EXIT_INTERRUPTED, OperationFailed, StackError, StackkitError, UsageError
 from stackkit.processes import PRIVATE_UMASK
 from stackkit.settings import Settings, load_settings
+from stackkit.stack import components, lifecycle, lock
+from stackkit.tasks import down as down_task
+from stackkit.tasks import keys as keys_task
+from stackkit.tasks import logs as logs_task
+from stackkit.tasks import status as status_task
+from stackkit.tasks import up as up_task
 
 DEBUG_VARIABLE = "STACKKIT_DEBUG"
 
@@ -80,9 +86,9 @@ def render(print_piece: str | None = None) -> None:
         return
 
     def action(settings: Settings) -> None:
-        runtime = stack.resolve_runtime(settings, None)
-        plan = stack.make_plan(runtime)
-        for path in render_files(settings, plan, stack.secrets.load(settings)):
+        runtime = lifecycle.resolve_runtime(settings, None)
+        plan = lifecycle.make_plan(runtime)
+        for path in render_files(settings, plan, secrets.load(settings)):
             print(f"wrote {path}")
 
     run(action, changes_stack=True)
@@ -90,7 +96,7 @@ def render(print_piece: str | None = None) -> None:
 
 def up(runtime: str | None, only: str | None) -> None:
     components = [name.strip() for name in only.split(",") if name.strip()] if only else None
-    run(lambda settings: stack.up(settings, runtime, components), changes_stack=True)
+    run(lambda settings: up_task.up(settings, runtime, components), changes_stack=True)
 
 
 def down(volumes: bool, yes: bool) -> None:
@@ -103,7 +109,7 @@ def down(volumes: bool, yes: bool) -> None:
             )
         ):
             raise OperationFailed("nothing deleted (pass --yes to skip this question)")
-        stack.down(settings, remove_data=volumes)
+        down_task.down(settings, remove_data=volumes)
 
     run(action, changes_stack=True)
 
@@ -115,13 +121,13 @@ def _confirm(question: str) -> bool:
 
 
 def restart(service: str) -> None:
-    run(lambda settings: stack.restart(settings, service), changes_stack=True)
+    run(lambda settings: down_task.restart(settings, service), changes_stack=True)
 
 
 def status() -> None:
     def action(settings: Settings) -> None:
-        print(stack.format_status(stack.status(settings)))
-        for line in stack.status_notes(settings):
+        print(status_task.format_status(status_task.status(settings)))
+        for line in status_task.status_notes(settings):
             print(line)
 
     run(action)
@@ -130,7 +136,7 @@ def status() -> None:
 def logs(service: str, follow: bool, tail: int) -> None:
     def action(settings: Settings) -> None:
         try:
-            for line in stack.logs(settings, service, tail=tail, follow=follow):
+            for line in logs_task.logs(settings, service, tail=tail, follow=follow):
                 print(line, flush=True)
         except KeyboardInterrupt:
             pass  # the way to end --follow
@@ -139,13 +145,13 @@ def logs(service: str, follow: bool, tail: int) -> None:
 
 
 def upgrade(to: str) -> None:
-    from stackkit import upgrade as upgrading
+    from stackkit.phoenix import upgrade as upgrading
 
     run(lambda settings: upgrading.upgrade(settings, to.strip()), changes_stack=True)
 
 
 def credentials(show: bool) -> None:
-    from stackkit import credentials as credentials_module
+    from stackkit.phoenix import credentials as credentials_module
 
     def action(settings: Settings) -> None:
         for line in credentials_module.lines(settings, show):
@@ -155,7 +161,7 @@ def credentials(show: bool) -> None:
 
 
 def rotate_key() -> None:
-    run(lambda settings: stack.rotate_key(settings), changes_stack=True)
+    run(lambda settings: keys_task.rotate_key(settings), changes_stack=True)
 
 
 def evaluate(since: str, limit: int, as_json: bool, wait: float = evals.DEFAULT_WAIT_SECONDS) -> None:
@@ -171,7 +177,7 @@ def traffic(requests: int, sessions: int, concurrency: int, fail_ratio: float, s
     from stackkit import traffic as traffic_module
 
     def action(settings: Settings) -> None:
-        if not stack.recorded_runtime(settings).state(components.AI_DEMO.name).running:
+        if not lifecycle.recorded_runtime(settings).state(components.AI_DEMO.name).running:
             raise StackError("the AI demo is not running: run `invoke up` first")
         demo_flush.forget(settings)
         try:
@@ -243,13 +249,13 @@ def verify(
 
 
 def backup(output: str | None) -> None:
-    from stackkit import backup as backup_module
+    from stackkit.phoenix import backup as backup_module
 
     run(lambda settings: backup_module.backup(settings, Path(output) if output else None))
 
 
 def restore(input_file: str, force: bool) -> None:
-    from stackkit import backup as backup_module
+    from stackkit.phoenix import backup as backup_module
 
     run(lambda settings: backup_module.restore(settings, Path(input_file), force=force), changes_stack=True)
 

@@ -26,7 +26,7 @@ import requests
 
 from stackkit import demo_flush, secrets
 from stackkit.errors import OperationFailed, UsageError
-from stackkit.phoenix_api import PhoenixClient, PhoenixError, phoenix_client
+from stackkit.phoenix.api import PhoenixClient, PhoenixError, phoenix_client
 from stackkit.settings import Settings
 
 EVALUATORS = ("answered", "latency", "tool_ok")

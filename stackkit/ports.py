@@ -8,8 +8,8 @@ from collections.abc import Iterable
 
 import psutil
 
-from stackkit.component import Component
 from stackkit.processes import describe
+from stackkit.stack.component import Component
 
 
 def is_free(port: int) -> bool:

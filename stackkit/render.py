@@ -19,10 +19,11 @@ from pathlib import Path
 
 import yaml
 
-from stackkit import components, envfile
+from stackkit import envfile
 from stackkit.alloy.component import ALLOY_STABILITY_LEVEL
-from stackkit.component import CA_BUNDLE_IN_CONTAINER, Plan
 from stackkit.settings import Settings
+from stackkit.stack import components
+from stackkit.stack.component import CA_BUNDLE_IN_CONTAINER, Plan
 
 ENV_DIR = "env"
 COMPOSE_DIR = "compose"

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stackkit.canary import CANARY_SPAN_NAME, STACK_PROJECT
 from stackkit.errors import OperationFailed
-from stackkit.phoenix_api import PhoenixClient, phoenix_client
+from stackkit.phoenix.api import PhoenixClient, phoenix_client
+from stackkit.phoenix.canary import CANARY_SPAN_NAME, STACK_PROJECT
 from stackkit.settings import Settings
 
 CHROMIUM = "/usr/bin/chromium"
@@ -185,8 +185,8 @@ def measure(client: PhoenixClient, project: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from stackkit import model_pricing
     from stackkit.dev import smoke
+    from stackkit.phoenix import pricing as model_pricing
     from stackkit.settings import load_settings
 
     parser = argparse.ArgumentParser(description=__doc__)

@@ -14,7 +14,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
-from stackkit.phoenix_api import PhoenixClient
+from stackkit.phoenix.api import PhoenixClient
 
 
 def invoke_ok(environ: dict[str, str], *args: str) -> str:

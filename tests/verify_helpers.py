@@ -6,9 +6,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from stackkit.component import Plan
 from stackkit.render import render
 from stackkit.settings import Settings, load_settings
+from stackkit.stack.component import Plan
 from stackkit.verify import CheckResult, run_checks
 from stackkit.verify.files import PLACEHOLDER_SECRETS
 

@@ -9,10 +9,11 @@ from urllib.parse import urlparse
 
 import jinja2
 
-from stackkit import phoenix_metrics
-from stackkit.component import Component, Plan, ca_bundle_path
+from stackkit.phoenix import metrics as phoenix_metrics
 from stackkit.phoenix.component import PHOENIX
+from stackkit.setting_values import ALLOY_NAME
 from stackkit.settings import Settings
+from stackkit.stack.component import Component, Plan, ca_bundle_path
 
 ALLOY_DIR = "grafana-alloy"  # in the repository's stacks/ and in the rendered folder
 # Alloy's sending queue is measured in bytes of serialized spans (ALLOY_QUEUE_MIB) and kept on disk; its
@@ -21,7 +22,7 @@ ALLOY_QUEUE_CONSUMERS = 2
 # Retried until Phoenix answers: the queue's bound, not a timer, decides what is dropped in a long outage.
 ALLOY_RETRY_MAX_ELAPSED = "0s"
 MIB = 1024 * 1024
-DATA_FOLDER = "alloy"
+DATA_FOLDER = ALLOY_NAME
 # Pieces `invoke render --print NAME` prints for pasting into an Alloy configuration the user runs.
 PRINTABLE_PIECES = ("phoenix-exporter",)
 # The lowest stability level Alloy loads components at (`alloy run --stability.level`, default
@@ -101,7 +102,7 @@ def rendered_files(settings: Settings, plan: Plan) -> dict[str, str]:
 
 def piece_to_paste(settings: Settings, name: str) -> str:
     """A rendered piece for an Alloy the stack does not run: the header names the variables it reads."""
-    plan = Plan(runtime="native", components=("alloy",), skipped={})
+    plan = Plan(runtime="native", components=(ALLOY_NAME,), skipped={})
     body = pieces(settings, plan)[f"{name}.alloy"]
     body = body.split("\n", 2)[2]  # the "Rendered by `invoke render`, do not edit" header is not theirs
     reads = [f"//   PHOENIX_OTLP_ENDPOINT={PHOENIX.reached_at(settings, 'native')}  (base URL, no /v1/traces)"]
@@ -121,7 +122,7 @@ def piece_to_paste(settings: Settings, name: str) -> str:
 
 
 ALLOY = Component(
-    name="alloy",
+    name=ALLOY_NAME,
     health_path="/-/ready",
     url_port_setting="ALLOY_UI_PORT",
     port_settings=("ALLOY_OTLP_GRPC_PORT", "ALLOY_OTLP_HTTP_PORT", "ALLOY_UI_PORT"),

@@ -7,11 +7,12 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from stackkit import images
 from stackkit.alloy.component import ALLOY
-from stackkit.component import Component, Plan, Printer, ca_bundle_path
 from stackkit.phoenix.component import PHOENIX
+from stackkit.runtimes import images
+from stackkit.setting_values import AI_DEMO_NAME
 from stackkit.settings import Settings
+from stackkit.stack.component import Component, Plan, Printer, ca_bundle_path
 
 SERVICE_DIR = "services/ai-demo"
 
@@ -63,7 +64,7 @@ def _build_image(settings: Settings, client: Any, progress: Printer) -> str:
 
 
 AI_DEMO = Component(
-    name="ai-demo",
+    name=AI_DEMO_NAME,
     health_path="/healthz",
     url_port_setting="AI_DEMO_PORT",
     port_settings=("AI_DEMO_PORT",),
@@ -75,6 +76,7 @@ AI_DEMO = Component(
     sends_to_phoenix=True,
     optional=False,
     native_command=_command,
+    native_modules=("uvicorn", "fastapi"),
     environment=environment,
     build_image=_build_image,
     build_before_start=True,

@@ -17,11 +17,11 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from stackkit import components
-from stackkit.component import Plan
 from stackkit.render import compose_environment, compose_override_path, render
 from stackkit.runtimes.docker import find_compose
 from stackkit.settings import REPO_ROOT, load_settings
+from stackkit.stack import components
+from stackkit.stack.component import Plan
 
 # The versioned compose files of each compose project (the rendered override is added when linting).
 COMPOSE_PROJECTS = {

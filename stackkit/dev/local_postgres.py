@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stackkit.database import connect, pg_tool
 from stackkit.errors import OperationFailed
+from stackkit.phoenix.database import connect, pg_tool
 from stackkit.ports import free_ports
 
 SUPERUSER = "stackkit"

@@ -18,8 +18,9 @@ from pathlib import Path
 import requests
 
 from stackkit.errors import OperationFailed
-from stackkit.phoenix_api import PhoenixError, phoenix_client
+from stackkit.phoenix.api import PhoenixError, phoenix_client
 from stackkit.ports import free_ports
+from stackkit.setting_values import PHOENIX_NAME
 from stackkit.settings import HOST_PORT_SETTINGS, REPO_ROOT, load_settings
 
 
@@ -65,21 +66,22 @@ def read_back(env: dict[str, str], report_file: Path, expected: int) -> None:
 
 def show_failing_logs(env: dict[str, str]) -> None:
     """The logs of components that are not healthy (all of them when every one looks healthy)."""
-    from stackkit import stack
+    from stackkit.tasks import logs as logs_task
+    from stackkit.tasks import status as status_task
 
     settings = load_settings(environ=env)
-    rows = stack.status(settings)
-    print("\n" + stack.format_status(rows), flush=True)
+    rows = status_task.status(settings)
+    print("\n" + status_task.format_status(rows), flush=True)
     unhealthy = [row.component for row in rows if row.health != "healthy" and row.state != "skipped"]
     for component in unhealthy or [row.component for row in rows if row.state != "skipped"]:
         print(f"\n--- logs of {component} (last 40 lines) ---", flush=True)
-        for line in stack.logs(settings, component, tail=40):
+        for line in logs_task.logs(settings, component, tail=40):
             print(line)
 
 
 def docker_images_environment(env: dict[str, str]) -> dict[str, str]:
     """No registry here: build the images locally and point the settings at them."""
-    from stackkit import images
+    from stackkit.runtimes import images
 
     settings = load_settings(environ=env)
     local = {
@@ -98,9 +100,9 @@ def span_count(env: dict[str, str]) -> int:
 
 def docker_extras(env: dict[str, str]) -> None:
     """Logs through the Docker SDK, and a Phoenix container restart that keeps every trace (the volume)."""
-    invoke(env, "logs", "--service", "phoenix", "--tail", "5")
+    invoke(env, "logs", "--service", PHOENIX_NAME, "--tail", "5")
     before = span_count(env)
-    invoke(env, "restart", "--service", "phoenix")
+    invoke(env, "restart", "--service", PHOENIX_NAME)
     after = span_count(env)
     print(f"spans in Phoenix before the container restart: {before}, after: {after}", flush=True)
     if after != before:

@@ -127,7 +127,7 @@ PROGRAMS: tuple[SystemProgram, ...] = (
         "go",
         "",
         ("tests",),
-        "builds the OpenTelemetry Collector, Alloy's parser for the differential test of stackkit/alloy_syntax.py "
+        "builds the OpenTelemetry Collector, Alloy's parser for the differential test of stackkit/alloy/syntax.py "
         "(Go 1.21 or later: it fetches the toolchain go.mod asks for) and runs the Alloy schema deriver",
         ("go", "/usr/local/go/bin/go"),
         install_hint="install Go into /usr/local/go (https://go.dev/doc/install); it is not a Debian package here",

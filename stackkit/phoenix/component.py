@@ -11,34 +11,30 @@ from urllib.parse import quote
 
 import requests
 
-from stackkit import (
-    admin,
-    auth,
-    database,
-    images,
-    model_pricing,
-    phoenix_env,
-    phoenix_metrics,
-    remote,
-    secrets,
-    storage,
-)
-from stackkit.component import Component, Plan, Printer, Started
+from stackkit import secrets
 from stackkit.errors import StackError
-from stackkit.phoenix_api import PhoenixError, phoenix_client
+from stackkit.phoenix import admin, database, remote, storage
+from stackkit.phoenix import keys as auth
+from stackkit.phoenix import metrics as phoenix_metrics
+from stackkit.phoenix import pricing as model_pricing
+from stackkit.phoenix import versions as phoenix_env
+from stackkit.phoenix.api import PhoenixError, phoenix_client
+from stackkit.runtimes import images
 from stackkit.secrets import ADMIN_PASSWORD
+from stackkit.setting_values import AI_DEMO_NAME, PHOENIX_NAME
 from stackkit.settings import Settings
+from stackkit.stack.component import Component, Plan, Printer, Started
 
 POSTGRES_OVERRIDE = "docker-compose.postgres.yml"
 
 
 def _command(settings: Settings) -> list[str]:
     # PHOENIX_VERSION's own environment (created on first use), so the setting means what the image tag does.
-    # Through stackkit.phoenix_launch, which decides Phoenix's metrics (port 9090) at the last moment.
+    # Through stackkit.phoenix.launch, which decides Phoenix's metrics (port 9090) at the last moment.
     # This checkout's stackkit first, whatever the environment has installed.
     launch = (
         f"import sys; sys.path.insert(0, {str(settings.repo_root)!r}); "
-        "import stackkit.phoenix_launch as launch; launch.main(sys.argv)"
+        "import stackkit.phoenix.launch as launch; launch.main(sys.argv)"
     )
     return [sys.executable, "-c", launch, phoenix_env.ensure(settings.phoenix_version)]
 
@@ -53,7 +49,7 @@ def environment(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> d
         "PHOENIX_DEFAULT_RETENTION_POLICY_DAYS": str(settings.phoenix_default_retention_policy_days),
     }
     if plan.runtime == "docker":
-        # Natively stackkit.phoenix_launch sets it when Phoenix starts (only one Phoenix can have port 9090).
+        # Natively stackkit.phoenix.launch sets it when Phoenix starts (only one Phoenix can have port 9090).
         env["PHOENIX_ENABLE_PROMETHEUS"] = "true"
     capacity = settings.phoenix_database_allocated_storage_capacity_gibibytes
     if capacity is not None:
@@ -166,7 +162,7 @@ def _after_healthy(started: Started) -> None:
         out(f"phoenix: auth on, {what}")
         secure_admin(settings, out)
     out(f"phoenix: {_apply_retention(settings)}")
-    if "ai-demo" in started.whole.components and settings.ai_demo_llm_provider == "offline":
+    if AI_DEMO_NAME in started.whole.components and settings.ai_demo_llm_provider == "offline":
         _price_offline_model(settings, out)
 
 
@@ -191,7 +187,7 @@ def _external_secrets(settings: Settings, stored: dict[str, str], out: Printer) 
 
 
 PHOENIX = Component(
-    name="phoenix",
+    name=PHOENIX_NAME,
     health_path="/healthz",
     url_port_setting="PHOENIX_UI_PORT",
     port_settings=("PHOENIX_UI_PORT", "PHOENIX_GRPC_HOST_PORT"),
@@ -203,6 +199,7 @@ PHOENIX = Component(
     sends_to_phoenix=False,
     optional=False,
     native_command=_command,
+    native_modules=("phoenix",),
     environment=environment,
     container_endpoint="http://phoenix:6006",
     host_endpoint=lambda settings: settings.phoenix_url,

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from stackkit.component import Plan
 from stackkit.errors import OperationFailed
 from stackkit.settings import Settings
+from stackkit.stack.component import Plan
 
 
 class RuntimeUnavailable(OperationFailed):

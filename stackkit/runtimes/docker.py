@@ -17,11 +17,12 @@ from docker.errors import DockerException, NotFound
 from docker.models.containers import Container
 from requests import RequestException
 
-from stackkit import components, images
-from stackkit.component import Plan
 from stackkit.render import compose_environment, compose_override_path
+from stackkit.runtimes import images
 from stackkit.runtimes.base import ComponentStartError, ComponentState, RuntimeUnavailable
 from stackkit.settings import SPECS_BY_NAME, Settings
+from stackkit.stack import components
+from stackkit.stack.component import Plan
 
 Printer = Callable[[str], None]
 # Variables of ours that must not leak from the invoking shell into compose's interpolation.

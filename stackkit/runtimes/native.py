@@ -10,12 +10,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from stackkit import components, envfile
-from stackkit.component import Plan
+from stackkit import envfile
 from stackkit.processes import ManagedProcess
 from stackkit.render import ENV_DIR
 from stackkit.runtimes.base import ComponentState, RuntimeUnavailable
 from stackkit.settings import SPECS_BY_NAME, Settings
+from stackkit.stack import components
+from stackkit.stack.component import Plan
 
 # Variables of ours that must not leak from the invoking shell into a component's environment.
 _FOREIGN_PREFIXES = ("PHOENIX_", "AI_DEMO_", "OTEL_", "ALLOY_")
@@ -35,7 +36,8 @@ class NativeRuntime:
         )
 
     def check_available(self) -> None:
-        missing = [module for module in ("phoenix", "uvicorn", "fastapi") if importlib.util.find_spec(module) is None]
+        needed = [module for component in components.ALL for module in component.native_modules]
+        missing = [module for module in needed if importlib.util.find_spec(module) is None]
         if missing:
             raise RuntimeUnavailable(
                 f"the native runtime needs {', '.join(missing)} in this Python ({sys.executable}): "

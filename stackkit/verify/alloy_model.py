@@ -8,13 +8,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from stackkit.alloy_syntax import Attribute, Expr, evaluate, reads_env
+from stackkit.alloy.syntax import Attribute, Expr, evaluate, reads_env
+from stackkit.stack.components import PHOENIX
 from stackkit.verify.files import Component
 from stackkit.verify.registry import VerifyContext
 
 OTLP_RECEIVER = "otelcol.receiver.otlp"
 GRPC_EXPORTER = "otelcol.exporter.otlp"
-PHOENIX_NAMES = ("phoenix", "arize")
+PHOENIX_NAMES = (PHOENIX.compose_service, "arize")
 HTTP_EXPORTER = "otelcol.exporter.otlphttp"
 EXPORTER_PREFIX = "otelcol.exporter."
 PROCESSOR_PREFIX = "otelcol.processor."
@@ -105,7 +106,7 @@ def aims_at_phoenix(component: Component, ctx: VerifyContext) -> bool:
             return True
         value = string_value(expr, ctx.files.alloy_env.values)
         endpoint = parse_endpoint(value) if value else None
-        if endpoint and (endpoint.host == "phoenix" or endpoint.port in phoenix_ports):
+        if endpoint and (endpoint.host == PHOENIX.compose_service or endpoint.port in phoenix_ports):
             return True
         if endpoint and (endpoint.host == external_host or any(name in endpoint.host for name in PHOENIX_NAMES)):
             return True

@@ -20,13 +20,14 @@ from typing import Any
 import jinja2
 import yaml
 
-from stackkit import components, envfile, render
+from stackkit import envfile, render
 from stackkit.alloy import component as alloy_component
-from stackkit.alloy_syntax import AlloyFile, AlloySyntaxError, Block, parse_file
-from stackkit.component import Plan
+from stackkit.alloy.syntax import AlloyFile, AlloySyntaxError, Block, parse_file
 from stackkit.demo import component as demo_component
 from stackkit.phoenix import component as phoenix_component
 from stackkit.settings import Settings
+from stackkit.stack import components
+from stackkit.stack.component import Plan
 from stackkit.verify.alloy_schema import DEFAULT_STABILITY_LEVEL
 
 # What the checks render and evaluate when the state folder has no rendered files yet.
@@ -117,7 +118,7 @@ class AlloySource:
 
 @dataclass(frozen=True)
 class Component:
-    """A top-level Alloy block, such as otelcol.exporter.otlphttp "phoenix", with the file it is in."""
+    """A top-level Alloy block, such as the otelcol.exporter.otlphttp labelled phoenix, with the file it is in."""
 
     block: Block
     source: AlloySource
@@ -179,7 +180,7 @@ class ComposeSource:
     error: str = ""
 
     def line_of(self, *keys: str | int) -> int | None:
-        """1-based line of the deepest key found: ("services", "alloy", "command") -> the `command:` line."""
+        """1-based line of the deepest key found: ("services", <service>, "command") -> the `command:` line."""
         node = self.root
         line = None
         for key in keys:

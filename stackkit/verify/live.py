@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from functools import cache
 
-from stackkit import envfile, lifecycle
-from stackkit.component import Plan
+from stackkit import envfile
 from stackkit.render import ENV_DIR
 from stackkit.runtimes.base import Runtime
 from stackkit.settings import Settings
+from stackkit.stack import lifecycle
+from stackkit.stack.component import Plan
+from stackkit.stack.components import ALLOY
 
 CANARY_DEADLINE_S = 10.0
 EXPORTER_ID = "otelcol.exporter.otlphttp.phoenix"
@@ -39,6 +41,6 @@ def external(settings: Settings, component: str) -> bool:
 
 def alloy_skip_reason(settings: Settings) -> str | None:
     _, plan = runtime_and_plan(settings)
-    if "alloy" in plan.skipped and "alloy" not in plan.external:
-        return f"Alloy is not part of this stack: {plan.skipped['alloy']}"
+    if ALLOY.name in plan.skipped and ALLOY.name not in plan.external:
+        return f"Alloy is not part of this stack: {plan.skipped[ALLOY.name]}"
     return None

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from ai_demo.config import ConfigError, load_config
 
-from stackkit.component import Plan
 from stackkit.demo.component import environment as ai_demo_env
 from stackkit.settings import load_settings
+from stackkit.stack.component import Plan
 
 ENDPOINT = {"AI_DEMO_OTLP_ENDPOINT": "http://127.0.0.1:4318"}
 

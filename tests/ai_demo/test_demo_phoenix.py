@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from stackkit.health import wait_healthy
-from stackkit.phoenix_api import PhoenixClient
+from stackkit.phoenix.api import PhoenixClient
 from stackkit.settings import REPO_ROOT, Settings
 from stackkit.traffic import run_traffic
 

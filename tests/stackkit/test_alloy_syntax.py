@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from stackkit.alloy_syntax import (
+from stackkit.alloy.syntax import (
     UNKNOWN,
     Access,
     AlloySyntaxError,

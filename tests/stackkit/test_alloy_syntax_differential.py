@@ -1,4 +1,4 @@
-"""stackkit/alloy_syntax.py held against Alloy's own parser (github.com/grafana/alloy/syntax, the module Alloy
+"""stackkit/alloy/syntax.py held against Alloy's own parser (github.com/grafana/alloy/syntax, the module Alloy
 v1.18.1 parses with): every Alloy file of the repository, the rendered pieces, and a few hundred mutations of
 them (dropped braces, brackets, commas, quotes, equals signs and newlines; a fixed seed). Both must accept or
 reject each one alike, and agree on the line of the first error.
@@ -20,9 +20,9 @@ from system import require
 
 from stackkit import render
 from stackkit.alloy.component import ALLOY_DIR
-from stackkit.alloy_syntax import AlloySyntaxError, parse
-from stackkit.component import Plan
+from stackkit.alloy.syntax import AlloySyntaxError, parse
 from stackkit.settings import load_settings
+from stackkit.stack.component import Plan
 from stackkit.verify.files import PLACEHOLDER_SECRETS
 
 REPO = Path(__file__).resolve().parents[2]

@@ -33,7 +33,7 @@ from stackkit.evals import (
     parse_since,
 )
 from stackkit.health import wait_healthy
-from stackkit.phoenix_api import PhoenixClient
+from stackkit.phoenix.api import PhoenixClient
 from stackkit.ports import free_ports
 from stackkit.settings import REPO_ROOT, Settings
 

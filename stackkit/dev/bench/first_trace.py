@@ -24,7 +24,7 @@ from typing import Any
 
 import requests
 
-from stackkit.phoenix_api import PhoenixClient, PhoenixError
+from stackkit.phoenix.api import PhoenixClient, PhoenixError
 from stackkit.ports import free_ports
 from stackkit.settings import HOST_PORT_SETTINGS, REPO_ROOT, load_settings
 

@@ -28,8 +28,9 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
-from stackkit.phoenix_api import PhoenixClient, PhoenixError
+from stackkit.phoenix.api import PhoenixClient, PhoenixError
 from stackkit.runtimes.native import NativeRuntime
+from stackkit.setting_values import ALLOY_NAME
 from stackkit.settings import Settings
 
 from .memory import idle_rss_mb, phoenix_pid, phoenix_rss_mb, rss_mb
@@ -262,12 +263,12 @@ class Scenario:
 def entry_points(settings: Settings) -> dict[str, str]:
     """Where the app sends (the pipeline) and Phoenix's own /v1/traces (direct)."""
     direct = f"{settings.phoenix_url}/v1/traces"
-    if NativeRuntime(settings).state("alloy").running:
-        return {"pipeline": f"{settings.alloy_otlp_http_url}/v1/traces", "direct": direct, "alloy": "running"}
-    reason = NativeRuntime(settings).component_available("alloy") or "alloy not running"
+    if NativeRuntime(settings).state(ALLOY_NAME).running:
+        return {"pipeline": f"{settings.alloy_otlp_http_url}/v1/traces", "direct": direct, ALLOY_NAME: "running"}
+    reason = NativeRuntime(settings).component_available(ALLOY_NAME) or "alloy not running"
     # Without Alloy the app-facing entry point IS Phoenix's /v1/traces: both paths are the same, and their
     # ratio measures only run-to-run noise.
-    return {"pipeline": direct, "direct": direct, "alloy": f"not running ({reason})"}
+    return {"pipeline": direct, "direct": direct, ALLOY_NAME: f"not running ({reason})"}
 
 
 def suite(

@@ -15,12 +15,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from stackkit.component import Plan
 from stackkit.dev.smoke import smoke_environment
 from stackkit.health import wait_healthy
 from stackkit.render import render
 from stackkit.runtimes.native import NativeRuntime
+from stackkit.setting_values import PHOENIX_NAME
 from stackkit.settings import Settings, load_settings
+from stackkit.stack.component import Plan
 
 from .stats import summary
 
@@ -32,7 +33,7 @@ SETTLE_SECONDS = 5.0
 
 
 def _phoenix_running(runtime: NativeRuntime) -> bool:
-    return runtime.state("phoenix").running
+    return runtime.state(PHOENIX_NAME).running
 
 
 def vmrss_kb(status_text: str) -> int:
@@ -69,7 +70,7 @@ def rss_mb(pid: int) -> float | None:
 
 
 def phoenix_pid(settings: Settings) -> int | None:
-    return NativeRuntime(settings).process("phoenix").pid()
+    return NativeRuntime(settings).process(PHOENIX_NAME).pid()
 
 
 def phoenix_rss_mb(settings: Settings) -> float | None:
@@ -88,12 +89,12 @@ def _start_bare_phoenix(variant: Mapping[str, str]) -> tuple[Settings, NativeRun
     native runtime deliberately keeps PHOENIX_* variables of the calling shell away from Phoenix."""
     state_dir = Path(tempfile.mkdtemp(prefix="stackkit-bench-mem-")) / "state"
     settings = load_settings(environ=smoke_environment(state_dir, "native"))
-    plan = Plan(runtime="native", components=("phoenix",), skipped={})
+    plan = Plan(runtime="native", components=(PHOENIX_NAME,), skipped={})
     render(settings, plan, {})
     runtime = NativeRuntime(settings)
     runtime.prepare(plan)
-    env = runtime.environment("phoenix") | dict(variant)
-    runtime.process("phoenix").start(runtime.command("phoenix"), env, cwd=settings.state_dir)
+    env = runtime.environment(PHOENIX_NAME) | dict(variant)
+    runtime.process(PHOENIX_NAME).start(runtime.command(PHOENIX_NAME), env, cwd=settings.state_dir)
     return settings, runtime
 
 
@@ -118,7 +119,7 @@ def idle_with(
             )
             measured.append(idle_rss_mb(settings) if probe.ok else None)
         finally:
-            runtime.stop("phoenix")
+            runtime.stop(PHOENIX_NAME)
             shutil.rmtree(settings.state_dir.parent, ignore_errors=True)
         out(f"memory: idle with the variant, start {number + 1}/{runs}: {measured[-1]} MB")
     baseline, varied = summary(baseline_mb), summary(measured)

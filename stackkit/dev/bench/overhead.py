@@ -17,6 +17,7 @@ from stackkit.health import wait_healthy
 from stackkit.ports import free_ports
 from stackkit.processes import ManagedProcess
 from stackkit.runtimes.native import NativeRuntime
+from stackkit.setting_values import AI_DEMO_NAME
 from stackkit.settings import Settings
 from stackkit.traffic import run_traffic
 
@@ -39,12 +40,12 @@ def run(settings: Settings, rounds: int, requests_per_round: int, out: Callable[
     when it runs, else Phoenix), and the demos send there, into a project of their own."""
     workdir = Path(tempfile.mkdtemp(prefix="stackkit-bench-demo-"))
     stack_runtime = NativeRuntime(settings)
-    base_env = stack_runtime.environment("ai-demo")
+    base_env = stack_runtime.environment(AI_DEMO_NAME)
     demos: dict[str, tuple[ManagedProcess, str]] = {}
     try:
         for (name, extra), port in zip(CONFIGS.items(), free_ports(len(CONFIGS)), strict=True):
             process = ManagedProcess(f"demo-{name}", workdir / f"{name}.pid", workdir / f"{name}.log")
-            command = NativeRuntime(dataclasses.replace(settings, ai_demo_port=port)).command("ai-demo")
+            command = NativeRuntime(dataclasses.replace(settings, ai_demo_port=port)).command(AI_DEMO_NAME)
             # Metrics off for all three: only the cost of tracing is compared.
             env = base_env | extra | {"AI_DEMO_PROJECT_NAME": "bench-overhead", "AI_DEMO_EXPORT_METRICS": "false"}
             process.start(command, env, cwd=workdir)

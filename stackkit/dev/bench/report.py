@@ -9,6 +9,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from stackkit.setting_values import PHOENIX_NAME
+
 
 def machine_info() -> dict[str, Any]:
     meminfo = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines() if ":" in line)
@@ -25,7 +27,7 @@ def machine_info() -> dict[str, Any]:
         "os": platform.platform(),
         "python": platform.python_version(),
         "python_executable": sys.executable,
-        "phoenix": phoenix,
+        PHOENIX_NAME: phoenix,
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from stackkit.alloy_syntax import (
+from stackkit.alloy.syntax import (
     Attribute,
     Block,
     Call,
@@ -17,6 +17,7 @@ from stackkit.alloy_syntax import (
     walk,
 )
 from stackkit.health import probe
+from stackkit.stack.components import ALLOY, PHOENIX
 from stackkit.verify.alloy_model import (
     ALL_INTERFACES,
     DEPRECATED_FUNCTIONS,
@@ -287,7 +288,7 @@ def alloy_exporter_protocol(ctx: VerifyContext) -> CheckResult:
         define = (
             "paste the block `invoke render --print phoenix-exporter` prints into your configuration"
             if ctx.files.locations.user_alloy
-            else f'define {HTTP_EXPORTER} "phoenix" in stacks/grafana-alloy/phoenix-exporter.alloy.j2, '
+            else f'define {HTTP_EXPORTER} "{PHOENIX.name}" in stacks/grafana-alloy/phoenix-exporter.alloy.j2, '
             "then `invoke render`"
         )
         findings.append(fail(problem, define))
@@ -523,14 +524,14 @@ def alloy_ready(ctx: VerifyContext) -> CheckResult:
     if reason := alloy_skip_reason(settings):
         return CheckResult.skipped(reason)
     ready = probe(f"{settings.alloy_url}/-/ready")
-    if not ready.ok and external(settings, "alloy"):
+    if not ready.ok and external(settings, ALLOY.name):
         return CheckResult.failed(
             f"your Alloy at ALLOY_EXTERNAL_URL={settings.alloy_url}: /-/ready {ready.detail}",
             "start it, and make its UI listen where ALLOY_EXTERNAL_URL points (--server.http.listen-addr; "
             "the default 127.0.0.1:12345 is not reachable from other hosts or containers)",
         )
     if not ready.ok:
-        return CheckResult.failed(f"Alloy's /-/ready: {ready.detail}", UP_FIX.format(component="alloy"))
+        return CheckResult.failed(f"Alloy's /-/ready: {ready.detail}", UP_FIX.format(component=ALLOY.name))
     components = requests.get(f"{settings.alloy_url}/api/v0/web/components", timeout=5).json()
     unhealthy = [
         f"{item.get('localID')} ({item.get('health', {}).get('state')})"
@@ -550,12 +551,12 @@ def alloy_errors(ctx: VerifyContext) -> CheckResult:
     settings = ctx.settings
     if reason := alloy_skip_reason(settings):
         return CheckResult.skipped(reason)
-    if external(settings, "alloy"):
+    if external(settings, ALLOY.name):
         return CheckResult.skipped("your Alloy's log is yours to read (alloy.ready shows unhealthy components)")
-    if not running(settings, "alloy"):
+    if not running(settings, ALLOY.name):
         return CheckResult.skipped("Alloy is not running (see alloy.ready)")
     runtime, _ = runtime_and_plan(settings)
-    lines = list(runtime.logs("alloy", tail=300))
+    lines = list(runtime.logs(ALLOY.name, tail=300))
     errors = [line for line in lines if "level=error" in line]
     warnings = [line for line in lines if "level=warn" in line]
     fix = "read the lines with `invoke logs --service alloy --tail 300`; a 401 from Phoenix means a missing key"

@@ -8,6 +8,7 @@ from typing import Any
 
 from stackkit import render
 from stackkit.alloy import component as alloy_component
+from stackkit.stack.components import ALLOY
 from stackkit.verify.alloy_model import (
     HTTP_EXPORTER,
     OTLP_RECEIVER,
@@ -54,15 +55,19 @@ def listen_flag(args: list[str]) -> str | None:
 
 @check("alloy.listen-addr", static=True)
 def alloy_listen_addr(ctx: VerifyContext) -> CheckResult:
-    compose = ctx.files.compose["alloy"]
+    compose = ctx.files.compose[ALLOY.name]
     if compose.error:
         return CheckResult.failed(compose.error, f"fix {compose.shown}")
-    service = compose_service(compose, "alloy")
+    service = compose_service(compose, ALLOY.compose_service)
     if service is None:
         return CheckResult.failed(f"{compose.shown}: no services.alloy", f"define services.alloy in {compose.shown}")
     variables = render.compose_environment(ctx.settings)
     command = service.get("command")
-    where = compose.where("services", "alloy", "command") if command else compose.where("services", "alloy")
+    where = (
+        compose.where("services", ALLOY.compose_service, "command")
+        if command
+        else compose.where("services", ALLOY.compose_service)
+    )
     add_flag = f"in {compose.shown}, add --server.http.listen-addr=0.0.0.0:12345 to services.alloy.command"
     if not command:
         return CheckResult.failed(
@@ -92,7 +97,7 @@ def alloy_listen_addr(ctx: VerifyContext) -> CheckResult:
             )
         )
     published = container_ports(service.get("ports") or [], variables)
-    ports_where = compose.where("services", "alloy", "ports")
+    ports_where = compose.where("services", ALLOY.compose_service, "ports")
     listen = listen_flag(args)
     if listen is None:
         findings.append(

@@ -7,8 +7,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from stackkit import auth, render, secrets
-from stackkit.alloy_syntax import (
+from stackkit import render, secrets
+from stackkit.alloy.syntax import (
     Attribute,
     Object,
     ObjectField,
@@ -17,7 +17,9 @@ from stackkit.alloy_syntax import (
 )
 from stackkit.health import probe
 from stackkit.phoenix import component as phoenix_component
+from stackkit.phoenix import keys as auth
 from stackkit.settings import Settings
+from stackkit.stack.components import AI_DEMO, ALLOY, PHOENIX
 from stackkit.verify.alloy_model import (
     EXPORTER_PREFIX,
     HTTP_EXPORTER,
@@ -126,11 +128,11 @@ def phoenix_volume(ctx: VerifyContext) -> CheckResult:
         return CheckResult.skipped(f"Phoenix is external ({settings.phoenix_url}): its data is not this stack's")
     variables = render.compose_environment(settings)
     findings: list[CheckResult] = []
-    compose = ctx.files.compose["phoenix"]
-    service = compose_service(compose, "phoenix") or {}
+    compose = ctx.files.compose[PHOENIX.name]
+    service = compose_service(compose, PHOENIX.compose_service) or {}
     working_dir = compose_environment_value(service, "PHOENIX_WORKING_DIR", variables) or settings.phoenix_working_dir
     found = volume_finding(
-        compose, "phoenix", working_dir, "Phoenix keeps its database (PHOENIX_WORKING_DIR)", variables
+        compose, PHOENIX.compose_service, working_dir, "Phoenix keeps its database (PHOENIX_WORKING_DIR)", variables
     )
     if found:
         findings.append(found)
@@ -256,8 +258,10 @@ def phoenix_health(ctx: VerifyContext) -> CheckResult:
         return CheckResult.failed(
             f"the external Phoenix does not answer: {'; '.join(failing)}", "see phoenix.remote for the cause and fix"
         )
-    if not running(settings, "phoenix"):
-        return CheckResult.failed(f"Phoenix is not running ({'; '.join(failing)})", UP_FIX.format(component="phoenix"))
+    if not running(settings, PHOENIX.name):
+        return CheckResult.failed(
+            f"Phoenix is not running ({'; '.join(failing)})", UP_FIX.format(component=PHOENIX.name)
+        )
     return CheckResult.failed(
         f"Phoenix runs but is not healthy: {'; '.join(failing)}",
         "/readyz runs SELECT 1: check the database (PHOENIX_SQL_DATABASE_URL with PHOENIX_DB=postgres) and "
@@ -271,11 +275,11 @@ def _senders(settings: Settings) -> dict[str, str]:
     if plan.with_alloy:
         return {
             "alloy (PHOENIX_API_KEY in its env, config.alloy's Authorization header)": rendered_env(
-                settings, "alloy"
+                settings, ALLOY.name
             ).get("PHOENIX_API_KEY", "")
         }
     return {
-        "ai-demo (AI_DEMO_PHOENIX_API_KEY, it exports straight to Phoenix)": rendered_env(settings, "ai-demo").get(
+        "ai-demo (AI_DEMO_PHOENIX_API_KEY, it exports straight to Phoenix)": rendered_env(settings, AI_DEMO.name).get(
             "AI_DEMO_PHOENIX_API_KEY", ""
         )
     }

@@ -6,8 +6,9 @@ Alloy, after its retries) drop the batch, and a span that fails to insert is onl
 
 from __future__ import annotations
 
-from stackkit import phoenix_metrics
-from stackkit.phoenix_metrics import Metrics
+from stackkit.phoenix import metrics as phoenix_metrics
+from stackkit.phoenix.metrics import Metrics
+from stackkit.stack.components import PHOENIX
 from stackkit.verify.live import UP_FIX, runtime_and_plan
 from stackkit.verify.registry import CheckResult, Stage, VerifyContext, check
 
@@ -16,7 +17,7 @@ def _metrics(ctx: VerifyContext) -> Metrics | CheckResult:
     if ctx.settings.phoenix_external_url:
         return CheckResult.skipped("Phoenix is external (PHOENIX_EXTERNAL_URL): its metrics are not the stack's")
     runtime, _ = runtime_and_plan(ctx.settings)
-    if not runtime.state("phoenix").running:
+    if not runtime.state(PHOENIX.name).running:
         return CheckResult.skipped(f"Phoenix is not running: {UP_FIX.format(component='phoenix')}")
     found = phoenix_metrics.scrape(ctx.settings, runtime.name)
     if isinstance(found, str):

@@ -7,10 +7,13 @@ import time
 
 import requests
 
-from stackkit import canary, components, ports
+from stackkit import ports
 from stackkit.health import probe
-from stackkit.phoenix_api import PhoenixError, phoenix_client
+from stackkit.phoenix import canary
+from stackkit.phoenix.api import PhoenixError, phoenix_client
 from stackkit.settings import Settings
+from stackkit.stack import components
+from stackkit.stack.components import AI_DEMO, ALLOY, PHOENIX
 from stackkit.verify.live import (
     CANARY_DEADLINE_S,
     EXPORTER_ID,
@@ -60,14 +63,16 @@ def _alloy_counters(settings: Settings) -> dict[str, float]:
 def pipeline_canary(ctx: VerifyContext) -> CheckResult:
     settings = ctx.settings
     if not probe(f"{settings.phoenix_url}/healthz", verify=settings.phoenix_tls_verify).ok:
-        return CheckResult.failed("Phoenix is not answering, so nothing can land", UP_FIX.format(component="phoenix"))
-    via_alloy = running(settings, "alloy") or external(settings, "alloy")
+        return CheckResult.failed(
+            "Phoenix is not answering, so nothing can land", UP_FIX.format(component=PHOENIX.name)
+        )
+    via_alloy = running(settings, ALLOY.name) or external(settings, ALLOY.name)
     if via_alloy:
         url, token, hop = f"{settings.alloy_otlp_http_url}/v1/traces", "", "Alloy's OTLP/HTTP receiver"
         before = _alloy_counters(settings)
     else:
         url = f"{settings.phoenix_url}/v1/traces"
-        token = rendered_env(settings, "ai-demo").get("AI_DEMO_PHOENIX_API_KEY", "")
+        token = rendered_env(settings, AI_DEMO.name).get("AI_DEMO_PHOENIX_API_KEY", "")
         hop = "Phoenix's /v1/traces (no Alloy in this stack)"
     sent_at = time.monotonic()
     try:
@@ -75,7 +80,7 @@ def pipeline_canary(ctx: VerifyContext) -> CheckResult:
     except requests.RequestException as error:
         return CheckResult.failed(
             f"the canary could not be sent to {url}: {type(error).__name__}",
-            UP_FIX.format(component="alloy" if via_alloy else "phoenix"),
+            UP_FIX.format(component=ALLOY.name if via_alloy else PHOENIX.name),
         )
     if result.status_code == 401:
         return CheckResult.failed(
@@ -134,8 +139,10 @@ def pipeline_metrics(ctx: VerifyContext) -> CheckResult:
         return CheckResult.skipped("PROMETHEUS_REMOTE_WRITE_URL is empty: metrics are not forwarded")
     if reason := alloy_skip_reason(settings):
         return CheckResult.skipped(reason)
-    if not running(settings, "alloy"):
-        return CheckResult.failed("Alloy is not running: metrics cannot be forwarded", UP_FIX.format(component="alloy"))
+    if not running(settings, ALLOY.name):
+        return CheckResult.failed(
+            "Alloy is not running: metrics cannot be forwarded", UP_FIX.format(component=ALLOY.name)
+        )
     text = requests.get(f"{settings.alloy_url}/metrics", timeout=5).text
     failed = sum(map(float, re.findall(r"^prometheus_remote_storage_samples_failed_total\S*\s+(\S+)", text, re.M)))
     sent = sum(map(float, re.findall(r"^prometheus_remote_storage_samples_total\S*\s+(\S+)", text, re.M)))

@@ -8,7 +8,7 @@ otelcol.storage.* handler, and then "the queue is no longer stored in memory" an
 
 from __future__ import annotations
 
-from stackkit.alloy_syntax import Block, dotted_chain, evaluate, references
+from stackkit.alloy.syntax import Block, dotted_chain, evaluate, references
 from stackkit.verify.alloy_model import HTTP_EXPORTER, TEMPORARY_ROOTS, phoenix_http_exporters
 from stackkit.verify.files import Component
 from stackkit.verify.findings import conclude, fail, warn

@@ -3,7 +3,7 @@ answers, with TLS this machine trusts, at the right path, taking a large batch?"
 
 from __future__ import annotations
 
-from stackkit import remote
+from stackkit.phoenix import remote
 from stackkit.verify.registry import CheckResult, Stage, VerifyContext, check
 
 

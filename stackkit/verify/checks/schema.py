@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from stackkit import components, render
-from stackkit.alloy_syntax import (
+from stackkit import render
+from stackkit.alloy.syntax import (
     Array,
     Attribute,
     Block,
@@ -24,6 +24,8 @@ from stackkit.alloy_syntax import (
     references,
 )
 from stackkit.settings import REPO_ROOT
+from stackkit.stack import components
+from stackkit.stack.components import ALLOY
 from stackkit.verify.alloy_schema import (
     COMMUNITY,
     DEFAULT_STABILITY_LEVEL,
@@ -393,9 +395,9 @@ def native_command_place(native: Callable[..., object]) -> tuple[str, str]:
 
 
 def stack_runners(ctx: VerifyContext) -> list[Runner]:
-    compose = ctx.files.compose["alloy"]
+    compose = ctx.files.compose[ALLOY.name]
     runners: list[Runner] = []
-    service = compose_service(compose, "alloy") if not compose.error else None
+    service = compose_service(compose, ALLOY.compose_service) if not compose.error else None
     if service is not None:
         # No command: the image's default one, which passes no --stability.level.
         command = service.get("command") or []
@@ -404,7 +406,9 @@ def stack_runners(ctx: VerifyContext) -> list[Runner]:
         runners.append(
             Runner(
                 f"{compose.shown} (docker)",
-                compose.where("services", "alloy", "command") if command else compose.where("services", "alloy"),
+                compose.where("services", ALLOY.compose_service, "command")
+                if command
+                else compose.where("services", ALLOY.compose_service),
                 tuple(interpolate(arg, variables) for arg in args),
                 f"in {compose.shown}, add --{STABILITY_FLAG}=${{{{ALLOY_STABILITY_LEVEL:?run through invoke up}}}} "
                 "to services.alloy.command (ALLOY_STABILITY_LEVEL in stackkit/alloy/component.py: at least {level})",

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import requests
 
-from stackkit import admin, components, exposure, file_modes, secrets
+from stackkit import exposure, file_modes, secrets
 from stackkit.health import probe
+from stackkit.phoenix import admin
+from stackkit.stack import components
+from stackkit.stack.components import PHOENIX
 from stackkit.verify.live import runtime_and_plan
 from stackkit.verify.registry import CheckResult, Stage, VerifyContext, check
 
@@ -89,7 +92,7 @@ def security_exposure(ctx: VerifyContext) -> CheckResult:
     ui_ports = {settings.phoenix_ui_port, settings.alloy_ui_port, settings.ai_demo_port}
     notes = []
     for listener in listeners:
-        if listener.component == "phoenix" and not listener.loopback_only:
+        if listener.component == PHOENIX.name and not listener.loopback_only:
             if listener.port == settings.phoenix_grpc_host_port:
                 notes.append(
                     f"Phoenix's OTLP/gRPC on {listener.describe()} is hard-coded on every interface by Phoenix "

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from isolation import invoke, isolated_environ
 
-from stackkit.alloy_syntax import parse_file
+from stackkit.alloy.syntax import parse_file
 
 SEED = Path(__file__).parent / "fixtures" / "seed"
 

@@ -18,7 +18,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 from reliability_helpers import invoke_ok
 
-from stackkit import phoenix_metrics, ports
+from stackkit import ports
+from stackkit.phoenix import metrics as phoenix_metrics
 from stackkit.settings import load_settings
 
 # Phoenix's metrics port is fixed (9090 on every interface): tests that start a Phoenix with metrics take

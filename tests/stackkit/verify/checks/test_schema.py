@@ -8,8 +8,8 @@ import dataclasses
 import pytest
 from verify_helpers import RepoCopy, assert_only_check_changed, edit
 
-from stackkit import components
-from stackkit.alloy_syntax import parse_expression
+from stackkit.alloy.syntax import parse_expression
+from stackkit.stack import components
 from stackkit.verify.checks.schema import stability_flag, type_problem
 
 EXPORTER = "phoenix-exporter.alloy.j2"

@@ -1,0 +1,223 @@
+"""`invoke backup` and `invoke restore`: Phoenix's store (native runtime) to one file and back.
+
+- SQLite: sqlite3's online backup API copies a consistent snapshot while Phoenix keeps running (the
+  database is in WAL mode, where a reader does not block the writer).
+- PostgreSQL: `pg_dump -Fc` (custom format), restored with `pg_restore --clean`, in one transaction.
+
+A backup file says what it holds in its first bytes ("SQLite format 3", "PGDMP"), so restore checks it
+matches PHOENIX_DB. Restore needs Phoenix stopped (it caches the store's state in memory and keeps SQLite
+open: replacing the store under it would be undone or corrupt it) and refuses to replace a store that
+holds data unless forced.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import time
+from collections.abc import Callable
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+from stackkit import envfile
+from stackkit.errors import StackError
+from stackkit.phoenix import database
+from stackkit.phoenix.component import PHOENIX
+from stackkit.runtimes.base import Runtime
+from stackkit.settings import Settings
+from stackkit.stack.lifecycle import resolve_runtime
+
+SQLITE_MAGIC, PGDUMP_MAGIC = b"SQLite format 3\x00", b"PGDMP"
+EXTENSIONS = {"sqlite": "sqlite", "postgres": "pgdump"}
+PG_TOOL_TIMEOUT = 3600.0
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    path: Path
+    backend: str  # "sqlite" or "postgres"
+    counts: dict[str, int]  # rows of database.USER_DATA_TABLES in the backup (PostgreSQL: just after it)
+
+
+def _native_runtime(settings: Settings, out: Callable[[str], None]) -> Runtime:
+    runtime = resolve_runtime(settings, None, out)
+    if runtime.name != "native":
+        raise StackError(
+            "backup and restore work on the native runtime only: on docker, Phoenix's data is in the "
+            "compose project's volumes (PostgreSQL: run pg_dump inside the postgres container)"
+        )
+    return runtime
+
+
+def default_output(settings: Settings) -> Path:
+    name = f"phoenix-{settings.phoenix_db}-{time.strftime('%Y%m%d-%H%M%S')}.{EXTENSIONS[settings.phoenix_db]}"
+    return settings.state_dir / "backups" / name
+
+
+def _describe(counts: dict[str, int]) -> str:
+    return ", ".join(f"{count} {table}" for table, count in counts.items())
+
+
+def backup(settings: Settings, output: Path | None = None, out: Callable[[str], None] = print) -> BackupResult:
+    """Write a backup of the configured store; Phoenix may keep running. Raises StackError."""
+    _native_runtime(settings, out)
+    path = (output or default_output(settings)).expanduser().resolve()
+    envfile.make_private_dir(path.parent)
+    # Written beside the target, then renamed: an interrupted backup never looks like a complete one.
+    partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    try:
+        if settings.phoenix_db == "sqlite":
+            counts = _backup_sqlite(settings, partial)
+        else:
+            counts = _backup_postgres(settings, partial)
+        os.chmod(partial, 0o600)  # traces hold prompts and answers; the store holds users and key hashes
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    out(f"backed up {_describe(counts)} ({settings.phoenix_db}) to {path} ({path.stat().st_size} bytes)")
+    return BackupResult(path, settings.phoenix_db, counts)
+
+
+def _backup_sqlite(settings: Settings, partial: Path) -> dict[str, int]:
+    source_path = database.sqlite_path(settings)
+    if not source_path.exists():
+        raise StackError(f"no Phoenix data at {source_path}: nothing to back up (run `invoke up` first)")
+    try:
+        with closing(sqlite3.connect(source_path)) as source, closing(sqlite3.connect(partial)) as target:
+            source.backup(target)  # all pages in one step: one consistent snapshot
+            _check_sqlite(target, partial)
+            return database.sqlite_counts(target)
+    except sqlite3.Error as error:
+        raise StackError(f"backing up {source_path} failed: {error}") from None
+
+
+def _check_sqlite(connection: sqlite3.Connection, path: Path) -> None:
+    result = connection.execute("PRAGMA quick_check").fetchone()[0]
+    if result != "ok":
+        raise StackError(f"{path}: SQLite integrity check failed ({result})")
+    if not connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'spans'").fetchone():
+        raise StackError(f"{path}: a SQLite database, but not Phoenix's (it has no spans table)")
+
+
+def _pg_tool(name: str) -> str:
+    path = database.pg_tool(name)
+    if path is None:
+        raise StackError(
+            f"{name} not found: install PostgreSQL's client tools (apt-get install postgresql-client), "
+            "the same major version as the server or newer"
+        )
+    return path
+
+
+def _run_pg_tool(name: str, arguments: list[str], url: str) -> None:
+    target, password_env = database.libpq_target(url)
+    result = subprocess.run(
+        [_pg_tool(name), *arguments, f"--dbname={target}"],
+        env={**os.environ, **password_env},
+        capture_output=True,
+        text=True,
+        timeout=PG_TOOL_TIMEOUT,
+        check=False,
+    )
+    if result.returncode != 0:
+        detail = result.stderr.strip() or result.stdout.strip()
+        password = password_env.get("PGPASSWORD")
+        if password:
+            detail = detail.replace(password, "***")
+        raise StackError(f"{name} failed for PHOENIX_SQL_DATABASE_URL={database.redact(url)}:\n{detail}")
+
+
+def _backup_postgres(settings: Settings, partial: Path) -> dict[str, int]:
+    url = settings.phoenix_sql_database_url
+    if problem := database.preflight_problem(settings, "native"):
+        raise StackError(problem)
+    _run_pg_tool("pg_dump", ["--format=custom", f"--file={partial}"], url)
+    # pg_dump's snapshot is consistent; the counts are read just after it, for the summary line only.
+    return database.count_rows(settings)
+
+
+def file_backend(path: Path) -> str:
+    with open(path, "rb") as handle:
+        head = handle.read(len(SQLITE_MAGIC))
+    if head.startswith(SQLITE_MAGIC):
+        return "sqlite"
+    if head.startswith(PGDUMP_MAGIC):
+        return "postgres"
+    raise StackError(f"{path}: not a backup made by `invoke backup` (neither SQLite nor pg_dump's -Fc)")
+
+
+def restore(
+    settings: Settings, source: Path, force: bool = False, out: Callable[[str], None] = print
+) -> dict[str, int]:
+    """Replace the configured store with a backup; Phoenix must be stopped. Returns the restored counts."""
+    runtime = _native_runtime(settings, out)
+    source = source.expanduser().resolve()
+    if not source.is_file():
+        raise StackError(f"{source}: no such backup file")
+    backend = file_backend(source)
+    if backend != settings.phoenix_db:
+        raise StackError(
+            f"{source} is a {backend} backup but PHOENIX_DB={settings.phoenix_db}: restore it with PHOENIX_DB={backend}"
+        )
+    if runtime.state(PHOENIX.name).running:
+        raise StackError(
+            "Phoenix is running: restore replaces its store, so stop it first: "
+            f"`invoke down`, then `invoke restore --input {source}`, then `invoke up`"
+        )
+    if problem := database.preflight_problem(settings, "native"):
+        raise StackError(problem)
+    existing = database.count_rows(settings)
+    if any(existing.values()) and not force:
+        raise StackError(
+            f"the {settings.phoenix_db} store already holds {_describe(existing)}: restoring replaces all of "
+            "it; pass --force to do so (`invoke backup` first keeps a copy)"
+        )
+    if backend == "sqlite":
+        counts = _restore_sqlite(settings, source)
+    else:
+        _run_pg_tool(
+            "pg_restore",
+            [
+                # --clean --if-exists drops what the backup holds before recreating it; one transaction,
+                # so a failure leaves the database as it was.
+                "--clean",
+                "--if-exists",
+                "--single-transaction",
+                "--exit-on-error",
+                # The backup may come from another role's database: everything is owned by the URL's user.
+                "--no-owner",
+                "--no-privileges",
+                str(source),
+            ],
+            settings.phoenix_sql_database_url,
+        )
+        counts = database.count_rows(settings)
+    out(f"restored {_describe(counts)} ({backend}) from {source}; `invoke up` starts Phoenix on them")
+    return counts
+
+
+def _restore_sqlite(settings: Settings, source: Path) -> dict[str, int]:
+    target = database.sqlite_path(settings)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".restoring")
+    partial.unlink(missing_ok=True)
+    try:
+        with closing(sqlite3.connect(f"{source.as_uri()}?mode=ro", uri=True)) as backup_db:
+            _check_sqlite(backup_db, source)
+            with closing(sqlite3.connect(partial)) as copy:
+                backup_db.backup(copy)
+                counts = database.sqlite_counts(copy)
+    except sqlite3.Error as error:
+        partial.unlink(missing_ok=True)
+        raise StackError(f"{source}: cannot be read as a SQLite backup ({error})") from None
+    try:
+        # A WAL or shared-memory file left by the old database would be replayed into the new one.
+        for leftover in ("-wal", "-shm", "-journal"):
+            target.with_name(target.name + leftover).unlink(missing_ok=True)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return counts

@@ -1,0 +1,216 @@
+"""The procedures every task that changes the stack shares, each written once: which runtime runs the stack,
+what a bring-up plans, start-and-wait, and the senders paused (Phoenix drained) around a Phoenix change.
+
+Used by `up`, `restart`, `down`, `rotate-key` (stackkit.stack), `upgrade` and `backup`/`restore`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
+
+import docker
+
+from stackkit.errors import StackError, StackkitError, UsageError
+from stackkit.health import probe, wait_healthy
+from stackkit.phoenix import database
+from stackkit.runtimes.base import Runtime
+from stackkit.runtimes.docker import DockerRuntime
+from stackkit.runtimes.native import NativeRuntime
+from stackkit.settings import Settings
+from stackkit.stack import applied, components
+from stackkit.stack.component import Plan
+
+Printer = Callable[[str], None]
+RUNTIMES = ("docker", "native")
+
+
+def print_line(line: str) -> None:
+    print(line, flush=True)
+
+
+class Clock:
+    """Prefixes progress lines with the seconds since the task began."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+
+    def line(self, text: str) -> str:
+        return f"[{time.monotonic() - self.start:6.1f}s] {text}"
+
+    def printer(self, out: Printer) -> Printer:
+        return lambda text: out(self.line(text))
+
+
+def health_url(settings: Settings, component: str) -> str:
+    declared = components.get(component)
+    if external := declared.external_url(settings):
+        return f"{external}{declared.health_path}"
+    return f"http://127.0.0.1:{settings.value_of(declared.url_port_setting)}{declared.health_path}"
+
+
+def is_healthy(settings: Settings, runtime: Runtime, component: str) -> bool:
+    url = health_url(settings, component)
+    if components.get(component).external_url(settings):
+        return probe(url, verify=settings.phoenix_tls_verify).ok
+    return runtime.state(component).running and probe(url).ok
+
+
+# --- Which runtime ---------------------------------------------------------------------------------------
+
+
+def docker_engine_answers() -> bool:
+    try:
+        client = docker.from_env(timeout=3)
+        client.ping()
+        client.close()
+        return True
+    except Exception:  # any failure means "no engine here"
+        return False
+
+
+def make_runtime(settings: Settings, name: str) -> Runtime:
+    if name == "docker":
+        return DockerRuntime(settings)
+    return NativeRuntime(settings)
+
+
+def resolve_runtime(settings: Settings, requested: str | None, out: Printer = print_line) -> Runtime:
+    """The runtime a running stack already uses, else the requested one, else auto-detected."""
+    recorded = applied.running_runtime(settings) or ""
+    choice = requested or settings.stack_runtime
+    if choice not in ("auto", *RUNTIMES):
+        raise UsageError(f"--runtime {choice}: choose auto, docker or native")
+    if recorded and (choice in ("auto", recorded)):
+        return make_runtime(settings, recorded)
+    if recorded and any(make_runtime(settings, recorded).state(name).running for name in components.NAMES):
+        raise UsageError(
+            f"the stack in {settings.state_dir} runs on the {recorded} runtime; "
+            f"run `invoke down` before switching to {choice}"
+        )
+    if choice == "auto":
+        choice = "docker" if docker_engine_answers() else "native"
+        reason = "a Docker engine answers" if choice == "docker" else "no Docker engine answers"
+        out(f"runtime: {choice} ({reason}; set STACK_RUNTIME or --runtime to choose)")
+    return make_runtime(settings, choice)
+
+
+def recorded_runtime(settings: Settings) -> Runtime:
+    """The runtime the stack was brought up with (native when nothing was ever brought up)."""
+    return make_runtime(settings, applied.running_runtime(settings) or "native")
+
+
+def require_applied(settings: Settings) -> applied.AppliedState:
+    """The applied-state record; a clear error when nothing was ever brought up in this state folder."""
+    state = applied.read(settings)
+    if state is None:
+        raise StackError(f"no stack has been brought up in {settings.state_dir}: run `invoke up` first")
+    return state
+
+
+# --- What a bring-up runs -------------------------------------------------------------------------------
+
+
+def make_plan(runtime: Runtime, only: Iterable[str] | None = None) -> Plan:
+    wanted = [components.get(name).name for name in only] if only else list(components.NAMES)
+    external = components.external_urls(runtime.settings)
+    skipped = {name: f"external at {url}" for name, url in external.items()}
+    skipped |= {
+        component.name: reason
+        for component in components.ALL
+        if component.optional
+        and component.name not in external
+        and (reason := runtime.component_available(component.name))
+    }
+    chosen = tuple(name for name in components.NAMES if name in wanted and name not in skipped)
+    return Plan(runtime=runtime.name, components=chosen, skipped=skipped, external=external)
+
+
+def running_plan(runtime: Runtime, whole: Plan) -> Plan:
+    """The plan as it runs now: the components of `whole` that are running."""
+    running = tuple(name for name in whole.components if runtime.state(name).running)
+    return Plan(runtime=whole.runtime, components=running, skipped=whole.skipped)
+
+
+# --- Start and wait ---------------------------------------------------------------------------------------
+
+
+def start_and_wait(settings: Settings, runtime: Runtime, component: str, plan: Plan, out: Printer) -> None:
+    """Start one component and wait for its health; on failure print its last log lines and raise."""
+    out(f"{component}: starting on {runtime.name}")
+    runtime.start(component, plan)
+    wait_or_fail(settings, runtime, component, out)
+
+
+def wait_or_fail(settings: Settings, runtime: Runtime, component: str, out: Printer) -> None:
+    url = health_url(settings, component)
+    result = wait_healthy(url, settings.stack_health_timeout, still_running=lambda: runtime.state(component).running)
+    if result.ok:
+        out(f"{component}: healthy ({url})")
+        return
+    out(f"{component}: FAILED: {result.detail}")
+    out(f"--- last 30 log lines of {component} ---")
+    for line in runtime.logs(component, tail=30):
+        out(line)
+    raise StackError(
+        f"{component} did not become healthy at {url} ({result.detail}). "
+        f"Hint: read the log above; `invoke logs --service {component}` shows more; "
+        "STACK_HEALTH_TIMEOUT raises the wait."
+    )
+
+
+# --- Senders paused around a Phoenix change -------------------------------------------------------------
+
+
+def drain(settings: Settings, runtime: Runtime, out: Printer) -> None:
+    """Phoenix drops what it still queues 5 s after SIGTERM: with its senders stopped, let it write all."""
+    if runtime.state(components.span_store().name).running:
+        database.wait_for_ingestion(settings, out)
+
+
+def stop(settings: Settings, runtime: Runtime, component: str, out: Printer, drain_first: bool = True) -> bool:
+    """Stop one component; the span store is drained first (its senders are stopped by then)."""
+    if drain_first and components.get(component).stores_spans:
+        drain(settings, runtime, out)
+    return runtime.stop(component)
+
+
+def pause_senders(settings: Settings, runtime: Runtime, out: Printer) -> list[str]:
+    """Stop what sends to Phoenix (newest first, each flushing on SIGTERM), then let Phoenix drain; returns
+    the names stopped, for resume_senders."""
+    stopped = []
+    for sender in reversed(components.senders()):
+        if runtime.state(sender.name).running:
+            runtime.stop(sender.name)
+            stopped.append(sender.name)
+            out(f"{sender.name}: stopped (sends to {components.span_store().name})")
+    drain(settings, runtime, out)
+    return stopped
+
+
+def resume_senders(settings: Settings, runtime: Runtime, plan: Plan, names: list[str], out: Printer) -> None:
+    """Start again what pause_senders stopped, in bring-up order, each waited for; every one is tried, the
+    first failure is raised after."""
+    failure: StackkitError | None = None
+    for name in reversed(names):
+        try:
+            start_and_wait(settings, runtime, name, plan, out)
+        except StackkitError as error:
+            failure = failure or error
+    if failure is not None:
+        raise failure
+
+
+@contextmanager
+def senders_paused(settings: Settings, runtime: Runtime, plan: Plan, out: Printer) -> Iterator[list[str]]:
+    """Around a change of Phoenix: its senders stopped and Phoenix drained before, the senders started again
+    after whatever happened (they buffer and retry while it is down)."""
+    stopped = pause_senders(settings, runtime, out)
+    try:
+        yield stopped
+    except BaseException:
+        with suppress(StackkitError):  # the change's own failure is the one reported
+            resume_senders(settings, runtime, plan, stopped, out)
+        raise
+    resume_senders(settings, runtime, plan, stopped, out)

@@ -1,0 +1,1 @@
+"""One module per task family; stackkit.cli wires them to invoke."""

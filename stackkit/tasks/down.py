@@ -1,0 +1,71 @@
+"""`invoke down` and `invoke restart`: reverse order, so the senders flush into a still-running Phoenix."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from stackkit.errors import StackError, StackkitError
+from stackkit.runtimes.base import Runtime
+from stackkit.settings import Settings
+from stackkit.stack import applied, components, lifecycle
+from stackkit.stack.component import Plan
+from stackkit.stack.lifecycle import Clock, make_plan, recorded_runtime, require_applied
+
+Printer = Callable[[str], None]
+_print = lifecycle.print_line
+
+
+def down(settings: Settings, remove_data: bool = False, out: Printer = _print) -> None:
+    """Reverse order, so the demo and Alloy flush their queued spans into a still-running Phoenix."""
+    runtime = recorded_runtime(settings)
+    elsewhere = components.external_urls(settings)
+    for component in reversed(components.ALL):
+        if component.name in elsewhere:
+            out(f"{component.name}: external at {elsewhere[component.name]}, left alone")
+            continue
+        # Draining is pointless when the data goes too, unless it lives in a database the user keeps.
+        keeps_data = not remove_data or component.data_kept_elsewhere(settings, runtime.name) is not None
+        if component.stores_spans and keeps_data:
+            lifecycle.drain(settings, runtime, out)
+        if runtime.stop(component.name, remove_data=remove_data):
+            out(f"{component.name}: stopped")
+        else:
+            out(f"{component.name}: not running")
+    applied.record_stopped(settings)
+    if remove_data:
+        applied.forget(settings)
+        runtime.remove_network()
+        out(f"data of the {runtime.name} runtime deleted")
+        for component in components.ALL:
+            if note := component.data_kept_elsewhere(settings, runtime.name):
+                out(note)
+
+
+def restart(settings: Settings, component: str, out: Printer = _print) -> None:
+    """Restart one component; restarting Phoenix stops its senders first and always brings them back."""
+    target = components.get(component)
+    state = require_applied(settings)
+    if target.name in state.skipped:
+        raise StackError(f"{target.name} is not part of this stack ({state.skipped[target.name]}): nothing to restart")
+    runtime = recorded_runtime(settings)
+    if not runtime.state(target.name).running:
+        raise StackError(f"{target.name} is not running: `invoke up` starts it")
+    say = Clock().printer(out)
+    plan = make_plan(runtime)
+    if problem := target.preflight(settings, runtime.name):
+        raise StackError(problem)
+    try:
+        if target.stores_spans:
+            # What sends to Phoenix stops first (flushing on SIGTERM) and comes back after it, whatever happened.
+            with lifecycle.senders_paused(settings, runtime, plan, say):
+                _restart_one(settings, runtime, target.name, plan, say)
+        else:
+            _restart_one(settings, runtime, target.name, plan, say)
+    except StackkitError as error:
+        raise StackError(f"restarting {target.name} failed: {error}") from None
+
+
+def _restart_one(settings: Settings, runtime: Runtime, name: str, plan: Plan, out: Printer) -> None:
+    runtime.stop(name)
+    out(f"{name}: stopped")
+    lifecycle.start_and_wait(settings, runtime, name, plan, out)

@@ -1,0 +1,81 @@
+"""`invoke status`: one row per component, and what the running stack has not applied."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stackkit import secrets
+from stackkit.health import probe
+from stackkit.phoenix import storage
+from stackkit.settings import Settings
+from stackkit.stack import applied, components
+from stackkit.stack.lifecycle import health_url, recorded_runtime
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    component: str
+    runtime: str
+    state: str
+    health: str
+    url: str
+    version: str
+
+
+def status(settings: Settings) -> list[StatusRow]:
+    runtime = recorded_runtime(settings)
+    state = applied.read(settings)
+    running_versions = state.versions if state else {}
+    rows = []
+    for component in components.ALL:
+        skipped = state.skipped.get(component.name) if state else None
+        run_state = runtime.state(component.name)
+        url = health_url(settings, component.name)
+        if component.name in components.external_urls(settings):
+            result = probe(url, verify=settings.phoenix_tls_verify)
+            health = "healthy" if result.ok else f"unhealthy ({result.detail})"
+            rows.append(StatusRow(component.name, "external", "external", health, url, "theirs"))
+            continue
+        if not run_state.running:
+            health = "-"
+        else:
+            result = probe(url)
+            health = "healthy" if result.ok else f"unhealthy ({result.detail})"
+        shown_state = f"running, {run_state.detail}" if run_state.running else ("skipped" if skipped else "stopped")
+        configured = settings.value_of(component.version_setting) if component.version_setting else "local"
+        version = running_versions.get(component.name, configured) if run_state.running else configured
+        rows.append(StatusRow(component.name, runtime.name, shown_state, health, url, version))
+    return rows
+
+
+def status_notes(settings: Settings) -> list[str]:
+    """What `invoke status` says under the table: settings given now that the running stack has not applied,
+    and Phoenix's own settings passed through to it."""
+    state = applied.read(settings)
+    notes = []
+    if state is not None:
+        pending = applied.changes(state, settings)
+        if pending:
+            notes.append("Given now, not applied to the running stack (`invoke up` applies them):")
+            notes += [f"  {change.describe()}" for change in pending]
+    if state is not None:
+        notes += storage.usage_lines(settings, state.runtime)
+    if settings.phoenix_passthrough:
+        notes.append("Phoenix settings passed through to Phoenix:")
+        notes += [f"  {name}={_shown(name, value)}" for name, value in settings.phoenix_passthrough]
+    return notes
+
+
+def format_status(rows: list[StatusRow]) -> str:
+    headers = ("COMPONENT", "RUNTIME", "STATE", "HEALTH", "URL", "VERSION")
+    table = [headers] + [(r.component, r.runtime, r.state, r.health, r.url, r.version) for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(headers))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in table
+    )
+
+
+def _shown(name: str, value: str) -> str:
+    if any(word in name for word in ("PASSWORD", "SECRET", "KEY", "TOKEN")):
+        return f"(hidden, {secrets.fingerprint(value)})"
+    return value

@@ -1,0 +1,204 @@
+"""`invoke up`: preflight, apply what changed since the last `up`, start each missing component in
+order and wait for its health (Phoenix -> Alloy -> AI demo), then the steps each component declares."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from stackkit import exposure, file_modes, ports, secrets
+from stackkit.errors import StackError, StackkitError, UsageError
+from stackkit.phoenix.upgrade import upgrade_if_wanted
+from stackkit.render import render
+from stackkit.runtimes.base import Runtime, RuntimeUnavailable
+from stackkit.settings import Settings
+from stackkit.stack import applied, components, lifecycle
+from stackkit.stack.component import Plan, Started
+from stackkit.stack.lifecycle import Clock, is_healthy, make_plan, make_runtime, resolve_runtime
+
+Printer = Callable[[str], None]
+_print = lifecycle.print_line
+
+
+def _prepare_secrets(settings: Settings) -> dict[str, str]:
+    problems = secrets.phoenix_secret_problems(settings)
+    if problems:
+        raise UsageError("; ".join(problems))
+    return secrets.ensure(settings)
+
+
+def up(
+    settings: Settings,
+    requested_runtime: str | None = None,
+    only: Iterable[str] | None = None,
+    out: Printer = _print,
+) -> Plan:
+    """Preflight, apply what changed since the last `up`, then start each missing component in order and wait
+    for its health. Raises StackkitError."""
+    clock = Clock()
+    say = clock.printer(out)
+    runtime = resolve_runtime(settings, requested_runtime, out)
+    try:
+        runtime.check_available()
+    except RuntimeUnavailable as error:
+        raise StackError(f"{runtime.name} runtime unavailable: {error}") from None
+    whole = make_plan(runtime)
+    plan = make_plan(runtime, only)
+    for name, reason in plan.skipped.items():
+        say(f"{name}: skipped ({reason})")
+    state = applied.read(settings)
+    if state is not None and any(runtime.state(name).running for name in components.NAMES):
+        state = upgrade_if_wanted(settings, state, say)
+        _apply_changes(settings, state, applied.changes(state, settings), say)
+
+    _secure_state_dir(settings, say)
+    to_start = [name for name in plan.components if not is_healthy(settings, runtime, name)]
+    if not to_start:
+        applied.record(settings, lifecycle.running_plan(runtime, whole))
+        _when_running(settings, runtime, to_start, say)
+        say("every component is already running and healthy; nothing changed")
+        _print_urls(settings, whole, out)
+        _warn_exposure(settings, runtime, out)
+        return plan
+    broken = [name for name in to_start if runtime.state(name).running]
+    if broken:
+        raise StackError(
+            f"{', '.join(broken)} running but not healthy: see `invoke logs --service {broken[0]}`, "
+            "then `invoke down` and `invoke up`"
+        )
+    _check_destinations(settings, runtime, whole, plan)
+    busy = ports.busy(settings.host_ports(), [components.get(name) for name in to_start])
+    if busy:
+        raise StackError("host ports are busy; nothing was started:\n  " + "\n  ".join(busy))
+    for name in to_start:
+        if problem := components.get(name).preflight(settings, runtime.name):
+            raise StackError(problem)
+
+    first_time = state is None
+    stored = _prepare_secrets(settings)
+    for component in components.ALL:
+        if component.name in whole.external and component.external_secrets is not None:
+            stored = component.external_secrets(settings, stored, say)
+    # Rendered for the whole stack, so a component started alone still sends where the others listen.
+    written = render(settings, whole, stored)
+    say(f"rendered {len(written)} files into {settings.rendered_dir}")
+    runtime.prepare(plan)
+    settings.run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if state is None or state.stopped or state.runtime != runtime.name:
+        # Recorded before anything starts, so `down` and `status` find what a failed or interrupted run left.
+        applied.record(settings, Plan(runtime=runtime.name, components=(), skipped=whole.skipped))
+
+    started: list[str] = []
+    try:
+        for name in plan.components:
+            if name not in to_start:
+                say(f"{name}: already healthy")
+                continue
+            started.append(name)
+            lifecycle.start_and_wait(settings, runtime, name, plan, say)
+            step = Started(settings, whole, stored, say, rerender=lambda new: _rerender(settings, whole, new))
+            components.get(name).after_healthy(step)
+            stored = step.secrets
+    except (StackkitError, KeyboardInterrupt) as error:
+        # No half-started stack: undo what this bring-up started, newest first.
+        if isinstance(error, KeyboardInterrupt):
+            say("interrupted (Ctrl-C): stopping what this run started")
+        for name in reversed(started):
+            runtime.stop(name)
+            say(f"{name}: stopped (started by this run)")
+        raise
+    _when_running(settings, runtime, to_start, say)
+    applied.record(settings, lifecycle.running_plan(runtime, whole))
+    _print_urls(settings, whole, out)
+    _warn_exposure(settings, runtime, out)
+    if first_time:
+        _print_next_steps(settings, plan, out)
+    return plan
+
+
+def _rerender(settings: Settings, whole: Plan, stored: dict[str, str]) -> None:
+    render(settings, whole, stored)
+
+
+def _when_running(settings: Settings, runtime: Runtime, started: list[str], out: Printer) -> None:
+    """The steps of each healthy component this run did not start (e.g. Phoenix's admin kept secured)."""
+    for component in components.ALL:
+        if component.name not in started and is_healthy(settings, runtime, component.name):
+            component.when_running(settings, out)
+
+
+def _secure_state_dir(settings: Settings, out: Printer) -> None:
+    """A state folder written before the stack kept it private (phoenix.db was 0644) is made private."""
+    settings.state_dir.mkdir(mode=file_modes.PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    changed = file_modes.tighten(settings.state_dir)
+    if changed:
+        out(f"made {len(changed)} files and folders in {settings.state_dir} private (0600/0700)")
+
+
+def _warn_exposure(settings: Settings, runtime: Runtime, out: Printer) -> None:
+    if warning := exposure.open_without_auth(settings, runtime.name):
+        out(f"WARNING: {warning}")
+
+
+def _apply_changes(
+    settings: Settings, state: applied.AppliedState, pending: list[applied.Change], out: Printer
+) -> None:
+    """Stop what the changed settings affect, with the settings it runs with (draining Phoenix first); the
+    bring-up that follows starts it again with the new ones."""
+    if not pending:
+        return
+    refused = [change for change in pending if not change.in_place]
+    if refused:
+        raise UsageError(
+            "these settings differ from the running stack's and cannot change while it runs:\n  "
+            + "\n  ".join(change.describe() for change in refused)
+            + "\nTo change them: `invoke down`, then `invoke up` with the new values (moving Phoenix's data to "
+            "another database: `invoke backup` before, `invoke restore` after)"
+        )
+    for change in pending:
+        out(f"changed since the last `invoke up`: {change.describe()}")
+    affected = {name for change in pending for name in change.restarts}
+    if any(components.get(name).stores_spans for name in affected):
+        affected |= {sender.name for sender in components.senders()}
+    before = applied.applied_settings(settings, state)
+    runtime = make_runtime(before, state.runtime)
+    for component in reversed(components.ALL):
+        if component.name in affected and runtime.state(component.name).running:
+            lifecycle.stop(before, runtime, component.name, out)
+            out(f"{component.name}: stopped to apply the change")
+
+
+def _check_destinations(settings: Settings, runtime: Runtime, whole: Plan, plan: Plan) -> None:
+    """A component started without the one it sends to needs that one running, or its spans go nowhere."""
+    for component in components.ALL:
+        if component.name in whole.external and (problem := component.external_problem(settings)):
+            summary, fix = problem
+            raise StackError(f"{component.external_url_setting}: {summary}\nfix: {fix}")
+    for name in plan.components:
+        destination = components.get(name).destination(whole)
+        if destination and destination not in plan.components and not is_healthy(settings, runtime, destination):
+            raise StackError(
+                f"{name} sends its spans to {destination}, which is not running and healthy: run `invoke up` "
+                f"(or add {destination} to --only)"
+            )
+
+
+def _print_urls(settings: Settings, plan: Plan, out: Printer) -> None:
+    out(f"Phoenix UI:        {settings.phoenix_url}")
+    if plan.with_alloy:
+        out(
+            f"OTLP for apps:     {settings.alloy_otlp_http_url}/v1/traces (HTTP), "
+            f"127.0.0.1:{settings.alloy_otlp_grpc_port} (gRPC)"
+        )
+    else:
+        out(f"OTLP for apps:     {settings.phoenix_url}/v1/traces (HTTP, straight to Phoenix: no Alloy)")
+    if components.AI_DEMO.name in plan.components:
+        out(f"AI demo:           {settings.ai_demo_url} (POST /chat)")
+
+
+def _print_next_steps(settings: Settings, plan: Plan, out: Printer) -> None:
+    out("")
+    out("Next:")
+    out(f"  1. open the Phoenix UI:   {settings.phoenix_url}")
+    if components.AI_DEMO.name in plan.components:
+        out("  2. send demo traffic:     .venv/bin/invoke traffic --requests 20 --sessions 3")
+    out("  3. prove traces land:     .venv/bin/invoke verify")

@@ -1,0 +1,74 @@
+"""Local image builds for a machine with no registry: the cheap rules first, then real builds (docker)."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+from docker.errors import ImageNotFound
+from isolation import isolated_settings
+
+from stackkit.runtimes import images
+
+
+class _NoImages:
+    """A docker client stand-in with no image at all: `images.get` always misses."""
+
+    class images:
+        @staticmethod
+        def get(name: str) -> None:
+            raise ImageNotFound(name)
+
+
+def test_a_cached_rootfs_is_reused_without_debootstrap(tmp_path: Path) -> None:
+    tarball = tmp_path / "rootfs-bookworm.tar"
+    tarball.write_bytes(b"cached")
+    lines: list[str] = []
+    assert images.rootfs_tarball(tmp_path, progress=lines.append) == tarball
+    assert lines == [f"rootfs: cached {tarball} (0 MB)"]
+
+
+def test_a_missing_official_phoenix_image_is_not_built_under_its_name(tmp_path: Path) -> None:
+    settings = isolated_settings(tmp_path / "state")  # PHOENIX_IMAGE defaults to arizephoenix/phoenix
+    with pytest.raises(images.ImageBuildError, match=re.escape("PHOENIX_IMAGE=stackkit/phoenix:20.26.1")):
+        images.ensure_phoenix_image(settings, _NoImages(), tmp_path, progress=lambda _: None)
+
+
+@pytest.mark.docker
+def test_build_all_builds_once_then_skips(tmp_path: Path, docker_engine: object) -> None:
+    settings = isolated_settings(
+        tmp_path / "state",
+        PHOENIX_IMAGE="stackkit/phoenix:20.26.1",
+        AI_DEMO_BASE_IMAGE=images.LOCAL_BASE_IMAGE,
+    )
+    built = images.build_all(settings, progress=print)
+    assert built == {
+        "phoenix": "stackkit/phoenix:20.26.1",
+        "ai-demo": settings.ai_demo_image,
+    }
+
+    started = time.monotonic()
+    lines: list[str] = []
+    images.build_all(settings, progress=lines.append)
+    assert [line.split("] ", 1)[1] for line in lines] == [f"{name}: present" for name in built.values()]
+    assert time.monotonic() - started < 10
+
+    client = images.docker_client()
+    try:
+        config = client.images.get("stackkit/phoenix:20.26.1").attrs["Config"]
+        # The layout of arizephoenix/phoenix, so the compose file treats both alike.
+        assert config["Entrypoint"] == ["python3"]
+        assert config["Cmd"] == ["-m", "phoenix.server.main", "serve"]
+        assert config["WorkingDir"] == "/phoenix"
+        assert set(config["ExposedPorts"]) == {"6006/tcp", "4317/tcp", "9090/tcp"}
+        # The host's CA bundle was only in the build stage.
+        listing = client.containers.run(
+            "stackkit/phoenix:20.26.1",
+            ["-c", "import os, phoenix; print(os.path.exists('/tmp/context'), phoenix.__file__)"],
+            remove=True,
+        ).decode()
+        assert listing.split() == ["False", "/phoenix/env/phoenix/__init__.py"]
+    finally:
+        client.close()
