@@ -41,7 +41,7 @@ class ManagedProcess:
         if recorded is None:
             return None
         pid, created = recorded
-        if creation_stamp(pid) != created or not alive(pid):
+        if not started_as(pid, created) or not alive(pid):
             self.pid_file.unlink(missing_ok=True)
             return None
         return pid
@@ -92,11 +92,38 @@ class ManagedProcess:
 
 
 def creation_stamp(pid: int) -> str:
-    """When the process started, as psutil reports it (seconds since the epoch, 2 decimals); "" if gone."""
+    """When the process started; "" if it is gone.
+
+    On Linux the kernel's start time in clock ticks since boot (`/proc/PID/stat`, field 22): psutil's
+    `create_time()` adds the boot time computed from the wall clock, so a clock step (NTP, a virtual machine
+    restored from a snapshot) would change every stamp and make every running process look like a stranger.
+    Elsewhere psutil's creation time (seconds since the epoch, 2 decimals).
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        if Path("/proc/self/stat").exists():
+            return ""
+    except OSError:
+        pass
+    else:
+        # The command name (field 2) is in parentheses and may hold spaces: count fields after the last ")".
+        return "ticks:" + stat.rpartition(")")[2].split()[19]
     try:
         return f"{psutil.Process(pid).create_time():.2f}"
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return ""
+
+
+def started_as(pid: int, stamp: str) -> bool:
+    """True when `pid` is the process whose creation stamp was `stamp` (not a recycled PID)."""
+    if stamp.startswith("ticks:"):
+        return creation_stamp(pid) == stamp
+    # A PID file written before stamps were clock ticks: psutil's creation time, as it was then.
+    try:
+        return f"{psutil.Process(pid).create_time():.2f}" == stamp
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
 
 
 def alive(pid: int) -> bool:
