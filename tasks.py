@@ -37,7 +37,12 @@ def logs(c, service, follow=False, tail=100):
     cli.logs(service, follow, tail)
 
 
-@task(help={"print": "print one piece to paste into an Alloy you run (phoenix-exporter), write nothing"})
+@task(
+    help={
+        "print": "print one piece and write nothing: phoenix-exporter (for an Alloy you run), prometheus-rules, "
+        "prometheus-scrape, grafana-dashboard (for your Prometheus and Grafana)"
+    }
+)
 def render(c, print=None):
     """Render the .env-dependent pieces (Alloy pieces, env files) into the state folder and list them."""
     cli.render(print)

@@ -253,6 +253,24 @@ class Settings:
     eval_latency_threshold_ms: int = setting(
         "2000", _positive_int, "`invoke eval`: chains slower than this fail `latency`."
     )
+    # Thresholds of the alert rules `invoke render --print prometheus-rules` writes (stackkit.monitoring).
+    alert_queue_percent: float = setting(
+        "80",
+        _percentage,
+        "Alert when Phoenix's span queue (of PHOENIX_MAX_SPANS_QUEUE_SIZE) or the fan-out's sending queue stays "
+        "fuller than this share for 2 minutes (percent).",
+    )
+    alert_storage_percent: float = setting(
+        "85",
+        _percentage,
+        "Alert when Phoenix's store passes this share of its storage capacity (percent; below the blocking "
+        "threshold, so there is time to act).",
+    )
+    alert_demo_error_percent: float = setting(
+        "5",
+        _percentage,
+        "Alert when more than this share of the demo's requests fail or degrade over 5 minutes (percent).",
+    )
     repo_root: Path = REPO_ROOT
     source: str = ".env"
     # Settings set in the environment or the env file now (the others are defaults or remembered).

@@ -38,7 +38,7 @@ ENV_FILE_VARIABLE = "STACK_ENV_FILE"
 APPLIED_FILE = "applied.json"
 SECRETS_FILE = "secrets.env"
 # Names with these prefixes are ours: an unknown one is a typo, not something to ignore.
-OUR_PREFIXES = ("STACK_", "PHOENIX_", "ALLOY_", "AI_DEMO_", "POSTGRES_", "PROMETHEUS_", "EVAL_")
+OUR_PREFIXES = ("STACK_", "PHOENIX_", "ALLOY_", "AI_DEMO_", "POSTGRES_", "PROMETHEUS_", "EVAL_", "ALERT_")
 # PHOENIX_* names the stack sets itself for Phoenix: the user sets them through our settings instead.
 PHOENIX_SET_BY_STACK = {
     "PHOENIX_HOST": "nothing: the native runtime binds 127.0.0.1, docker publishes PHOENIX_UI_PORT",
@@ -263,6 +263,14 @@ def _cross_checks(parsed: dict[str, Any]) -> list[str]:
         problems.append(
             "PHOENIX_ENABLE_AUTH=true with PHOENIX_EXTERNAL_URL: the stack cannot generate that Phoenix's secrets; "
             "set PHOENIX_API_KEY (an ingestion key of it) or PHOENIX_ADMIN_SECRET (its admin secret, to mint one)"
+        )
+    storage_alert = parsed.get("ALERT_STORAGE_PERCENT")
+    blocking = parsed.get("PHOENIX_DATABASE_USAGE_INSERTION_BLOCKING_THRESHOLD_PERCENTAGE")
+    if storage_alert is not None and blocking is not None and storage_alert >= blocking:
+        problems.append(
+            f"ALERT_STORAGE_PERCENT={storage_alert:g}: at or past "
+            f"PHOENIX_DATABASE_USAGE_INSERTION_BLOCKING_THRESHOLD_PERCENTAGE ({blocking:g}) the alert comes only "
+            "once Phoenix refuses every span; choose a lower share"
         )
     if parsed.get("PHOENIX_CA_BUNDLE") and not parsed.get("PHOENIX_EXTERNAL_URL"):
         problems.append(
