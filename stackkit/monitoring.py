@@ -161,6 +161,7 @@ def rules(settings: Settings, watched: Watched) -> list[Rule]:
     fanout = watched.fanout or "alloy"
     queue_ratio = _ratio(settings.alert_queue_percent)
     where = "{{ $labels.instance }}"
+    count, share = "{{ $value | humanize }}", "{{ $value | humanizePercentage }}"
     component = "{{ $labels.component_id }}{{ $labels.exporter }}"
     receiver = "{{ $labels.component_id }}{{ $labels.receiver }}"
     phoenix_absent = f" or absent({s.phoenix_up})" if watched.phoenix_target else ""
@@ -171,7 +172,7 @@ def rules(settings: Settings, watched: Watched) -> list[Rule]:
             f"{s.phoenix_rejected} > 0",
             "0s",
             "critical",
-            f"Phoenix at {where} answered 503 to {{{{ $value | humanize }}}} export requests in the last {WINDOW}: its span "
+            f"Phoenix at {where} answered 503 to {count} export requests in the last {WINDOW}: its span "
             "queue was full and those spans are lost. Diagnose: `invoke verify` (phoenix.ingest).",
             "Phoenix's ingest queue (PHOENIX_MAX_SPANS_QUEUE_SIZE, "
             f"{watched.max_spans_queue} spans) was full, so it refused whole export requests; an SDK drops a batch "
@@ -184,7 +185,7 @@ def rules(settings: Settings, watched: Watched) -> list[Rule]:
             f"{s.phoenix_failed} > 0",
             "0s",
             "critical",
-            f"Phoenix at {where} accepted and then failed to write {{{{ $value | humanize }}}} spans in the last {WINDOW} "
+            f"Phoenix at {where} accepted and then failed to write {count} spans in the last {WINDOW} "
             "(reason {{ $labels.reason }}). Diagnose: `invoke logs --service phoenix --tail 200`.",
             "The sender got 200 but the spans never reached the database (a failed insert, a deadlock between "
             "writers on one PostgreSQL, a full disk). Phoenix's log names the error; `invoke verify` "
@@ -195,7 +196,7 @@ def rules(settings: Settings, watched: Watched) -> list[Rule]:
             f"{s.phoenix_unresolved} > 0",
             "0s",
             "warning",
-            f"Phoenix at {where} released {{{{ $value | humanize }}}} accepted spans without a confirmed commit in the last "
+            f"Phoenix at {where} released {count} accepted spans without a confirmed commit in the last "
             f"{WINDOW}: they may be lost. Diagnose: `invoke logs --service phoenix --tail 200`.",
             "Phoenix could not tell whether a batch was committed (the database connection broke mid-write). "
             "`invoke verify` (pipeline.canary) proves whether spans still land.",
@@ -205,7 +206,7 @@ def rules(settings: Settings, watched: Watched) -> list[Rule]:
             f"{s.phoenix_queue_fill} > {queue_ratio}",
             "2m",
             "warning",
-            f"Phoenix at {where} has its span queue {{{{ $value | humanizePercentage }}}} full "
+            f"Phoenix at {where} has its span queue {share} full "
             f"(of {watched.max_spans_queue}): past 100% it refuses exports. Diagnose: `invoke status`.",
             f"More than ALERT_QUEUE_PERCENT ({settings.alert_queue_percent:g}%) of PHOENIX_MAX_SPANS_QUEUE_SIZE has "
             "waited to be written for 2 minutes: Phoenix writes slower than spans arrive. Spans are rejected once it "
@@ -216,7 +217,7 @@ def rules(settings: Settings, watched: Watched) -> list[Rule]:
             f"({s.phoenix_queued} > 0) and on ({PHOENIX_BY}) ({s.phoenix_seconds_since_write} > 300)",
             "2m",
             "critical",
-            f"Phoenix at {where} holds {{{{ $value | humanize }}}} queued spans but wrote none for over 5 minutes. "
+            f"Phoenix at {where} holds {count} queued spans but wrote none for over 5 minutes. "
             "Diagnose: `invoke logs --service phoenix --tail 200`.",
             "Spans wait in Phoenix's queue and nothing is committed: the database is locked, unreachable or "
             "blocked. They are lost when Phoenix stops. `invoke verify` (phoenix.health, phoenix.storage) names "
@@ -227,7 +228,7 @@ def rules(settings: Settings, watched: Watched) -> list[Rule]:
             f"{s.store_fill} > {_ratio(settings.alert_storage_percent)}",
             "5m",
             "warning",
-            f"Phoenix's store at {where} is {{{{ $value | humanizePercentage }}}} of its allocated capacity; at "
+            f"Phoenix's store at {where} is {share} of its allocated capacity; at "
             f"{settings.phoenix_database_usage_insertion_blocking_threshold_percentage:g}% it stops writing spans. "
             "Diagnose: `invoke status`.",
             f"Past ALERT_STORAGE_PERCENT ({settings.alert_storage_percent:g}%) of "
@@ -262,7 +263,7 @@ def rules(settings: Settings, watched: Watched) -> list[Rule]:
             f"{s.fanout_send_failed} > 0",
             "0s",
             "critical",
-            f"The fan-out at {where} failed to send {{{{ $value | humanize }}}} spans to Phoenix in the last {WINDOW} "
+            f"The fan-out at {where} failed to send {count} spans to Phoenix in the last {WINDOW} "
             f"({component}): they are lost. Diagnose: `invoke verify` (pipeline.canary).",
             "Phoenix answered with an error the exporter does not retry (401: wrong ingestion key, 413: a batch "
             "over a proxy's body limit, 415: JSON encoding), or retries ran out. The canary names the hop; "
@@ -273,7 +274,7 @@ def rules(settings: Settings, watched: Watched) -> list[Rule]:
             f"{s.fanout_enqueue_failed} > 0",
             "0s",
             "critical",
-            f"The fan-out at {where} could not queue {{{{ $value | humanize }}}} spans in the last {WINDOW} ({component}): its "
+            f"The fan-out at {where} could not queue {count} spans in the last {WINDOW} ({component}): its "
             "sending queue is full and they are dropped. Diagnose: `invoke verify` (alloy.queue).",
             "Phoenix has been unreachable or slower than the traffic for longer than the queue holds "
             "(ALLOY_QUEUE_MIB, README: Sizing Alloy's queue). Bring Phoenix back (`invoke status`), or give the "
@@ -284,7 +285,7 @@ def rules(settings: Settings, watched: Watched) -> list[Rule]:
             f"{s.fanout_queue_fill} > {queue_ratio}",
             "2m",
             "warning",
-            f"The fan-out at {where} has its sending queue {{{{ $value | humanizePercentage }}}} full ({component}): "
+            f"The fan-out at {where} has its sending queue {share} full ({component}): "
             "once full it drops spans. Diagnose: `invoke status`.",
             f"More than ALERT_QUEUE_PERCENT ({settings.alert_queue_percent:g}%) of the exporter's queue has waited "
             "for 2 minutes: Phoenix is down or slower than the traffic. `invoke verify` (phoenix.health, "
@@ -295,7 +296,7 @@ def rules(settings: Settings, watched: Watched) -> list[Rule]:
             f"{s.fanout_refused} > 0",
             "0s",
             "critical",
-            f"The fan-out's receiver at {where} refused {{{{ $value | humanize }}}} spans in the last {WINDOW} ({receiver}): "
+            f"The fan-out's receiver at {where} refused {count} spans in the last {WINDOW} ({receiver}): "
             "senders were told to retry or drop them. Diagnose: `invoke verify`.",
             "The pipeline behind the receiver pushed back (the sending queue full, a memory limiter): an SDK "
             "retries a few times, then drops. Usually Phoenix is down or slow: see FanoutQueueNearFull, "
@@ -316,8 +317,7 @@ def rules(settings: Settings, watched: Watched) -> list[Rule]:
             f"{s.demo_error_ratio} > {_ratio(settings.alert_demo_error_percent)}",
             "5m",
             "warning",
-            f"{{{{ $value | humanizePercentage }}}} of the demo's requests failed or degraded over the last {WINDOW}. "
-            "Diagnose: `invoke eval`.",
+            f"{share} of the demo's requests failed or degraded over the last {WINDOW}. Diagnose: `invoke eval`.",
             f"More than ALERT_DEMO_ERROR_PERCENT ({settings.alert_demo_error_percent:g}%) of /chat requests ended "
             "in an error or without the weather tool's answer (outcome degraded: every attempt timed out). "
             "`invoke eval` scores tool_ok per chain; `invoke logs --service ai-demo --tail 100` shows the errors.",
@@ -355,6 +355,7 @@ class Row:
 def dashboard_rows(settings: Settings, watched: Watched) -> list[Row]:
     s = signals(watched)
     queue = settings.alert_queue_percent / 100
+    blocking = f"{settings.phoenix_database_usage_insertion_blocking_threshold_percentage:g}"
     return [
         Row(
             "Is it watched",
@@ -390,7 +391,7 @@ def dashboard_rows(settings: Settings, watched: Watched) -> list[Row]:
                     (Query(s.phoenix_export_requests, "{{instance}}"),),
                     "reqps",
                     "OTLP/HTTP export requests Phoenix answers per second (each holds a batch of spans). A drop to 0 "
-                    "while apps run means nothing reaches Phoenix: run `invoke verify` (pipeline.canary names the hop).",
+                    "while apps run means nothing reaches Phoenix: run `invoke verify` (pipeline.canary: which hop).",
                 ),
                 Panel(
                     f"Rejected export requests (per {WINDOW})",
@@ -416,9 +417,9 @@ def dashboard_rows(settings: Settings, watched: Watched) -> list[Row]:
                     "Span queue fill",
                     (Query(s.phoenix_queue_fill, "{{instance}}"),),
                     "percentunit",
-                    f"Spans waiting to be written, as a share of PHOENIX_MAX_SPANS_QUEUE_SIZE ({watched.max_spans_queue})."
-                    f" Red past ALERT_QUEUE_PERCENT ({settings.alert_queue_percent:g}%): at 100% Phoenix rejects "
-                    "exports. Lower the load or speed up the store; `invoke status` shows it.",
+                    "Spans waiting to be written, as a share of PHOENIX_MAX_SPANS_QUEUE_SIZE "
+                    f"({watched.max_spans_queue}). Red past ALERT_QUEUE_PERCENT ({settings.alert_queue_percent:g}%): "
+                    "at 100% Phoenix rejects exports. Lower the load or speed up the store; `invoke status` shows it.",
                     red_at=queue,
                 ),
                 Panel(
@@ -453,10 +454,9 @@ def dashboard_rows(settings: Settings, watched: Watched) -> list[Row]:
                     "Store fill (of the allocated capacity)",
                     (Query(s.store_fill, "{{instance}}"),),
                     "percentunit",
-                    f"Share of PHOENIX_DATABASE_ALLOCATED_STORAGE_CAPACITY_GIBIBYTES used. Red past ALERT_STORAGE_PERCENT "
-                    f"({settings.alert_storage_percent:g}%); at "
-                    f"{settings.phoenix_database_usage_insertion_blocking_threshold_percentage:g}% Phoenix refuses every "
-                    "span. Shorten retention, delete old projects or raise the capacity.",
+                    "Share of PHOENIX_DATABASE_ALLOCATED_STORAGE_CAPACITY_GIBIBYTES used. Red past "
+                    f"ALERT_STORAGE_PERCENT ({settings.alert_storage_percent:g}%); at {blocking}% Phoenix refuses "
+                    "every span. Shorten retention, delete old projects or raise the capacity.",
                     red_at=settings.alert_storage_percent / 100,
                 ),
                 Panel(
@@ -533,7 +533,8 @@ def dashboard_rows(settings: Settings, watched: Watched) -> list[Row]:
                     "Failed or degraded share",
                     (Query(s.demo_error_ratio, "failed or degraded"),),
                     "percentunit",
-                    f"Share of requests not ok. Red past ALERT_DEMO_ERROR_PERCENT ({settings.alert_demo_error_percent:g}%): "
+                    "Share of requests not ok. Red past ALERT_DEMO_ERROR_PERCENT "
+                    f"({settings.alert_demo_error_percent:g}%): "
                     "run `invoke eval` (tool_ok) and `invoke logs --service ai-demo --tail 100`.",
                     red_at=settings.alert_demo_error_percent / 100,
                     about="demo",
@@ -542,8 +543,9 @@ def dashboard_rows(settings: Settings, watched: Watched) -> list[Row]:
                     "Latency p50 / p95",
                     (Query(s.demo_p50, "p50"), Query(s.demo_p95, "p95")),
                     "s",
-                    f"Time to answer /chat. Red past EVAL_LATENCY_THRESHOLD_MS ({settings.eval_latency_threshold_ms} ms):"
-                    " the LLM or the tool is slow; `invoke eval` scores latency per chain.",
+                    "Time to answer /chat. Red past EVAL_LATENCY_THRESHOLD_MS "
+                    f"({settings.eval_latency_threshold_ms} ms): the LLM or the tool is slow; `invoke eval` scores "
+                    "latency per chain.",
                     red_at=settings.eval_latency_threshold_ms / 1000,
                     about="demo",
                 ),
@@ -730,7 +732,9 @@ def rules_text(settings: Settings, watched: Watched) -> str:
         f"{name}={settings.value_of(name):g}"
         for name in ("ALERT_QUEUE_PERCENT", "ALERT_STORAGE_PERCENT", "ALERT_DEMO_ERROR_PERCENT")
     )
-    return _templates(settings).get_template("rules.yml.j2").render(rules=rules(settings, watched), thresholds=thresholds)
+    return (
+        _templates(settings).get_template("rules.yml.j2").render(rules=rules(settings, watched), thresholds=thresholds)
+    )
 
 
 def scrape_text(settings: Settings, watched: Watched) -> str:
