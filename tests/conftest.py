@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -87,3 +88,18 @@ def docker_engine() -> Iterator[EngineHandle]:
         yield handle
     finally:
         handle.stop()
+
+
+# Phoenix's metrics port is fixed (9090 on every interface): tests that start a Phoenix with metrics take
+# turns, across pytest processes too.
+METRICS_LOCK = Path("/tmp/stackkit-phoenix-metrics-9090.lock")
+
+
+@pytest.fixture
+def metrics_port_turn() -> Iterator[None]:
+    with METRICS_LOCK.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -7,14 +7,34 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from secrets import token_bytes
 
+import requests
 from isolation import invoke
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 from stackkit.phoenix.api import PhoenixClient
+
+
+def raw_batch(spans: int) -> bytes:
+    """One OTLP/HTTP export request body holding `spans` minimal spans of one new trace."""
+    trace_id, now = token_bytes(16), time.time_ns()
+    body = [Span(trace_id=trace_id, span_id=token_bytes(8), name="flood") for _ in range(spans)]
+    for span in body:
+        span.start_time_unix_nano, span.end_time_unix_nano = now, now + 1000
+    return ExportTraceServiceRequest(
+        resource_spans=[ResourceSpans(scope_spans=[ScopeSpans(spans=body)])]
+    ).SerializeToString()
+
+
+def post(url: str, body: bytes) -> int:
+    """POST one export request body to Phoenix's /v1/traces; its HTTP status."""
+    return requests.post(url, data=body, headers={"Content-Type": "application/x-protobuf"}, timeout=30).status_code
 
 
 def invoke_ok(environ: dict[str, str], *args: str) -> str:

@@ -3,52 +3,18 @@ makes `phoenix.ingest` fail with the number of rejected requests, counted by Pho
 
 from __future__ import annotations
 
-import fcntl
 import json
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from secrets import token_bytes
 
 import pytest
-import requests
 from isolation import invoke, isolated_environ
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
-from reliability_helpers import invoke_ok
+from reliability_helpers import invoke_ok, post, raw_batch
 
 from stackkit import ports
 from stackkit.phoenix import metrics as phoenix_metrics
 from stackkit.settings import load_settings
-
-# Phoenix's metrics port is fixed (9090 on every interface): tests that start a Phoenix with metrics take
-# turns, across pytest processes too.
-METRICS_LOCK = Path("/tmp/stackkit-phoenix-metrics-9090.lock")
-
-
-@pytest.fixture
-def metrics_port_turn() -> Iterator[None]:
-    with METRICS_LOCK.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def batch(spans: int) -> bytes:
-    trace_id, now = token_bytes(16), time.time_ns()
-    body = [Span(trace_id=trace_id, span_id=token_bytes(8), name="flood") for _ in range(spans)]
-    for span in body:
-        span.start_time_unix_nano, span.end_time_unix_nano = now, now + 1000
-    return ExportTraceServiceRequest(
-        resource_spans=[ResourceSpans(scope_spans=[ScopeSpans(spans=body)])]
-    ).SerializeToString()
-
-
-def post(url: str, body: bytes) -> int:
-    return requests.post(url, data=body, headers={"Content-Type": "application/x-protobuf"}, timeout=30).status_code
 
 
 def verify_result(environ: dict[str, str], check_id: str) -> dict[str, str]:
@@ -72,7 +38,7 @@ def test_a_flood_past_phoenix_queue_fails_phoenix_ingest_with_the_rejections(
         assert "Phoenix's metrics on, port 9090" in (settings.logs_dir / "phoenix.log").read_text()
 
         url = f"{settings.phoenix_url}/v1/traces"
-        bodies = [batch(100) for _ in range(120)]
+        bodies = [raw_batch(100) for _ in range(120)]
         started = time.monotonic()
         with ThreadPoolExecutor(max_workers=12) as pool:
             codes = list(pool.map(lambda body: post(url, body), bodies))
