@@ -456,7 +456,8 @@ def dashboard_rows(settings: Settings, watched: Watched) -> list[Row]:
                     "percentunit",
                     "Share of PHOENIX_DATABASE_ALLOCATED_STORAGE_CAPACITY_GIBIBYTES used. Red past "
                     f"ALERT_STORAGE_PERCENT ({settings.alert_storage_percent:g}%); at {blocking}% Phoenix refuses "
-                    "every span. Shorten retention, delete old projects or raise the capacity.",
+                    "every span. Shorten retention, delete old projects or raise the capacity (`invoke status` "
+                    "shows the store).",
                     red_at=settings.alert_storage_percent / 100,
                 ),
                 Panel(

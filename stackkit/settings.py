@@ -266,7 +266,8 @@ def _cross_checks(parsed: dict[str, Any]) -> list[str]:
         )
     storage_alert = parsed.get("ALERT_STORAGE_PERCENT")
     blocking = parsed.get("PHOENIX_DATABASE_USAGE_INSERTION_BLOCKING_THRESHOLD_PERCENTAGE")
-    if storage_alert is not None and blocking is not None and storage_alert >= blocking:
+    guarded = parsed.get("PHOENIX_DATABASE_ALLOCATED_STORAGE_CAPACITY_GIBIBYTES") is not None
+    if guarded and storage_alert is not None and blocking is not None and storage_alert >= blocking:
         problems.append(
             f"ALERT_STORAGE_PERCENT={storage_alert:g}: at or past "
             f"PHOENIX_DATABASE_USAGE_INSERTION_BLOCKING_THRESHOLD_PERCENTAGE ({blocking:g}) the alert comes only "
