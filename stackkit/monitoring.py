@@ -41,6 +41,7 @@ DASHBOARD_UID = "stackkit-traces"
 PRINTABLE = ("prometheus-rules", "prometheus-scrape", "grafana-dashboard")
 
 PHOENIX_BY = "job, instance"
+LAST_WRITE = "phoenix_span_ingestion_last_success_timestamp_seconds"
 FANOUT_BY = "job, instance, component_id, exporter"
 RECEIVER_BY = "job, instance, component_id, receiver, transport"
 
@@ -118,8 +119,10 @@ def signals(watched: Watched) -> Signals:
         phoenix_unresolved=lost("phoenix_span_ingestion_unresolved_spans_total", PHOENIX_BY),
         phoenix_queue_fill=f"max by ({PHOENIX_BY}) (phoenix_span_queue_size) / {watched.max_spans_queue}",
         phoenix_queued=f"max by ({PHOENIX_BY}) (phoenix_span_queue_size)",
+        # Phoenix's last write, or its start while it has written nothing yet (the gauge is 0 until then).
         phoenix_seconds_since_write=(
-            f"time() - max by ({PHOENIX_BY}) (phoenix_span_ingestion_last_success_timestamp_seconds)"
+            f"time() - max by ({PHOENIX_BY}) "
+            f'({{__name__=~"{LAST_WRITE}|process_start_time_seconds"}} and on ({PHOENIX_BY}) {LAST_WRITE})'
         ),
         phoenix_insert_p95=(
             f"histogram_quantile(0.95, sum by ({PHOENIX_BY}, le) "
@@ -434,7 +437,8 @@ def dashboard_rows(settings: Settings, watched: Watched) -> list[Row]:
                     "Seconds since Phoenix last wrote spans",
                     (Query(s.phoenix_seconds_since_write, "{{instance}}"),),
                     "s",
-                    "Time since Phoenix last committed spans (idle is fine when nothing is sent). Red past 5 minutes "
+                    "Time since Phoenix last committed spans, or since it started when it has written none yet (idle "
+                    "is fine when nothing is sent). Red past 5 minutes "
                     "while the queue is not empty: ingest is stalled; read `invoke logs --service phoenix`.",
                     red_at=300,
                 ),

@@ -5,6 +5,7 @@ unit cases (tests/stackkit/fixtures/monitoring/rule-tests.yml, every rule firing
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import json
 import os
 import re
@@ -22,7 +23,7 @@ import yaml
 from isolation import invoke, isolated_environ
 from reliability_helpers import invoke_ok, post, raw_batch
 
-from stackkit import monitoring, phoenix_metrics, ports
+from stackkit import monitoring, phoenix_launch, phoenix_metrics, ports
 from stackkit.dev.local_prometheus import PrometheusServer, start_prometheus
 from stackkit.errors import UsageError
 from stackkit.render import Plan
@@ -251,12 +252,32 @@ def test_readme_says_where_each_printed_piece_goes() -> None:
 FLOOD_QUEUE_SIZE = "1000"
 
 
-def wait_for_metrics_port(seconds: float) -> None:
+def metrics_port_claimable() -> bool:
+    """Port 9090 free and no Phoenix started by stackkit (in any state folder) holding its host-wide claim."""
+    if not ports.is_free(phoenix_metrics.METRICS_PORT):
+        return False
+    with open(phoenix_launch.metrics_lock_path(), "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    return True
+
+
+def up_with_phoenix_metrics(environ: dict[str, str], settings: Settings, seconds: float) -> None:
+    """`invoke up` with Phoenix's metrics on: other stacks on this host may hold port 9090 for a while (only
+    one Phoenix can have it), so wait for it, and start again when another Phoenix took it first."""
     deadline = time.monotonic() + seconds
-    while not ports.is_free(phoenix_metrics.METRICS_PORT):
-        if time.monotonic() > deadline:
-            pytest.skip(f"port 9090 is held by {ports.holder(9090)}: the test needs Phoenix's metrics on it")
-        time.sleep(2)
+    while True:
+        while not metrics_port_claimable():
+            if time.monotonic() > deadline:
+                pytest.skip(f"port 9090 stayed held (by {ports.holder(9090)}): the test needs Phoenix's metrics")
+            time.sleep(2)
+        invoke_ok(environ, "up")
+        if "Phoenix's metrics on" in (settings.logs_dir / "phoenix.log").read_text():
+            return
+        invoke_ok(environ, "down")
 
 
 def printed(environ: dict[str, str], piece: str) -> str:
@@ -285,7 +306,6 @@ def test_a_flood_fires_the_rejection_alert_in_a_real_prometheus_and_a_healthy_ru
     tmp_path: Path, metrics_port_turn: None
 ) -> None:
     required_program("prometheus")
-    wait_for_metrics_port(300)
     environ = isolated_environ(
         tmp_path / "state",
         PHOENIX_MAX_SPANS_QUEUE_SIZE=FLOOD_QUEUE_SIZE,
@@ -293,9 +313,8 @@ def test_a_flood_fires_the_rejection_alert_in_a_real_prometheus_and_a_healthy_ru
         PHOENIX_DATABASE_ALLOCATED_STORAGE_CAPACITY_GIBIBYTES="10",
     )
     try:
-        invoke_ok(environ, "up")
         settings = load_settings(environ=environ)
-        assert "Phoenix's metrics on" in (settings.logs_dir / "phoenix.log").read_text()
+        up_with_phoenix_metrics(environ, settings, 600)
         scrape = yaml.safe_load(printed(environ, "prometheus-scrape"))["scrape_configs"]
         assert {"job_name": "phoenix", "static_configs": [{"targets": ["127.0.0.1:9090"]}]} in scrape
         rules = printed(environ, "prometheus-rules")
