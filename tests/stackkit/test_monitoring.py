@@ -346,7 +346,8 @@ def _check_against(prometheus: PrometheusServer, environ: dict[str, str], settin
         assert prometheus.alerts() == [], prometheus.alerts()
         time.sleep(0.5)
     signals = monitoring.signals(watched)
-    assert prometheus.query(f"{signals.phoenix_export_requests} > 0"), "the demo's exports were not counted"
+    # The demo's exports were counted under the path the panel reads (a rate: its first request is its base).
+    assert prometheus.query(signals.phoenix_export_requests), "no export requests counted on /v1/traces"
 
     # A flood past the queue: concurrent export requests of 100 spans each.
     url = f"{settings.phoenix_url}/v1/traces"
