@@ -7,9 +7,10 @@ dashboard's panels plot the very same expressions, so what pages and what is dra
 The rules are rendered through stacks/prometheus/rules.yml.j2, the scrape jobs through scrape.yml.j2.
 
 The fan-out is Alloy or the upstream Collector: both export the Collector's `otelcol_*` metrics, Alloy
-labelled `component_id=...`, the Collector `exporter=...`/`receiver=...`. Every aggregation keeps both label
-sets, so one rule covers either; its scrape job is named after it (`alloy` or `otelcol`) and the rules match
-both names.
+labelled `component_id=...` with counters named `..._total`, the Collector (v0.165) `exporter=...`/
+`receiver=...` with counters named without `_total`. Every selector matches both names and every aggregation
+keeps both label sets, so one rule covers either; its scrape job is named after it (`alloy` or `otelcol`) and
+the rules match both job names.
 """
 
 from __future__ import annotations
@@ -54,6 +55,11 @@ def lost(counter: str, by: str) -> str:
 
 def rate(counter: str, by: str, selector: str = "") -> str:
     return f"sum by ({by}) (rate({counter}{selector}[{WINDOW}]))"
+
+
+def collector_counter(name: str) -> str:
+    """A fan-out counter under both of its names: Alloy exports `name_total`, the Collector (v0.165) `name`."""
+    return f'{{__name__=~"{name}(_total)?"}}'
 
 
 def up_of(jobs: tuple[str, ...]) -> str:
@@ -131,11 +137,11 @@ def signals(watched: Watched) -> Signals:
         store_bytes=f"max by ({PHOENIX_BY}) (database_disk_usage_bytes)",
         store_fill=f"max by ({PHOENIX_BY}) (database_disk_usage_ratio)",
         insertions_blocked=f"max by ({PHOENIX_BY}) (database_insertions_blocked)",
-        fanout_accepted=rate("otelcol_receiver_accepted_spans_total", RECEIVER_BY),
-        fanout_sent=rate("otelcol_exporter_sent_spans_total", FANOUT_BY),
-        fanout_refused=lost("otelcol_receiver_refused_spans_total", RECEIVER_BY),
-        fanout_send_failed=lost("otelcol_exporter_send_failed_spans_total", FANOUT_BY),
-        fanout_enqueue_failed=lost("otelcol_exporter_enqueue_failed_spans_total", FANOUT_BY),
+        fanout_accepted=rate(collector_counter("otelcol_receiver_accepted_spans"), RECEIVER_BY),
+        fanout_sent=rate(collector_counter("otelcol_exporter_sent_spans"), FANOUT_BY),
+        fanout_refused=lost(collector_counter("otelcol_receiver_refused_spans"), RECEIVER_BY),
+        fanout_send_failed=lost(collector_counter("otelcol_exporter_send_failed_spans"), FANOUT_BY),
+        fanout_enqueue_failed=lost(collector_counter("otelcol_exporter_enqueue_failed_spans"), FANOUT_BY),
         fanout_queue_fill=f"max by ({FANOUT_BY}) (otelcol_exporter_queue_size / otelcol_exporter_queue_capacity)",
         demo_requests=f"sum by (outcome) (rate(ai_demo_requests_total[{WINDOW}]))",
         demo_error_ratio=f"{demo_bad} / {demo_all}",
