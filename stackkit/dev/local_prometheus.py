@@ -4,7 +4,6 @@ alerts move in seconds. Stopped by its PID."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from typing import Any
 import requests
 import yaml
 
+from stackkit.dev import system_packages
 from stackkit.errors import OperationFailed
 from stackkit.ports import free_ports
 
@@ -23,9 +23,10 @@ class PrometheusUnavailable(OperationFailed):
 
 
 def prometheus_binary() -> str:
-    found = shutil.which("prometheus") or ("/usr/bin/prometheus" if Path("/usr/bin/prometheus").exists() else None)
+    (program,) = system_packages.programs_named(["prometheus"])
+    found = program.locate()
     if not found:
-        raise PrometheusUnavailable("prometheus is not installed: `apt-get install prometheus` (Debian bookworm: 2.42)")
+        raise PrometheusUnavailable(f"needs {system_packages.describe([program])}")
     return found
 
 

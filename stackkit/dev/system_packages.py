@@ -121,8 +121,13 @@ PROGRAMS: tuple[SystemProgram, ...] = (
         "the base image is a debootstrap root filesystem (no registry)",
         ("debootstrap", "/usr/sbin/debootstrap"),
     ),
-    SystemProgram("prometheus", "prometheus", ("tests",), "a real Prometheus receives remote-written metrics"),
-    SystemProgram("promtool", "prometheus", ("tests",), "checks Prometheus rules and queries"),
+    SystemProgram(
+        "prometheus",
+        "prometheus",
+        ("tests",),
+        "a real Prometheus receives remote-written metrics and runs the alert rules against a real Phoenix",
+    ),
+    SystemProgram("promtool", "prometheus", ("tests",), "checks the alert rules and runs their unit cases"),
     SystemProgram(
         "go",
         "",

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -22,6 +21,7 @@ import pytest
 import yaml
 from isolation import invoke, isolated_environ
 from reliability_helpers import invoke_ok, post, raw_batch
+from system import require
 
 from stackkit import monitoring, phoenix_launch, phoenix_metrics, ports
 from stackkit.dev.local_prometheus import PrometheusServer, start_prometheus
@@ -42,17 +42,6 @@ WATCHED = monitoring.Watched(
 )
 
 
-def required_program(name: str) -> str:
-    """The program's path; without it a skip that names the package, and under CI=true a failure."""
-    path = shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None)
-    if path:
-        return path
-    message = f"{name} is not installed: `apt-get install prometheus` (Debian's package has both programs)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 def write_rules(folder: Path, **given: str) -> Path:
     settings = settings_from_given(given)
     path = folder / "rules.yml"
@@ -61,7 +50,7 @@ def write_rules(folder: Path, **given: str) -> Path:
 
 
 def test_promtool_checks_the_rendered_rules(tmp_path: Path) -> None:
-    promtool = required_program("promtool")
+    promtool = require("promtool")["promtool"]
     rules = write_rules(tmp_path)
     result = subprocess.run([promtool, "check", "rules", str(rules)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -69,7 +58,7 @@ def test_promtool_checks_the_rendered_rules(tmp_path: Path) -> None:
 
 
 def test_every_rule_passes_its_unit_cases_in_promtool(tmp_path: Path) -> None:
-    promtool = required_program("promtool")
+    promtool = require("promtool")["promtool"]
     write_rules(tmp_path)
     shutil.copy(FIXTURES / "rule-tests.yml", tmp_path / "rule-tests.yml")
     result = subprocess.run(
@@ -90,7 +79,7 @@ def test_the_unit_cases_see_every_rule_fire_and_stay_quiet() -> None:
 
 def test_the_unit_cases_fail_when_a_threshold_moves(tmp_path: Path) -> None:
     """The fixture holds the defaults' consequences: other thresholds must break it (it can fail)."""
-    promtool = required_program("promtool")
+    promtool = require("promtool")["promtool"]
     write_rules(tmp_path, ALERT_QUEUE_PERCENT="90", ALERT_DEMO_ERROR_PERCENT="20")
     shutil.copy(FIXTURES / "rule-tests.yml", tmp_path / "rule-tests.yml")
     result = subprocess.run(
@@ -305,7 +294,7 @@ def timestamp(rfc3339: str) -> float:
 def test_a_flood_fires_the_rejection_alert_in_a_real_prometheus_and_a_healthy_run_fires_nothing(
     tmp_path: Path, metrics_port_turn: None
 ) -> None:
-    required_program("prometheus")
+    require("prometheus")
     environ = isolated_environ(
         tmp_path / "state",
         PHOENIX_MAX_SPANS_QUEUE_SIZE=FLOOD_QUEUE_SIZE,
