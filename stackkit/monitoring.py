@@ -26,6 +26,7 @@ import jinja2
 from stackkit.errors import UsageError
 from stackkit.phoenix import metrics as phoenix_metrics
 from stackkit.settings import Settings
+from stackkit.stack import lifecycle
 from stackkit.stack.component import Plan
 
 PROMETHEUS_DIR = "prometheus"
@@ -765,7 +766,5 @@ RENDERERS: dict[str, Callable[[Settings, Watched], str]] = {
 
 def printed(settings: Settings, name: str) -> str:
     """One of PRINTABLE for the stack as it runs (or would run) now."""
-    from stackkit.stack import lifecycle
-
     runtime = lifecycle.resolve_runtime(settings, None, out=lambda line: print(line, file=sys.stderr))
     return RENDERERS[name](settings, watched(settings, lifecycle.make_plan(runtime)))
