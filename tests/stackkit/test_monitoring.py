@@ -23,11 +23,13 @@ from isolation import invoke, isolated_environ
 from reliability_helpers import invoke_ok, post, raw_batch
 from system import require
 
-from stackkit import monitoring, phoenix_launch, phoenix_metrics, ports
+from stackkit import monitoring, ports
 from stackkit.dev.local_prometheus import PrometheusServer, start_prometheus
 from stackkit.errors import UsageError
-from stackkit.render import Plan
+from stackkit.phoenix import launch as phoenix_launch
+from stackkit.phoenix import metrics as phoenix_metrics
 from stackkit.settings import REPO_ROOT, Settings, SettingsError, load_settings, settings_from_given
+from stackkit.stack.component import Plan
 
 T = TypeVar("T")
 
