@@ -1,12 +1,13 @@
-"""Spans the stack sends for itself (verify's canary, the drain's marker): sent exactly the way the app sends
-its spans (OTLP/HTTP protobuf, the same endpoint, headers and key), but into the stack's own project, and
-deleted once read back, so the user's projects never see them and the stack's project stays empty.
+"""Spans the stack sends for itself (verify's canary, the drain's marker, up's price probe): sent exactly the way
+the app sends its spans (OTLP/HTTP protobuf, the same endpoint, headers and key), but into the stack's own
+project, and deleted once read back, so the user's projects never see them and the stack's project stays empty.
 """
 
 from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import requests
@@ -27,15 +28,19 @@ class CanaryResult:
     content_type: str = ""
 
 
-def canary_request(name: str, trace_id: bytes, span_id: bytes) -> bytes:
+def canary_request(
+    name: str, trace_id: bytes, span_id: bytes, attributes: Mapping[str, str | int] | None = None
+) -> bytes:
+    """One span in the stack's own project; `attributes` add to (or replace) a CHAIN span's."""
     # OTLP's protobuf classes come with the OpenTelemetry exporter (the `stack` extra): imported when needed.
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
     from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
     from opentelemetry.proto.resource.v1.resource_pb2 import Resource
     from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
-    def attribute(key: str, value: str) -> KeyValue:
-        return KeyValue(key=key, value=AnyValue(string_value=value))
+    def attribute(key: str, value: str | int) -> KeyValue:
+        any_value = AnyValue(int_value=value) if isinstance(value, int) else AnyValue(string_value=value)
+        return KeyValue(key=key, value=any_value)
 
     now = time.time_ns()
     span = Span(
@@ -45,7 +50,12 @@ def canary_request(name: str, trace_id: bytes, span_id: bytes) -> bytes:
         kind=Span.SPAN_KIND_INTERNAL,
         start_time_unix_nano=now - 1_000_000,
         end_time_unix_nano=now,
-        attributes=[attribute("openinference.span.kind", "CHAIN"), attribute("input.value", name)],
+        attributes=[
+            attribute(key, value)
+            for key, value in (
+                {"openinference.span.kind": "CHAIN", "input.value": name} | dict(attributes or {})
+            ).items()
+        ],
     )
     resource = Resource(
         attributes=[attribute("service.name", "stackkit"), attribute("openinference.project.name", STACK_PROJECT)]

@@ -144,14 +144,34 @@ def _apply_retention(settings: Settings) -> str:
         raise StackError(f"setting Phoenix's retention policy failed: {str(error)[:200]}") from None
 
 
-def _price_offline_model(settings: Settings, out: Printer) -> None:
+def _register_offline_price(settings: Settings, out: Printer) -> bool:
     """Before the demo sends anything, so that Phoenix's cost columns price its spans (cosmetic: a failure is
-    one line, not a failed bring-up)."""
+    one line, not a failed bring-up). True when the price is registered (now or before)."""
     try:
         if model_pricing.register_offline_model_price(phoenix_client(settings, timeout=5.0)):
-            out(f"phoenix: priced the demo's offline model ({model_pricing.PRICE_SOURCE})")
+            out(f"phoenix: registered the demo's offline model's price ({model_pricing.PRICE_SOURCE})")
+        return True
     except (requests.RequestException, PhoenixError) as error:
         out(f"phoenix: could not register the offline model's price ({str(error)[:120]}); costs show $0")
+        return False
+
+
+def _wait_price_live(settings: Settings, out: Printer) -> None:
+    """Ready means priced: until Phoenix prices a probe span of the offline model (it loads new prices every
+    5 s). Past the timeout, one warning line: the stack works, early spans cost $0."""
+    out("phoenix: waiting until Phoenix prices the offline model (it loads new prices every 5 s)")
+    try:
+        waited = model_pricing.wait_until_live(phoenix_client(settings, timeout=5.0))
+    except (requests.RequestException, PhoenixError) as error:
+        out(f"WARNING: phoenix: asking whether the offline model is priced failed ({str(error)[:120]})")
+        return
+    if waited is None:
+        out(
+            f"WARNING: phoenix: the offline model's price was not live after "
+            f"{model_pricing.PRICE_LIVE_TIMEOUT_SECONDS:g} s; spans written before it is cost $0"
+        )
+    else:
+        out(f"phoenix: the offline model's price is live (a probe span came back priced after {waited:.1f} s)")
 
 
 def _after_healthy(started: Started) -> None:
@@ -162,8 +182,9 @@ def _after_healthy(started: Started) -> None:
         out(f"phoenix: auth on, {what}")
         secure_admin(settings, out)
     out(f"phoenix: {_apply_retention(settings)}")
-    if AI_DEMO_NAME in started.whole.components and settings.ai_demo_llm_provider == "offline":
-        _price_offline_model(settings, out)
+    offline_demo = AI_DEMO_NAME in started.whole.components and settings.ai_demo_llm_provider == "offline"
+    if offline_demo and _register_offline_price(settings, out):
+        started.until_ready.append(lambda: _wait_price_live(settings, out))
 
 
 def _external_problem(settings: Settings) -> tuple[str, str] | None:

@@ -53,6 +53,9 @@ class Started:
     out: Printer
     # Writes the rendered files again with new secrets (e.g. a key minted once Phoenix is healthy).
     rerender: Callable[[dict[str, str]], None]
+    # Waits `up` runs once every component it started is healthy, before it reports the stack ready (e.g.
+    # until Phoenix prices the demo's model): the others start meanwhile.
+    until_ready: list[Callable[[], None]] = field(default_factory=list)
 
 
 def _none(*_: object) -> None:

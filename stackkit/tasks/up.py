@@ -88,16 +88,34 @@ def up(
         applied.record(settings, Plan(runtime=runtime.name, components=(), skipped=whole.skipped))
 
     started: list[str] = []
+    until_ready: list[Callable[[], None]] = []
+
+    def after_healthy(name: str) -> None:
+        nonlocal stored
+        step = Started(settings, whole, stored, say, rerender=lambda new: _rerender(settings, whole, new))
+        components.get(name).after_healthy(step)
+        stored = step.secrets
+        until_ready.extend(step.until_ready)
+
     try:
         for name in plan.components:
             if name not in to_start:
                 say(f"{name}: already healthy")
                 continue
             started.append(name)
+            if components.get(name).sends_to_phoenix:
+                # Waited for below, once all are started: they start while Phoenix loads the demo's price.
+                say(f"{name}: starting on {runtime.name}")
+                runtime.start(name, plan)
+                continue
             lifecycle.start_and_wait(settings, runtime, name, plan, say)
-            step = Started(settings, whole, stored, say, rerender=lambda new: _rerender(settings, whole, new))
-            components.get(name).after_healthy(step)
-            stored = step.secrets
+            after_healthy(name)
+        for name in started:
+            if components.get(name).sends_to_phoenix:
+                lifecycle.wait_or_fail(settings, runtime, name, say)
+                after_healthy(name)
+        for step in until_ready:
+            step()
     except (StackkitError, KeyboardInterrupt) as error:
         # No half-started stack: undo what this bring-up started, newest first.
         if isinstance(error, KeyboardInterrupt):

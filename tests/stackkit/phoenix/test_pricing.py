@@ -14,6 +14,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
+from stackkit.phoenix import canary
 from stackkit.phoenix import pricing as model_pricing
 from stackkit.phoenix.api import PhoenixClient
 from stackkit.settings import REPO_ROOT, Settings
@@ -62,6 +63,9 @@ def test_registered_price_costs_the_offline_models_spans(phoenix: PhoenixClient,
     model_pricing.register_offline_model_price(phoenix)
     assert model_pricing.register_offline_model_price(phoenix) is False  # once only
     assert model_pricing.OFFLINE_MODEL in model_pricing.registered_model_names(phoenix)
+    # Phoenix prices with it from its next reload of prices: the probe says when.
+    assert model_pricing.wait_until_live(phoenix) is not None
+    assert phoenix.spans(canary.STACK_PROJECT) == [], "every probe is deleted once read"
 
     project = f"pricing-{uuid.uuid4().hex[:8]}"
     response = requests.post(

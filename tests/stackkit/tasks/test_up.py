@@ -8,8 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from isolation import invoke, isolated_environ
 
+from stackkit.phoenix import canary
+from stackkit.phoenix import pricing as model_pricing
+from stackkit.phoenix.api import PhoenixClient
 from stackkit.settings import load_settings
 
 pytestmark = pytest.mark.phoenix
@@ -53,11 +57,39 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[di
         invoke(environ, "down")
 
 
-def test_up_brings_phoenix_and_demo_up_in_order(running_stack: tuple[dict[str, str], str]) -> None:
+SPAN_COST = "query ($id: ID!) { node(id: $id) { ... on Span { costSummary { total { cost } } } } }"
+
+
+def test_the_first_chat_after_up_is_priced(running_stack: tuple[dict[str, str], str]) -> None:
+    """First of the tests on this stack: the chat goes out as soon as `up` has returned. `up` reports ready
+    only once Phoenix prices the offline model, so the chat's LLM spans cost more than $0."""
+    environ, _ = running_stack
+    settings = load_settings(environ=environ)
+    answer = requests.post(f"{settings.ai_demo_url}/chat", json={"message": "Weather in Lisbon?"}, timeout=30)
+    trace_id = answer.json()["trace_id"]
+    phoenix = PhoenixClient(settings.phoenix_url)
+    spans = phoenix.wait_for_traces(settings.phoenix_project_name, [trace_id], timeout=60, min_spans_per_trace=4)
+    llm_spans = [span for span in spans[trace_id] if span["span_kind"] == "LLM"]
+    assert [span["attributes"]["llm.model_name"] for span in llm_spans] == [model_pricing.OFFLINE_MODEL] * 2
+    for span in llm_spans:
+        summary = phoenix.graphql(SPAN_COST, {"id": span["id"]})["node"]["costSummary"]
+        assert summary["total"]["cost"] > 0, span["name"]
+    assert phoenix.spans(canary.STACK_PROJECT) == [], "the price probes are deleted once read"
+
+
+def test_up_starts_the_demo_while_phoenix_loads_the_price(running_stack: tuple[dict[str, str], str]) -> None:
     _, output = running_stack
-    assert output.index("phoenix: healthy") < output.index("ai-demo: starting")
+    steps = [
+        "phoenix: healthy",
+        "phoenix: registered the demo's offline model's price",
+        "ai-demo: starting",
+        "ai-demo: healthy",
+        "phoenix: waiting until Phoenix prices the offline model",
+        "phoenix: the offline model's price is live",
+        "Phoenix UI:",
+    ]
+    assert [output.index(step) for step in steps] == sorted(output.index(step) for step in steps), output
     assert "alloy: skipped (no `alloy` binary on PATH" in output
-    assert "Phoenix UI:" in output
 
 
 def test_status_shows_healthy_components(running_stack: tuple[dict[str, str], str]) -> None:
