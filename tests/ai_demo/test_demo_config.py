@@ -21,7 +21,15 @@ def test_defaults() -> None:
     assert (config.llm_provider, config.llm_model, config.project_name) == ("offline", "", "ai-demo")
     assert (config.tool_timeout, config.tool_max_retries, config.weather_api_url) == (0.5, 2, "")
     assert (config.tracing, config.span_processor, config.export_metrics) == (True, "batch", False)
+    assert config.span_export_delay_ms == 500
     assert config.phoenix_api_key == ""
+
+
+def test_the_export_schedule_is_the_sdks_own_variable() -> None:
+    assert load_config(ENDPOINT | {"OTEL_BSP_SCHEDULE_DELAY": "60000"}).span_export_delay_ms == 60_000
+    for bad in ("0", "soon", "-5"):
+        with pytest.raises(ConfigError, match="OTEL_BSP_SCHEDULE_DELAY"):
+            load_config(ENDPOINT | {"OTEL_BSP_SCHEDULE_DELAY": bad})
 
 
 def test_trailing_slash_and_case_are_normalised() -> None:

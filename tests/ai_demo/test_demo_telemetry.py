@@ -105,13 +105,41 @@ def test_the_configured_key_is_the_only_authorization(
 
 
 def test_batch_processor_holds_spans_until_flushed(collector: LocalHttpServer) -> None:
-    telemetry = setup_telemetry(demo_config(collector))
+    telemetry = setup_telemetry(demo_config(collector, OTEL_BSP_SCHEDULE_DELAY="60000"))
     with telemetry.tracer.start_as_current_span("held"):
         pass
     time.sleep(0.5)
-    assert collector.received == []  # still in the batch (5 s schedule)
+    assert collector.received == []  # still in the batch (a one-minute schedule)
     telemetry.shutdown()
     assert [span.name for _, span in exported_spans(collector)] == ["held"]
+
+
+def test_a_lone_requests_spans_leave_together_without_a_flush(collector: LocalHttpServer) -> None:
+    telemetry = setup_telemetry(demo_config(collector))
+    with telemetry.tracer.start_as_current_span("request"):
+        for step in ("plan", "get_weather", "synthesize"):
+            with telemetry.tracer.start_as_current_span(step):
+                pass
+    # The SDK's default schedule (5 s) would still hold them; the demo's (0.5 s) has sent them, in one export.
+    assert wait_for(lambda: len(exported_spans(collector)) == 4, timeout=4.0)
+    assert len(collector.received) == 1
+    telemetry.shutdown()
+
+
+def test_under_load_a_full_batch_leaves_at_once(collector: LocalHttpServer) -> None:
+    """The schedule is short, the batch size is not: 1,100 spans ended at once go as 512 + 512 + 76 (three
+    exports), not as one export per schedule tick."""
+    telemetry = setup_telemetry(demo_config(collector, OTEL_BSP_SCHEDULE_DELAY="60000"))
+    for number in range(1_100):
+        with telemetry.tracer.start_as_current_span(f"span-{number}"):
+            pass
+    assert wait_for(lambda: len(exported_spans(collector)) >= 1_024, timeout=10.0)  # no tick within a minute
+    telemetry.shutdown()
+    exports = [ExportTraceServiceRequest.FromString(request.body) for request in collector.received]
+    sizes = [
+        sum(len(scope.spans) for spans in export.resource_spans for scope in spans.scope_spans) for export in exports
+    ]
+    assert sizes == [512, 512, 76]
 
 
 def test_simple_processor_exports_each_span_as_it_ends(collector: LocalHttpServer) -> None:

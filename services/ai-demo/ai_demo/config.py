@@ -39,6 +39,8 @@ class DemoConfig:
     weather_api_url: str  # "" = the offline deterministic source
     tracing: bool
     span_processor: str
+    # The Batch processor's schedule: OTEL_BSP_SCHEDULE_DELAY, the SDK's own variable, with the demo's default.
+    span_export_delay_ms: int = 500
     otlp_ca_file: str = ""  # PEM of a private CA for an https OTLP endpoint; "" = the system's CAs
     phoenix_api_key: str = field(default="", repr=False)
     anthropic_api_key: str = field(default="", repr=False)
@@ -111,6 +113,10 @@ def load_config(environ: Mapping[str, str] | None = None) -> DemoConfig:
     if weather_api_url and not _is_http_url(weather_api_url):
         problems.append(f"AI_DEMO_WEATHER_API_URL={weather_api_url!r}: expected empty or an http(s):// URL")
 
+    export_delay_ms = whole_number("OTEL_BSP_SCHEDULE_DELAY", "500")
+    if read("OTEL_BSP_SCHEDULE_DELAY", "500").isdigit() and export_delay_ms == 0:
+        problems.append("OTEL_BSP_SCHEDULE_DELAY='0': expected a whole number of milliseconds greater than 0")
+
     config = DemoConfig(
         otlp_endpoint=otlp_endpoint,
         export_metrics=export_metrics,
@@ -122,6 +128,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> DemoConfig:
         weather_api_url=weather_api_url,
         tracing=tracing,
         span_processor=choice("AI_DEMO_SPAN_PROCESSOR", "batch", SPAN_PROCESSORS),
+        span_export_delay_ms=export_delay_ms,
         otlp_ca_file=otlp_ca_file,
         phoenix_api_key=read("AI_DEMO_PHOENIX_API_KEY", ""),
         anthropic_api_key=read("ANTHROPIC_API_KEY", ""),

@@ -150,12 +150,18 @@ def setup_telemetry(config: DemoConfig) -> Telemetry:
         meter_provider = _meter_provider(config, resource) if config.export_metrics else None
     logger.info(
         "traces %s, metrics %s, project %r, auth header %s",
-        f"-> {config.traces_endpoint} ({config.span_processor})" if config.tracing else "off",
+        f"-> {config.traces_endpoint} ({_processor_label(config)})" if config.tracing else "off",
         f"-> {config.metrics_endpoint}" if config.export_metrics else "off",
         config.project_name,
         "set" if config.phoenix_api_key else "not set",
     )
     return Telemetry(tracer_provider, meter_provider)
+
+
+def _processor_label(config: DemoConfig) -> str:
+    if config.span_processor == "batch":
+        return f"batch, every {config.span_export_delay_ms} ms"
+    return config.span_processor
 
 
 def _load_register() -> Callable[..., TracerProvider]:
@@ -200,16 +206,21 @@ def _tracer_provider(config: DemoConfig, resource: Resource) -> TracerProvider:
         # Telemetry.shutdown owns the flush, within its budget; the SDK exit handler has no such bound.
         shutdown_on_exit=False,
     )
-    if config.otlp_ca_file:
-        # register() builds its exporter with no certificate; replace its processor by one whose exporter
-        # trusts the private CA.
+    if config.otlp_ca_file or config.span_processor == "batch":
+        # register() builds its exporter with no certificate and its Batch processor on the SDK's 5 s schedule;
+        # replace its processor by one whose exporter trusts the private CA and that exports every
+        # span_export_delay_ms (its batch size, 512, unchanged: under load a full batch still goes at once).
         exporter = OTLPSpanExporter(
             endpoint=config.traces_endpoint,
             headers=auth_headers(config) or None,
-            certificate_file=config.otlp_ca_file,
+            certificate_file=config.otlp_ca_file or None,
             session=_session_trusting(config.otlp_ca_file),
         )
-        processor = BatchSpanProcessor(exporter) if config.span_processor == "batch" else SimpleSpanProcessor(exporter)
+        processor = (
+            BatchSpanProcessor(exporter, schedule_delay_millis=config.span_export_delay_ms)
+            if config.span_processor == "batch"
+            else SimpleSpanProcessor(exporter)
+        )
         provider.add_span_processor(processor)  # replaces register()'s default processor
     return provider
 
