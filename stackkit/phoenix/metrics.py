@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass
 
 import psutil
-import requests
 
 from stackkit import ports
 from stackkit.runtimes import images
@@ -132,6 +131,9 @@ def scrape(settings: Settings, runtime: str) -> Metrics | str:
         return _scrape_container(settings)
     if not held_by_our_phoenix(settings):
         return why_off(settings) + " (it was when Phoenix started: `invoke restart --service phoenix` once it is free)"
+    # Imported here: stackkit.phoenix_launch imports this module just before Phoenix starts (0.3-0.7 s saved).
+    import requests
+
     try:
         response = requests.get(f"http://127.0.0.1:{METRICS_PORT}/metrics", timeout=5)
     except requests.RequestException as error:
