@@ -1,6 +1,7 @@
-"""`python -m stackkit.dev.bench [--quick]` (what `nox -s bench` runs): every benchmark on the native runtime,
-then bench/results/latest.json, latest.md and ingestion-10k.png (--quick: quick.json, quick.md and
-quick-ingestion-1k.png, not meant to be committed)."""
+"""`python -m stackkit.dev.bench [--quick | --bringup-only]` (what `nox -s bench` runs): every benchmark on the
+native runtime, then bench/results/latest.json, latest.md and ingestion-10k.png (--quick: quick.json, quick.md
+and quick-ingestion-1k.png, not meant to be committed; --bringup-only: Phoenix alone against cold `invoke up`,
+and the memory figures, three times, into bringup.json and bringup.md)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,9 @@ class Plan:
 # stack that keeps up. 10k at 500/s: above it, so it measures the ceiling and shows a backlog building and
 # draining. The 1k runs go first: after a 10k backlog Phoenix is slower for a while, which would blur them.
 FULL = Plan("latest", 3, 1, (ingestion.Scenario(1_000, 100, 3), ingestion.Scenario(10_000, 500, 1)), 3, 40)
-QUICK = Plan("quick", 1, 1, (ingestion.Scenario(1_000, 100, 1),), 1, 30)
+# Three bring-ups even when quick: the cold up / Phoenix alone ratio is a median of three pairs.
+QUICK = Plan("quick", 3, 1, (ingestion.Scenario(1_000, 100, 1),), 1, 30)
+BRINGUP_ONLY = Plan("bringup", 3, 0, (), 0, 0)
 # On PostgreSQL only the app's path runs: a 10k run takes 1-1.5 min here, and what pipeline/direct measures
 # (the Alloy hop, or natively the noise) is the database's business only through Phoenix's ceiling.
 POSTGRES_PATHS = ("pipeline",)
@@ -81,23 +84,28 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions, 1k spans only")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument(
+        "--bringup-only", action="store_true", help="Phoenix alone vs cold `invoke up` and the memory figures, n=3"
+    )
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
     args = parser.parse_args(argv)
-    plan = QUICK if args.quick else FULL
+    plan = BRINGUP_ONLY if args.bringup_only else QUICK if args.quick else FULL
     log = _Log()
     can_plot = importlib.util.find_spec("matplotlib") is not None
     if not can_plot:
         log("matplotlib is not installed: the JSON and the table will be written, the PNG will not")
     results: dict[str, Any] = {
-        "mode": "quick" if args.quick else "full",
+        "mode": plan.prefix if plan is not FULL else "full",
         "command": " ".join(["python -m stackkit.dev.bench", *(argv if argv is not None else sys.argv[1:])]),
         "machine": machine_info(),
         "load_average": {"start": load_average()},
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 
-    log("bring-up: cold up, warm up, verify, in fresh state folders")
-    results["bringup"], sqlite_env = bringup.run(plan.bringup_repetitions, log, keep_last=True)
+    log("bring-up: Phoenix alone, then cold up, warm up, verify, in fresh state folders")
+    results["bringup"], sqlite_env = bringup.run(plan.bringup_repetitions, log, keep_last=plan is not BRINGUP_ONLY)
+    if plan is BRINGUP_ONLY:
+        return finish(results, plan, args.out, log, can_plot=False)
     if sqlite_env is None:
         raise SystemExit("no bring-up succeeded: nothing to measure ingestion on (see the lines above)")
     results["ingestion"] = {}
@@ -119,12 +127,15 @@ def main(argv: list[str] | None = None) -> int:
     baseline = [run["phoenix_idle_rss_mb"] for run in results["bringup"]["runs"]]
     baseline += [data["idle_rss_mb"] for data in results["ingestion"].values() if "idle_rss_mb" in data]
     results["memory_variant"] = memory.idle_with(memory.LEAN_PHOENIX, plan.memory_variant_runs, baseline, log)
+    return finish(results, plan, args.out, log, can_plot)
 
+
+def finish(results: dict[str, Any], plan: Plan, out: Path, log: _Log, can_plot: bool) -> int:
     results["load_average"]["end"] = load_average()
     results["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     results["duration_s"] = round(time.monotonic() - log.start, 1)
-    write(results, plan, args.out, can_plot)
-    log(f"wrote {args.out}/{plan.prefix}.json, {plan.prefix}.md" + (" and the plot" if can_plot else ""))
+    write(results, plan, out, can_plot)
+    log(f"wrote {out}/{plan.prefix}.json, {plan.prefix}.md" + (" and the plot" if can_plot else ""))
     print(markdown(results))
     return 0
 

@@ -21,6 +21,7 @@ from stackkit.render import render
 from stackkit.runtimes.native import NativeRuntime
 from stackkit.setting_values import PHOENIX_NAME
 from stackkit.settings import Settings, load_settings
+from stackkit.stack import components
 from stackkit.stack.component import Plan
 
 from .stats import summary
@@ -81,6 +82,18 @@ def phoenix_rss_mb(settings: Settings) -> float | None:
 def idle_rss_mb(settings: Settings) -> float | None:
     time.sleep(SETTLE_SECONDS)
     return phoenix_rss_mb(settings)
+
+
+def stack_rss_mb(settings: Settings) -> dict[str, float | None]:
+    """RSS of every component the native runtime runs (its PID file and children), and their total."""
+    runtime = NativeRuntime(settings)
+    by_component: dict[str, float | None] = {}
+    for name in components.NAMES:
+        pid = runtime.process(name).pid()
+        if pid is not None:
+            by_component[name] = rss_mb(pid)
+    present = [mb for mb in by_component.values() if mb is not None]
+    return by_component | {"total": sum(present) if present else None}
 
 
 def _start_bare_phoenix(variant: Mapping[str, str]) -> tuple[Settings, NativeRuntime]:

@@ -67,8 +67,9 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     lines += _bringup(results["bringup"])
     lines += _memory(results)
-    lines += _ingestion(results["ingestion"])
-    lines += _overhead(results["overhead"])
+    if "ingestion" in results:  # not with --bringup-only
+        lines += _ingestion(results["ingestion"])
+        lines += _overhead(results["overhead"])
     return "\n".join(lines) + "\n"
 
 
@@ -77,12 +78,18 @@ def _bringup(bringup: dict[str, Any]) -> list[str]:
     failed_verify = sorted({run["verify"] for run in bringup["runs"] if run["verify"] not in ("ok", "not available")})
     note = f" ({'; '.join(failed_verify)})" if failed_verify else ""
     n = len(bringup["runs"])
+    alone_env = " ".join(f"{key}={value}" for key, value in bringup.get("phoenix_alone_env", {}).items())
     return [
         "## Bring-up (seconds)",
         "",
         "| Command | Seconds | n |",
         "| --- | --- | --- |",
-        f"| cold `invoke up` (fresh state folder, until all healthy) | {fmt(bringup['cold_up_s'])} | {n} |",
+        f"| Phoenix alone (`{alone_env} phoenix serve`, fresh working dir, until /healthz answers) "
+        f"| {fmt(bringup.get('phoenix_alone_s'))} | {n} |",
+        f"| cold `invoke up` (fresh state folder, until all healthy and the demo's model priced) "
+        f"| {fmt(bringup['cold_up_s'])} | {n} |",
+        f"| **cold `invoke up` / Phoenix alone** (each pair back to back) "
+        f"| **{ratio(bringup.get('cold_up_over_phoenix_alone'))}** | {n} |",
         f"| warm `invoke up` (already healthy: no-op) | {fmt(bringup['warm_up_s'])} | {n} |",
         f"| `invoke verify` | {verify}{note} | {n} |",
         "",
@@ -91,13 +98,17 @@ def _bringup(bringup: dict[str, Any]) -> list[str]:
 
 def _memory(results: dict[str, Any]) -> list[str]:
     lines = [
-        "## Phoenix memory (VmRSS, MB)",
+        "## Memory (VmRSS, MB)",
         "",
         "| When | MB |",
         "| --- | --- |",
+        f"| Phoenix alone, idle | {fmt(results['bringup'].get('phoenix_alone_idle_rss_mb'), 0)} |",
         f"| idle after cold `invoke up` | {fmt(results['bringup']['phoenix_idle_rss_mb'], 0)} |",
     ]
-    for database, data in results["ingestion"].items():
+    for name, stat in results["bringup"].get("stack_idle_rss_mb", {}).items():
+        label = "the whole stack (every component)" if name == "total" else name
+        lines.append(f"| stack idle after cold `invoke up`: {label} | {fmt(stat, 0)} |")
+    for database, data in results.get("ingestion", {}).items():
         if "skipped" in data:
             continue
         lines.append(f"| {database}: idle before ingestion | {fmt(_one(data['idle_rss_mb']), 0)} |")

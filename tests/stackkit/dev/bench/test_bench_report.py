@@ -59,10 +59,16 @@ def results() -> dict:
         "bringup": {
             "runs": [{"verify": "`invoke verify` exited 1: phoenix.volume (fail)"}] * 3,
             "verify_available": True,
+            "phoenix_alone_env": {"PHOENIX_ALLOW_EXTERNAL_RESOURCES": "false"},
+            "phoenix_alone_s": stat(10.0, 9.5, 11.0),
             "cold_up_s": stat(20.0, 18.0, 25.0),
+            "cold_up_over_phoenix_alone": stat(1.08, 1.05, 1.3),
             "warm_up_s": stat(0.5, 0.4, 0.6),
             "verify_s": stat(0.8, 0.7, 0.9),
             "phoenix_idle_rss_mb": stat(450.0, 449.0, 452.0),
+            "phoenix_alone_idle_rss_mb": stat(440.0, 439.0, 441.0),
+            "stack_idle_rss_mb": {"phoenix": stat(450.0, 449.0, 452.0), "ai-demo": stat(95.0, 94.0, 96.0)}
+            | {"total": stat(545.0, 543.0, 548.0)},
         },
         "ingestion": {
             "sqlite": {
@@ -86,7 +92,13 @@ def results() -> dict:
 
 def test_markdown_has_a_row_per_measure_and_says_what_was_skipped() -> None:
     text = markdown(results())
-    assert "| cold `invoke up` (fresh state folder, until all healthy) | 20.0 (18.0-25.0) | 3 |" in text
+    assert "| Phoenix alone (`PHOENIX_ALLOW_EXTERNAL_RESOURCES=false phoenix serve`, fresh working dir" in text
+    assert "until /healthz answers) | 10.0 (9.5-11.0) | 3 |" in text
+    assert "until all healthy and the demo's model priced) | 20.0 (18.0-25.0) | 3 |" in text
+    assert "| **cold `invoke up` / Phoenix alone** (each pair back to back) | **x1.08 (1.05-1.30)** | 3 |" in text
+    assert "| Phoenix alone, idle | 440 (439-441) |" in text
+    assert "| stack idle after cold `invoke up`: ai-demo | 95 (94-96) |" in text
+    assert "| stack idle after cold `invoke up`: the whole stack (every component) | 545 (543-548) |" in text
     assert "| `invoke verify` | 0.8 (0.7-0.9) (`invoke verify` exited 1: phoenix.volume (fail)) | 3 |" in text
     assert "| sqlite | 1k@100/s | pipeline | 160 (150-170) | 0 | 0.50 (0.40-0.60) |" in text
     assert "postgres: skipped (no initdb here)." in text
@@ -96,3 +108,10 @@ def test_markdown_has_a_row_per_measure_and_says_what_was_skipped() -> None:
     assert "| sqlite: right after they are all queryable (10990 spans stored) | 470 |" in text
     assert "| sqlite: after all runs (10990 spans stored) | 470 |" in text
     assert "| idle, with PHOENIX_ENABLE_MCP_SERVER=false | 420: x0.93 of the idle rows above (451 (450-452)) |" in text
+
+
+def test_bringup_only_results_have_no_ingestion_or_overhead_section() -> None:
+    partial = {key: value for key, value in results().items() if key not in ("ingestion", "overhead")}
+    text = markdown(partial | {"mode": "bringup"})
+    assert "**cold `invoke up` / Phoenix alone**" in text and "| Phoenix alone, idle |" in text
+    assert "## Ingestion" not in text and "## Demo" not in text
