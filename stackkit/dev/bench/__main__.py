@@ -123,10 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     else:
         log("ingestion on PostgreSQL")
         results["ingestion"]["postgres"] = ingestion_on_postgres(plan, log)
-    log(f"memory: idle Phoenix with {memory.LEAN_PHOENIX}")
+    log(f"memory: idle Phoenix with {memory.PHOENIX_DEFAULT_FEATURES}")
     baseline = [run["phoenix_idle_rss_mb"] for run in results["bringup"]["runs"]]
     baseline += [data["idle_rss_mb"] for data in results["ingestion"].values() if "idle_rss_mb" in data]
-    results["memory_variant"] = memory.idle_with(memory.LEAN_PHOENIX, plan.memory_variant_runs, baseline, log)
+    results["memory_variant"] = memory.idle_with(
+        memory.PHOENIX_DEFAULT_FEATURES, plan.memory_variant_runs, baseline, log
+    )
     return finish(results, plan, args.out, log, can_plot)
 
 

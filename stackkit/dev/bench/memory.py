@@ -26,9 +26,9 @@ from stackkit.stack.component import Plan
 
 from .stats import summary
 
-# Settings that turn off Phoenix features this stack never uses. Both build an MCP server out of the whole
-# REST API at start (phoenix/server/app.py): the /mcp endpoint and the in-UI agent assistant.
-LEAN_PHOENIX = {"PHOENIX_ENABLE_MCP_SERVER": "false", "PHOENIX_DISABLE_AGENT_ASSISTANT": "true"}
+# Phoenix's own defaults for the features the stack turns off (stackkit.phoenix.component.LEAN_DEFAULTS): the
+# /mcp endpoint and the in-UI agent assistant, both built out of the whole REST API at start.
+PHOENIX_DEFAULT_FEATURES = {"PHOENIX_ENABLE_MCP_SERVER": "true", "PHOENIX_DISABLE_AGENT_ASSISTANT": "false"}
 # /healthz answers before start-up has quite finished (background tasks, first allocations): let it settle.
 SETTLE_SECONDS = 5.0
 
