@@ -89,7 +89,7 @@ def probe_is_priced(client: PhoenixClient, written_within: float = 5.0) -> bool:
     while not (spans := client.spans(canary.STACK_PROJECT, trace_ids=[trace_id.hex()])):
         if time.monotonic() >= deadline:
             raise PhoenixError(200, f"the price probe was not written within {written_within:g} s")
-        time.sleep(0.05)
+        time.sleep(0.1)
     try:
         summary = client.graphql(_SPAN_COST, {"id": spans[0]["id"]})["node"]["costSummary"]
     finally:
