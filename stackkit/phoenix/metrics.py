@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import psutil
 
 from stackkit import ports
-from stackkit.runtimes import images
 from stackkit.setting_values import PHOENIX_NAME
 from stackkit.settings import Settings
 
@@ -108,6 +107,10 @@ def _scrape_container(settings: Settings) -> Metrics | str:
         f"com.docker.compose.project={PHOENIX_COMPOSE_PROJECT}",
         f"com.docker.compose.service={PHOENIX_COMPOSE_SERVICE}",
     ]
+    # Imported here, like requests below: stackkit.phoenix.launch imports this module just before Phoenix starts,
+    # and the Docker SDK costs ~0.9 s of it.
+    from stackkit.runtimes import images
+
     try:
         client = images.docker_client(timeout=30)
         try:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from isolation import isolated_settings
 
-from stackkit.component import Plan
 from stackkit.phoenix.component import LEAN_DEFAULTS, environment
+from stackkit.stack.component import Plan
 
 PLAN = Plan(runtime="native", components=("phoenix",), skipped={})
 
