@@ -13,10 +13,16 @@ def up(c, runtime=None, only=None):
     cli.up(runtime, only)
 
 
-@task(help={"volumes": "also delete stored traces (asks first)", "yes": "do not ask before deleting"})
-def down(c, volumes=False, yes=False):
+@task(
+    help={
+        "volumes": "also delete stored traces (asks first)",
+        "yes": "do not ask before deleting",
+        "force": "stop Phoenix even when it cannot confirm every accepted span is written",
+    }
+)
+def down(c, volumes=False, yes=False, force=False):
     """Stop the stack in reverse order (AI demo, Alloy, Phoenix); data is kept unless --volumes."""
-    cli.down(volumes, yes)
+    cli.down(volumes, yes, force)
 
 
 @task(help={"service": COMPONENTS})

@@ -104,7 +104,7 @@ def up(runtime: str | None, only: str | None) -> None:
     run(lambda settings: up_task.up(settings, runtime, components), changes_stack=True)
 
 
-def down(volumes: bool, yes: bool) -> None:
+def down(volumes: bool, yes: bool, force: bool = False) -> None:
     def action(settings: Settings) -> None:
         if (
             volumes
@@ -114,7 +114,7 @@ def down(volumes: bool, yes: bool) -> None:
             )
         ):
             raise OperationFailed("nothing deleted (pass --yes to skip this question)")
-        down_task.down(settings, remove_data=volumes)
+        down_task.down(settings, remove_data=volumes, force=force)
 
     run(action, changes_stack=True)
 

@@ -6,6 +6,7 @@ psutil does the bookkeeping, so it works wherever psutil does (Linux, macOS), no
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -18,6 +19,23 @@ import psutil
 
 # Files a started process creates: owner only (0600 files, 0700 folders).
 PRIVATE_UMASK = 0o077
+
+
+@dataclass(frozen=True)
+class UnexpectedExit:
+    """A process of ours found gone although nothing stopped it (seconds since the epoch)."""
+
+    pid: int
+    started: float
+    last_log: float | None  # its log's last write: the last sign it was alive
+    noticed: float  # when a task found it gone
+
+    def describe(self) -> str:
+        def shown(stamp: float) -> str:
+            return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
+
+        alive_until = f", last log line at {shown(self.last_log)}" if self.last_log else ""
+        return f"pid {self.pid} (started {shown(self.started)}{alive_until}; found gone at {shown(self.noticed)})"
 
 
 @dataclass(frozen=True)
@@ -35,16 +53,53 @@ class ManagedProcess:
         except (FileNotFoundError, ValueError):
             return None
 
+    @property
+    def exit_file(self) -> Path:
+        return self.pid_file.with_suffix(".exited")
+
     def pid(self) -> int | None:
-        """The PID when our process is still alive, else None (a stale PID file is removed)."""
+        """The PID when our process is still alive, else None. A PID file whose process is gone means it
+        exited without `stop` (killed, crashed): that is recorded (`unexpected_exit`) before the file goes."""
         recorded = self.read()
         if recorded is None:
             return None
         pid, created = recorded
         if not started_as(pid, created) or not alive(pid):
+            self._record_exit(pid)
             self.pid_file.unlink(missing_ok=True)
             return None
         return pid
+
+    def _record_exit(self, pid: int) -> None:
+        # When it died is not known exactly: its log's last write is the last sign of life. It started when
+        # its PID file was written (the file's own stamp is clock ticks since boot, not a date).
+        last_log = self.log_file.stat().st_mtime if self.log_file.exists() else None
+        with contextlib.suppress(OSError):
+            record = {
+                "pid": pid,
+                "started": self.pid_file.stat().st_mtime,
+                "last_log": last_log,
+                "noticed": time.time(),
+            }
+            fd = os.open(self.exit_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                json.dump(record, handle)
+
+    def unexpected_exit(self) -> UnexpectedExit | None:
+        """The last time this process exited without `stop`, until `forget_exit` (a planned `down`)."""
+        try:
+            record = json.loads(self.exit_file.read_text())
+            return UnexpectedExit(
+                pid=int(record["pid"]),
+                started=float(record["started"]),
+                last_log=None if record.get("last_log") is None else float(record["last_log"]),
+                noticed=float(record["noticed"]),
+            )
+        except (FileNotFoundError, ValueError, KeyError, TypeError):
+            return None
+
+    def forget_exit(self) -> None:
+        self.exit_file.unlink(missing_ok=True)
 
     def start(self, command: Sequence[str], env: Mapping[str, str], cwd: Path | None = None, header: str = "") -> int:
         self.pid_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -193,10 +193,7 @@ def wait_for_ingestion(
             out(f"phoenix: still writing spans received before the stop ({now - start:.0f}s)")
             next_note += DRAIN_NOTE_EVERY
         if now >= deadline:
-            out(
-                f"phoenix: still writing spans after {timeout:g}s; stopping it anyway "
-                "(it drops what is still queued 5 s after SIGTERM)"
-            )
+            out(f"phoenix: still writing spans after {timeout:g}s")
             return False
         time.sleep(0.25)
         return True
@@ -218,7 +215,7 @@ def wait_for_ingestion(
             if now != mark:
                 mark, changed_at = now, time.monotonic()
     except (requests.RequestException, PhoenixError) as error:
-        out(f"phoenix: could not check for unwritten spans ({str(error)[:120]}); stopping it anyway")
+        out(f"phoenix: could not check for unwritten spans ({str(error)[:120]})")
         return False
     how = f"marker stored after {marker_seconds:.1f}s" if marker else "no marker: Phoenix refused it"
     out(f"phoenix: every received span is written ({how}; checked for {time.monotonic() - start:.1f}s)")

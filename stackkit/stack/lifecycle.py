@@ -163,16 +163,31 @@ def wait_or_fail(settings: Settings, runtime: Runtime, component: str, out: Prin
 # --- Senders paused around a Phoenix change -------------------------------------------------------------
 
 
-def drain(settings: Settings, runtime: Runtime, out: Printer) -> None:
-    """Phoenix drops what it still queues 5 s after SIGTERM: with its senders stopped, let it write all."""
+DROPPED_AT_STOP = "it drops what it still queues 5 s after SIGTERM"
+
+
+def running_settings(settings: Settings) -> Settings:
+    """The settings the running stack was brought up with (its record and secrets), whatever the shell says
+    now: a task that acts on what runs (down, restart) must reach it where it listens, with its auth. The
+    settings given now when nothing was brought up."""
+    state = applied.read(settings)
+    if state is None:
+        return settings
+    return applied.applied_settings(settings, state)
+
+
+def drain(settings: Settings, runtime: Runtime, out: Printer) -> bool:
+    """Phoenix drops what it still queues 5 s after SIGTERM: with its senders stopped, let it write all.
+    True when it has (or it is not running); False when that could not be confirmed (the caller decides)."""
     if runtime.state(components.span_store().name).running:
-        database.wait_for_ingestion(settings, out)
+        return database.wait_for_ingestion(settings, out)
+    return True
 
 
 def stop(settings: Settings, runtime: Runtime, component: str, out: Printer, drain_first: bool = True) -> bool:
     """Stop one component; the span store is drained first (its senders are stopped by then)."""
-    if drain_first and components.get(component).stores_spans:
-        drain(settings, runtime, out)
+    if drain_first and components.get(component).stores_spans and not drain(settings, runtime, out):
+        out(f"{component}: stopping it anyway ({DROPPED_AT_STOP})")
     return runtime.stop(component)
 
 
@@ -185,8 +200,51 @@ def pause_senders(settings: Settings, runtime: Runtime, out: Printer) -> list[st
             runtime.stop(sender.name)
             stopped.append(sender.name)
             out(f"{sender.name}: stopped (sends to {components.span_store().name})")
-    drain(settings, runtime, out)
+    if not drain(settings, runtime, out):
+        out(f"{components.span_store().name}: going on anyway ({DROPPED_AT_STOP})")
     return stopped
+
+
+# --- Exits nobody asked for ----------------------------------------------------------------------------
+
+# What an unexpected exit means for the traces (the span store) or the requests (the others).
+_EXIT_CONSEQUENCES = {
+    "phoenix": (
+        "Phoenix answers 200 to an export before it writes the spans, so spans it accepted in its last seconds "
+        "(up to PHOENIX_MAX_SPANS_QUEUE_SIZE of them) may be lost, and no sender will resend them. Alloy's "
+        "sending queue holds only what Phoenix had not yet accepted (see `alloy.queue` in `invoke verify`); "
+        "Phoenix's own metrics (phoenix_span_queue_size, phoenix_span_ingestion_failed_spans_total on :9090, "
+        "with STACK_PHOENIX_METRICS=true) show how much was waiting"
+    ),
+    "alloy": "spans in Alloy's on-disk queue are resent when it starts again; spans in memory may be lost",
+    "ai-demo": "requests it was serving failed, and spans its exporter had not yet sent are lost",
+}
+
+
+def unexpected_exit_notes(settings: Settings) -> list[str]:
+    """A line for each component of the native runtime that exited without `invoke down` since the last one
+    (killed, crashed, out of memory): the stack cannot save what it lost, but says so."""
+    runtime = recorded_runtime(settings)
+    if not isinstance(runtime, NativeRuntime):
+        return []
+    notes = []
+    for component in components.ALL:
+        runtime.state(component.name)  # a PID file whose process is gone is recorded now
+        found = runtime.process(component.name).unexpected_exit()
+        if found is not None:
+            consequence = _EXIT_CONSEQUENCES.get(component.name, "what it held in memory is lost")
+            notes.append(
+                f"{component.name} exited without `invoke down`: {found.describe()}. {consequence}. "
+                f"`invoke logs --service {component.name}` may say why; this note stays until `invoke down`"
+            )
+    return notes
+
+
+def forget_unexpected_exits(settings: Settings) -> None:
+    runtime = recorded_runtime(settings)
+    if isinstance(runtime, NativeRuntime):
+        for component in components.ALL:
+            runtime.process(component.name).forget_exit()
 
 
 def resume_senders(settings: Settings, runtime: Runtime, plan: Plan, names: list[str], out: Printer) -> None:

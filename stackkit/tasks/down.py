@@ -15,22 +15,36 @@ Printer = Callable[[str], None]
 _print = lifecycle.print_line
 
 
-def down(settings: Settings, remove_data: bool = False, out: Printer = _print) -> None:
-    """Reverse order, so the demo and Alloy flush their queued spans into a still-running Phoenix."""
+def down(settings: Settings, remove_data: bool = False, force: bool = False, out: Printer = _print) -> None:
+    """Reverse order, so the demo and Alloy flush their queued spans into a still-running Phoenix, which is
+    then drained with the settings it runs with (whatever the shell says now). When the drain cannot confirm
+    every span is written, Phoenix is left running (StackError) unless `force`."""
+    given, state = settings, applied.read(settings)
+    settings = lifecycle.running_settings(given)
+    if state is not None and (pending := applied.changes(state, given)):
+        shown = ", ".join(change.name for change in pending)
+        out(f"down acts on the stack as it runs: {shown} given now apply at the next `invoke up`")
     runtime = recorded_runtime(settings)
     elsewhere = components.external_urls(settings)
+    for warning in lifecycle.unexpected_exit_notes(settings):
+        out(f"WARNING: {warning}")
     for component in reversed(components.ALL):
         if component.name in elsewhere:
             out(f"{component.name}: external at {elsewhere[component.name]}, left alone")
             continue
         # Draining is pointless when the data goes too, unless it lives in a database the user keeps.
         keeps_data = not remove_data or component.data_kept_elsewhere(settings, runtime.name) is not None
-        if component.stores_spans and keeps_data:
-            lifecycle.drain(settings, runtime, out)
+        if component.stores_spans and keeps_data and not lifecycle.drain(settings, runtime, out) and not force:
+            raise StackError(
+                f"{component.name} was left running: it could not confirm every span it accepted is written (see "
+                "the line above), and stopping it now drops what it still queues. Run `invoke down` again once "
+                "it answers, or `invoke down --force` to stop it anyway"
+            )
         if runtime.stop(component.name, remove_data=remove_data):
             out(f"{component.name}: stopped")
         else:
             out(f"{component.name}: not running")
+    lifecycle.forget_unexpected_exits(settings)
     applied.record_stopped(settings)
     if remove_data:
         applied.forget(settings)
@@ -45,6 +59,7 @@ def restart(settings: Settings, component: str, out: Printer = _print) -> None:
     """Restart one component; restarting Phoenix stops its senders first and always brings them back."""
     target = components.get(component)
     state = require_applied(settings)
+    settings = lifecycle.running_settings(settings)  # where it listens and how to log in, whatever the shell says
     if target.name in state.skipped:
         raise StackError(f"{target.name} is not part of this stack ({state.skipped[target.name]}): nothing to restart")
     runtime = recorded_runtime(settings)

@@ -8,7 +8,7 @@ from stackkit import secrets
 from stackkit.health import probe
 from stackkit.phoenix import storage
 from stackkit.settings import Settings
-from stackkit.stack import applied, components
+from stackkit.stack import applied, components, lifecycle
 from stackkit.stack.lifecycle import health_url, recorded_runtime
 
 
@@ -52,7 +52,7 @@ def status_notes(settings: Settings) -> list[str]:
     """What `invoke status` says under the table: settings given now that the running stack has not applied,
     and Phoenix's own settings passed through to it."""
     state = applied.read(settings)
-    notes = []
+    notes = [f"WARNING: {note}" for note in lifecycle.unexpected_exit_notes(settings)]
     if state is not None:
         pending = applied.changes(state, settings)
         if pending:

@@ -43,6 +43,8 @@ def up(
         raise StackError(f"{runtime.name} runtime unavailable: {error}") from None
     whole = make_plan(runtime)
     plan = make_plan(runtime, only)
+    for note in lifecycle.unexpected_exit_notes(settings):
+        say(f"WARNING: {note}")
     for name, reason in plan.skipped.items():
         say(f"{name}: skipped ({reason})")
     state = applied.read(settings)
