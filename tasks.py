@@ -115,10 +115,15 @@ def verify(c, static=False, json=False, alloy_config=None, alloy_stability_level
     cli.verify(static, json, alloy_config, alloy_stability_level)
 
 
-@task(help={"output": "file to write (default: a timestamped file in the state folder's backups/)"})
-def backup(c, output=None):
+@task(
+    help={
+        "output": "file to write (default: a timestamped file in the state folder's backups/)",
+        "force": "overwrite an existing file",
+    }
+)
+def backup(c, output=None, force=False):
     """Copy Phoenix's data to a file: SQLite's online backup, or pg_dump for PostgreSQL."""
-    cli.backup(output)
+    cli.backup(output, force)
 
 
 @task(help={"input": "a file written by `invoke backup`", "force": "overwrite a store that already holds traces"})

@@ -253,10 +253,10 @@ def verify(
     run(action)
 
 
-def backup(output: str | None) -> None:
+def backup(output: str | None, force: bool = False) -> None:
     from stackkit.phoenix import backup as backup_module
 
-    run(lambda settings: backup_module.backup(settings, Path(output) if output else None))
+    run(lambda settings: backup_module.backup(settings, Path(output) if output else None, force=force))
 
 
 def restore(input_file: str, force: bool) -> None:

@@ -114,8 +114,10 @@ def ensure(settings: Settings, stored: dict[str, str]) -> str:
         )
     if found.password is Password.OTHER:
         return (
-            f"UI admin {ADMIN_EMAIL}: its password was changed in Phoenix's UI, so the one in "
-            f"{settings.secrets_file} no longer applies (and admin/admin is refused)"
+            f"UI admin {ADMIN_EMAIL} logs in neither with the password in {settings.secrets_file} nor with "
+            "admin/admin: its password was set outside this state folder (changed in Phoenix's UI, or the store "
+            "was restored from another stack's backup without its .secrets.env file). Log in with that password, "
+            f"or put it in {settings.secrets_file} as {ADMIN_PASSWORD} so `invoke credentials --show` prints it"
         )
     if found.needs_reset:
         # Phoenix would make the first UI login choose a new password: the generated one is already strong,

@@ -5,7 +5,13 @@
 - PostgreSQL: `pg_dump -Fc` (custom format), restored with `pg_restore --clean`, in one transaction.
 
 A backup file says what it holds in its first bytes ("SQLite format 3", "PGDMP"), so restore checks it
-matches PHOENIX_DB. Restore needs Phoenix stopped (it caches the store's state in memory and keeps SQLite
+matches PHOENIX_DB. With auth on, what logs in to that store travels beside it, in `<backup>.secrets.env`
+(0600, plain text like the state folder's secrets.env: the backup itself holds every trace and the users'
+password hashes, so it is kept as private): the admin's password, Phoenix's secrets (they sign the
+ingestion key and the sessions) and the ingestion key. Restore installs them into the target state folder's
+secrets.env, so `invoke credentials --show` prints a password that logs in.
+
+Restore needs Phoenix stopped (it caches the store's state in memory and keeps SQLite
 open: replacing the store under it would be undone or corrupt it) and refuses to replace a store that
 holds data unless forced.
 """
@@ -21,7 +27,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from stackkit import envfile
+from stackkit import envfile, secrets
 from stackkit.errors import StackError
 from stackkit.phoenix import database
 from stackkit.phoenix.component import PHOENIX
@@ -32,6 +38,19 @@ from stackkit.stack.lifecycle import resolve_runtime
 SQLITE_MAGIC, PGDUMP_MAGIC = b"SQLite format 3\x00", b"PGDMP"
 EXTENSIONS = {"sqlite": "sqlite", "postgres": "pgdump"}
 PG_TOOL_TIMEOUT = 3600.0
+# What logs in to a store and sends to it; they belong to the store, so they travel with its backup.
+LOGIN_SECRETS = (
+    secrets.ADMIN_PASSWORD,
+    "PHOENIX_SECRET",
+    "PHOENIX_ADMIN_SECRET",
+    "PHOENIX_API_KEY",
+    "PHOENIX_API_KEY_ID",
+)
+
+
+def secrets_companion(path: Path) -> Path:
+    """Where a backup's login secrets are kept: beside it."""
+    return path.with_name(path.name + ".secrets.env")
 
 
 @dataclass(frozen=True)
@@ -60,11 +79,27 @@ def _describe(counts: dict[str, int]) -> str:
     return ", ".join(f"{count} {table}" for table, count in counts.items())
 
 
-def backup(settings: Settings, output: Path | None = None, out: Callable[[str], None] = print) -> BackupResult:
+def _check_destination(path: Path, force: bool) -> None:
+    if path.is_dir():
+        raise StackError(f"--output {path}: is a folder; give the path of a file to write")
+    if path.exists() and not force:
+        raise StackError(
+            f"--output {path}: already exists; pass --force to overwrite it, or choose another file "
+            "(a backup is never replaced without asking)"
+        )
+
+
+def backup(
+    settings: Settings, output: Path | None = None, force: bool = False, out: Callable[[str], None] = print
+) -> BackupResult:
     """Write a backup of the configured store; Phoenix may keep running. Raises StackError."""
     _native_runtime(settings, out)
     path = (output or default_output(settings)).expanduser().resolve()
-    envfile.make_private_dir(path.parent)
+    _check_destination(path, force)
+    try:
+        envfile.make_private_dir(path.parent)
+    except OSError as error:
+        raise StackError(f"--output {path}: cannot create its folder ({error.strerror}); choose another path") from None
     # Written beside the target, then renamed: an interrupted backup never looks like a complete one.
     partial = path.with_name(path.name + ".partial")
     partial.unlink(missing_ok=True)
@@ -75,9 +110,21 @@ def backup(settings: Settings, output: Path | None = None, out: Callable[[str], 
             counts = _backup_postgres(settings, partial)
         os.chmod(partial, 0o600)  # traces hold prompts and answers; the store holds users and key hashes
         os.replace(partial, path)
+    except OSError as error:
+        raise StackError(f"--output {path}: cannot write it ({error.strerror}); choose another path") from None
     finally:
         partial.unlink(missing_ok=True)
     out(f"backed up {_describe(counts)} ({settings.phoenix_db}) to {path} ({path.stat().st_size} bytes)")
+    login = {name: value for name, value in secrets.load(settings).items() if name in LOGIN_SECRETS and value}
+    companion = secrets_companion(path)
+    if login:
+        envfile.write(companion, login)
+        out(
+            f"wrote the store's login secrets (admin password, Phoenix's secrets, ingestion key) to {companion} "
+            "(0600, not encrypted: keep it with the backup, as private as the backup itself)"
+        )
+    else:
+        companion.unlink(missing_ok=True)  # an older backup's, at this path: not this store's
     return BackupResult(path, settings.phoenix_db, counts)
 
 
@@ -140,8 +187,11 @@ def _backup_postgres(settings: Settings, partial: Path) -> dict[str, int]:
 
 
 def file_backend(path: Path) -> str:
-    with open(path, "rb") as handle:
-        head = handle.read(len(SQLITE_MAGIC))
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(len(SQLITE_MAGIC))
+    except OSError as error:
+        raise StackError(f"{path}: cannot be read ({error.strerror}); check its permissions") from None
     if head.startswith(SQLITE_MAGIC):
         return "sqlite"
     if head.startswith(PGDUMP_MAGIC):
@@ -155,9 +205,13 @@ def restore(
     """Replace the configured store with a backup; Phoenix must be stopped. Returns the restored counts."""
     runtime = _native_runtime(settings, out)
     source = source.expanduser().resolve()
+    if source.is_dir():
+        raise StackError(f"--input {source}: is a folder; give a file written by `invoke backup`")
     if not source.is_file():
-        raise StackError(f"{source}: no such backup file")
+        raise StackError(f"--input {source}: no such backup file")
     backend = file_backend(source)
+    companion = secrets_companion(source)
+    login = envfile.read(companion) if companion.exists() else {}
     if backend != settings.phoenix_db:
         raise StackError(
             f"{source} is a {backend} backup but PHOENIX_DB={settings.phoenix_db}: restore it with PHOENIX_DB={backend}"
@@ -169,7 +223,15 @@ def restore(
         )
     if problem := database.preflight_problem(settings, "native"):
         raise StackError(problem)
-    existing = database.count_rows(settings)
+    try:
+        existing = database.count_rows(settings)
+    except sqlite3.Error as error:
+        if not force:
+            raise StackError(
+                f"the store at {database.sqlite_path(settings)} cannot be read ({error}): it may be damaged; "
+                "pass --force to replace it with the backup"
+            ) from None
+        existing = {}
     if any(existing.values()) and not force:
         raise StackError(
             f"the {settings.phoenix_db} store already holds {_describe(existing)}: restoring replaces all of "
@@ -196,7 +258,30 @@ def restore(
         )
         counts = database.count_rows(settings)
     out(f"restored {_describe(counts)} ({backend}) from {source}; `invoke up` starts Phoenix on them")
+    _install_login_secrets(settings, login, companion, out)
     return counts
+
+
+def _install_login_secrets(
+    settings: Settings, login: dict[str, str], companion: Path, out: Callable[[str], None]
+) -> None:
+    """The restored store's admin logs in with the password it was backed up with: keep that one here."""
+    wanted = {name: value for name, value in login.items() if name in LOGIN_SECRETS and value}
+    if not wanted:
+        out(
+            f"no login secrets beside the backup ({companion}): with auth on, {secrets.ADMIN_PASSWORD} and "
+            "Phoenix's secrets are the ones of the stack it came from (its `invoke credentials --show`); "
+            f"copy them into {settings.secrets_file} before `invoke up`"
+        )
+        return
+    stored = secrets.load(settings)
+    # The key pair is one: a kept key id without the backup's key would revoke a key of another store.
+    stored = {name: value for name, value in stored.items() if name not in LOGIN_SECRETS} | wanted
+    secrets.save(settings, stored)
+    out(
+        f"installed the backup's login secrets from {companion} into {settings.secrets_file}: "
+        "`invoke credentials --show` prints the admin password that logs in to the restored store"
+    )
 
 
 def _restore_sqlite(settings: Settings, source: Path) -> dict[str, int]:
