@@ -69,6 +69,14 @@ class Settings:
     phoenix_version: str = setting(
         "20.26.1", _semver, "Arize Phoenix release (image tag and PyPI version).", restarts=(PHOENIX_NAME,)
     )
+    stack_phoenix_metrics: bool = setting(
+        "false",
+        _bool,
+        "Native runtime: turn on Phoenix's Prometheus metrics (its ingest queue, rejections, failed spans; "
+        "Alloy scrapes them). Phoenix 20.26.1 serves them on port 9090 of every interface, hard-coded: off keeps "
+        "that port closed; on takes it when it is free. Containers always have them (the port is not published).",
+        restarts=(PHOENIX_NAME, ALLOY_NAME),
+    )
     phoenix_image: str = setting(
         "",
         _image,

@@ -45,7 +45,7 @@ PHOENIX_SET_BY_STACK = {
     "PHOENIX_PORT": "PHOENIX_UI_PORT",
     "PHOENIX_GRPC_PORT": "PHOENIX_GRPC_HOST_PORT",
     "PHOENIX_LOG_MIGRATIONS": "nothing (the stack keeps migration SQL out of the log)",
-    "PHOENIX_ENABLE_PROMETHEUS": "nothing: on in containers, natively when port 9090 is free (see README)",
+    "PHOENIX_ENABLE_PROMETHEUS": "STACK_PHOENIX_METRICS (natively; in containers they are always on, unpublished)",
     "PHOENIX_DEFAULT_ADMIN_INITIAL_PASSWORD": (
         "nothing: with auth on the stack generates it into secrets.env (`invoke credentials --show` prints it)"
     ),

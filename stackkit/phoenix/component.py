@@ -36,7 +36,8 @@ def _command(settings: Settings) -> list[str]:
         f"import sys; sys.path.insert(0, {str(settings.repo_root)!r}); "
         "import stackkit.phoenix.launch as launch; launch.main(sys.argv)"
     )
-    return [sys.executable, "-c", launch, phoenix_env.ensure(settings.phoenix_version)]
+    metrics = "metrics" if settings.stack_phoenix_metrics else "no-metrics"  # STACK_PHOENIX_METRICS
+    return [sys.executable, "-c", launch, phoenix_env.ensure(settings.phoenix_version), metrics]
 
 
 # Phoenix features the stack does not use, off unless the user passes them through (`.env`): each builds an MCP

@@ -1,7 +1,8 @@
 """How the native runtime starts Phoenix: decide its metrics at the last moment, then become Phoenix.
 
-`python -m stackkit.phoenix.launch PHOENIX_PYTHON` turns PHOENIX_ENABLE_PROMETHEUS on only when this process
-gets the host-wide metrics lock and port 9090 is free, then execs PHOENIX_PYTHON -m phoenix.server.main
+`python -m stackkit.phoenix.launch PHOENIX_PYTHON metrics|no-metrics` (STACK_PHOENIX_METRICS) turns
+PHOENIX_ENABLE_PROMETHEUS on only when asked to, this process gets the host-wide metrics lock and port 9090
+is free, then execs PHOENIX_PYTHON -m phoenix.server.main
 serve (same PID). The lock's descriptor is inherited by Phoenix, so it is held exactly as long as that
 Phoenix runs: two Phoenixes started at once never both try 9090 (Phoenix exits when it cannot bind it).
 """
@@ -41,7 +42,10 @@ def claim_metrics_port() -> tuple[bool, str]:
 def main(argv: list[str]) -> None:
     python = argv[1]
     environment = dict(os.environ)
-    on, why = claim_metrics_port()
+    if len(argv) > 2 and argv[2] == "no-metrics":
+        on, why = False, "STACK_PHOENIX_METRICS=false (Phoenix would serve them on [::]:9090)"
+    else:
+        on, why = claim_metrics_port()
     environment["PHOENIX_ENABLE_PROMETHEUS"] = "true" if on else "false"
     print(f"--- stackkit: Phoenix's metrics {'on, ' if on else 'off: '}{why}", flush=True)
     os.execve(python, [python, "-m", "phoenix.server.main", "serve"], environment)

@@ -2,7 +2,8 @@
 
 Phoenix serves them on port 9090 of every interface when PHOENIX_ENABLE_PROMETHEUS=true; the port cannot
 be changed. In a container that is harmless (the port is not published; Alloy scrapes phoenix:9090 on the
-compose network). Natively it is a port on the host: the stack turns metrics on only when 9090 is free,
+compose network). Natively it is a port on the host, open to the network: off unless STACK_PHOENIX_METRICS
+is on, and then the stack turns metrics on only when 9090 is free,
 and reads them only when the process holding 9090 is the Phoenix it started (never someone else's
 server). So only one natively run Phoenix with metrics can run on a host at a time.
 """
@@ -68,10 +69,17 @@ def enabled(settings: Settings, runtime: str) -> bool:
     (or already held by the Phoenix this stack runs, when its files are rendered again while it runs)."""
     if runtime == "docker":
         return True
+    if not settings.stack_phoenix_metrics:
+        return False
     return ports.is_free(METRICS_PORT) or held_by_our_phoenix(settings)
 
 
 def why_off(settings: Settings) -> str:
+    if not settings.stack_phoenix_metrics:
+        return (
+            "Phoenix's metrics are off (STACK_PHOENIX_METRICS=false; natively Phoenix serves them on port "
+            f"{METRICS_PORT} of every interface): set STACK_PHOENIX_METRICS=true and `invoke up` to turn them on"
+        )
     held_by = ports.holder(METRICS_PORT) or "another process"
     return (
         f"Phoenix's metrics are off: port {METRICS_PORT} (hard-coded by Phoenix, every interface) is held by {held_by}"
@@ -133,6 +141,8 @@ def scrape(settings: Settings, runtime: str) -> Metrics | str:
     if runtime == "docker":
         return _scrape_container(settings)
     if not held_by_our_phoenix(settings):
+        if not settings.stack_phoenix_metrics:
+            return why_off(settings)
         return why_off(settings) + " (it was when Phoenix started: `invoke restart --service phoenix` once it is free)"
     # Imported here: stackkit.phoenix_launch imports this module just before Phoenix starts (0.3-0.7 s saved).
     import requests

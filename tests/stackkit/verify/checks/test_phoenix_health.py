@@ -25,7 +25,7 @@ def verify_result(environ: dict[str, str], check_id: str) -> dict[str, str]:
 def test_a_flood_past_phoenix_queue_fails_phoenix_ingest_with_the_rejections(
     tmp_path: Path, metrics_port_turn: None
 ) -> None:
-    environ = isolated_environ(tmp_path / "state", PHOENIX_MAX_SPANS_QUEUE_SIZE="50")
+    environ = isolated_environ(tmp_path / "state", PHOENIX_MAX_SPANS_QUEUE_SIZE="50", STACK_PHOENIX_METRICS="true")
     port_was_free = ports.is_free(phoenix_metrics.METRICS_PORT)
     try:
         invoke_ok(environ, "up", "--only", "phoenix")
@@ -65,7 +65,7 @@ def test_a_flood_past_phoenix_queue_fails_phoenix_ingest_with_the_rejections(
 def test_phoenix_ingest_passes_on_a_quiet_phoenix(tmp_path: Path, metrics_port_turn: None) -> None:
     if not ports.is_free(phoenix_metrics.METRICS_PORT):
         pytest.skip(f"port 9090 is held by {ports.holder(9090)}")
-    environ = isolated_environ(tmp_path / "state")
+    environ = isolated_environ(tmp_path / "state", STACK_PHOENIX_METRICS="true")
     try:
         invoke_ok(environ, "up", "--only", "phoenix")
         result = verify_result(environ, "phoenix.ingest")
