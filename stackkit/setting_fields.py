@@ -25,9 +25,11 @@ from stackkit.setting_values import (
     _optional_url,
     _pem_file,
     _percentage,
+    _phoenix_base_url,
     _port,
     _positive_float,
     _positive_int,
+    _queue_mib,
     _semver,
     _text,
     setting,
@@ -141,7 +143,7 @@ class Settings:
     )
     phoenix_external_url: str = setting(
         "",
-        _optional_url("http", "https"),
+        _phoenix_base_url,
         "A Phoenix the stack does not start (base URL, with its path prefix behind a proxy); empty: the stack "
         "runs its own.",
         restarts=ALL_COMPONENTS,
@@ -196,8 +198,9 @@ class Settings:
     )
     alloy_queue_mib: int = setting(
         "256",
-        _positive_int,
-        "MiB of serialized spans Alloy's on-disk queue holds while Phoenix is unreachable (README: sizing).",
+        _queue_mib,
+        "MiB of serialized spans Alloy's on-disk queue holds while Phoenix is unreachable, at most 16384 "
+        "(README: sizing).",
         restarts=(ALLOY_NAME,),
     )
     prometheus_remote_write_url: str = setting(

@@ -152,7 +152,40 @@ def _pem_file(raw: str) -> str:
     path = Path(value).expanduser().resolve()
     if not path.is_file():
         raise ValueError("empty, or the path of an existing PEM file (the CA that signed the proxy's certificate)")
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as error:
+        raise ValueError(f"a PEM file this user can read ({path}: {error.strerror})") from None
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise ValueError(
+            f"a PEM file of CA certificates, but {path} holds no '-----BEGIN CERTIFICATE-----' block "
+            "(a DER file converts with `openssl x509 -inform der -in CA.der -out CA.pem`)"
+        )
     return str(path)
+
+
+def _phoenix_base_url(raw: str) -> str:
+    value = _optional_url("http", "https")(raw)
+    if urlparse(value).path.rstrip("/").endswith("/v1/traces"):
+        raise ValueError(
+            "Phoenix's base URL (with its path prefix behind a proxy), without /v1/traces: the stack adds it"
+        )
+    return value
+
+
+# The on-disk queue's bound: past it a backlog outlasts what Phoenix can write back in a day (~150-200
+# spans/s on SQLite: 16 GiB is 330k LLM spans of ~50 KiB, or millions of small ones) and the state folder's disk.
+ALLOY_QUEUE_MIB_MAX = 16384
+
+
+def _queue_mib(raw: str) -> int:
+    value = _positive_int(raw)
+    if value > ALLOY_QUEUE_MIB_MAX:
+        raise ValueError(
+            f"a whole number of MiB from 1 to {ALLOY_QUEUE_MIB_MAX} (16 GiB: more is a backlog Phoenix cannot "
+            "write back in a day, on a disk the state folder shares)"
+        )
+    return value
 
 
 def _semver(raw: str) -> str:

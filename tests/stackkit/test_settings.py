@@ -113,3 +113,45 @@ def test_every_setting_is_a_field_named_after_it() -> None:
 
     setting_fields = [item.name for item in fields(Settings) if "setting" in item.metadata]
     assert [spec.name.lower() for spec in SPECS] == setting_fields
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        ("PHOENIX_EXTERNAL_URL", "https://phoenix.example.test/v1/traces", "without /v1/traces"),
+        ("PHOENIX_EXTERNAL_URL", "https://phoenix.example.test/phoenix/v1/traces/", "without /v1/traces"),
+        ("ALLOY_QUEUE_MIB", "16385", "from 1 to 16384"),
+        ("ALLOY_QUEUE_MIB", "99999999999", "from 1 to 16384"),
+    ],
+)
+def test_settings_accepted_before_but_wrong_are_refused(tmp_path: Path, name: str, value: str, said: str) -> None:
+    with pytest.raises(SettingsError, match=name) as refused:
+        load_settings(environ=environ_with_file(tmp_path, "", **{name: value}))
+    assert said in refused.value.render()
+
+
+def test_a_ca_bundle_that_is_not_pem_is_refused_naming_the_file(tmp_path: Path) -> None:
+    not_pem = tmp_path / "ca.der"
+    not_pem.write_bytes(b"\x30\x82\x01\x0a binary DER")
+    environ = environ_with_file(
+        tmp_path, "", PHOENIX_EXTERNAL_URL="https://phoenix.example.test", PHOENIX_CA_BUNDLE=str(not_pem)
+    )
+    with pytest.raises(SettingsError) as refused:
+        load_settings(environ=environ)
+    text = refused.value.render()
+    assert "PHOENIX_CA_BUNDLE" in text and str(not_pem) in text and "BEGIN CERTIFICATE" in text
+
+
+def test_the_largest_queue_and_a_real_pem_are_accepted(tmp_path: Path) -> None:
+    pem = tmp_path / "ca.pem"
+    pem.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    settings = load_settings(
+        environ=environ_with_file(
+            tmp_path,
+            "",
+            ALLOY_QUEUE_MIB="16384",
+            PHOENIX_EXTERNAL_URL="https://phoenix.example.test/phoenix",
+            PHOENIX_CA_BUNDLE=str(pem),
+        )
+    )
+    assert settings.alloy_queue_mib == 16384 and settings.phoenix_ca_bundle == str(pem)
