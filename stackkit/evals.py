@@ -82,6 +82,8 @@ class EvalReport:
     waited_s: float = 0.0
     in_flight: bool = False  # spans were still arriving when the wait ended
     flushed_chains: int = 0  # chains the last `invoke traffic` saw the demo export (known, not waited for)
+    # --wait 0 and nothing accounts for what may be on its way (chats not sent by `invoke traffic`)
+    not_waited: bool = False
 
     def pass_rates(self) -> dict[str, dict[str, Any]]:
         rates = {}
@@ -102,6 +104,7 @@ class EvalReport:
             "waited_s": round(self.waited_s, 1),
             "in_flight": self.in_flight,
             "flushed_chains": self.flushed_chains,
+            "not_waited": self.not_waited,
             "evaluators": self.pass_rates(),
         }
 
@@ -334,7 +337,10 @@ def run_evals(settings: Settings, since: str, limit: int, wait_seconds: float = 
     except PhoenixError as error:
         hint = " (is PHOENIX_ENABLE_AUTH the same as when the stack started?)" if error.status == 401 else ""
         raise EvalError(f"Phoenix refused: {error}{hint}") from None
-    return EvalReport(project, since, chains, len(annotations), dict(skipped), waited, in_flight, len(flushed))
+    not_waited = wait_seconds == 0 and not known
+    return EvalReport(
+        project, since, chains, len(annotations), dict(skipped), waited, in_flight, len(flushed), not_waited
+    )
 
 
 def format_report(report: EvalReport) -> str:
@@ -344,7 +350,13 @@ def format_report(report: EvalReport) -> str:
     ]
     for why, count in report.skipped.items():
         lines.append(f"Skipped {count} recent trace(s): {why}.")
-    if report.in_flight:
+    if report.not_waited:
+        lines.append(
+            "--wait 0: spans still on their way were not waited for (the demo exports in batches every 5 s, and "
+            "Phoenix writes after it answers), so chains of the last seconds' traffic may not be scored yet; "
+            "run `invoke eval` again in a few seconds, or without --wait 0."
+        )
+    elif report.in_flight:
         lines.append(
             f"Spans were still arriving after waiting {report.waited_s:.0f}s: some chains may be missing or "
             "incomplete; run `invoke eval` again (or with a longer --wait)."

@@ -402,3 +402,47 @@ def test_eval_task_is_wired() -> None:
     )
     assert result.returncode == 0
     assert "--since" in result.stdout and "--limit" in result.stdout and "--json" in result.stdout
+
+
+@pytest.mark.phoenix
+def test_eval_wait_0_right_after_traffic_warns_that_recent_chains_may_not_be_scored(
+    phoenix: PhoenixClient, phoenix_settings: Settings, tmp_path: Path
+) -> None:
+    """The demo exporting in batches (its default, every 5 s): `--wait 0` just after its answers reads
+    Phoenix before the batch is there, and says so."""
+    project = f"eval-nowait-{uuid.uuid4().hex[:8]}"
+    port = free_ports(1)[0]
+    env = {
+        **os.environ,
+        "AI_DEMO_OTLP_ENDPOINT": phoenix_settings.phoenix_url,
+        "AI_DEMO_PROJECT_NAME": project,
+        "AI_DEMO_EXPORT_METRICS": "false",
+        "AI_DEMO_LLM_PROVIDER": "offline",
+    }
+    with open(tmp_path / "ai-demo.log", "wb") as log:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "ai_demo.app:app", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=REPO_ROOT / "services" / "ai-demo",
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        health = wait_healthy(f"http://127.0.0.1:{port}/healthz", timeout=60, still_running=lambda: demo.poll() is None)
+        assert health.ok, (tmp_path / "ai-demo.log").read_text()[-2000:]
+        for city in CITIES[:3]:
+            response = requests.post(
+                f"http://127.0.0.1:{port}/chat",
+                json={"message": f"What's the weather in {city}?", "session_id": "nowait"},
+                timeout=30,
+            )
+            response.raise_for_status()
+        settings = dataclasses.replace(phoenix_settings, phoenix_project_name=project)
+        report = evals.run_evals(settings, "1h", 100, wait_seconds=0)
+        printed = evals.format_report(report)
+        print(f"\nMEASURED eval --wait 0 right after 3 chats: {len(report.chains)} of 3 scored; {printed}")
+        assert report.not_waited and "--wait 0: spans still on their way were not waited for" in printed
+        assert "not_waited" in evals.EvalReport(project, "1h", (), 0).as_dict()
+    finally:
+        demo.terminate()
+        demo.wait(timeout=20)
