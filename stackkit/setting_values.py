@@ -22,15 +22,16 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 class SettingsError(UsageError):
     """Every problem found in the settings, reported together."""
 
-    def __init__(self, problems: list[str], source: str):
+    def __init__(self, problems: list[str], source: str, fix: str = ""):
         self.problems = problems
         self.source = source
+        self.fix = fix or "Fix them in your .env (see .env.example) or in the environment, then run again."
         super().__init__(self.render())
 
     def render(self) -> str:
         lines = [f"Invalid settings (read from {self.source} and the environment):"]
         lines += [f"  - {problem}" for problem in self.problems]
-        lines.append("Fix them in your .env (see .env.example) or in the environment, then run again.")
+        lines.append(self.fix)
         return "\n".join(lines)
 
 

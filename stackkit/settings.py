@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from stackkit import envfile
+from stackkit.errors import UsageError
 from stackkit.setting_fields import HOST_PORT_SETTINGS, SPECS, SPECS_BY_NAME, Settings
 from stackkit.setting_values import ALL_COMPONENTS, REPO_ROOT, SettingsError, Spec, setting
 
@@ -109,13 +110,35 @@ def _foreign_name_problem(name: str, where: str, from_file: bool) -> str | None:
     return None
 
 
+def applied_record_fix(path: Path) -> str:
+    return (
+        f"It is the record `invoke up` writes of what it applied: delete {path.name}, then run `invoke up` "
+        "(a running stack is recorded again; settings given then apply)"
+    )
+
+
 def read_applied_record(state_dir: Path) -> dict[str, Any] | None:
-    """The parsed applied.json of the stack in `state_dir` (stackkit.stack.applied writes it); None when absent."""
+    """The parsed applied.json of the stack in `state_dir` (stackkit.stack.applied writes it); None when absent;
+    UsageError naming the file (and the fix) when it is damaged."""
+    path = state_dir / APPLIED_FILE
     try:
-        record = json.loads((state_dir / APPLIED_FILE).read_text())
-    except (FileNotFoundError, ValueError):
+        record = json.loads(path.read_text())
+    except FileNotFoundError:
         return None
-    return record if isinstance(record, dict) else None
+    except (ValueError, UnicodeDecodeError) as error:
+        raise UsageError(f"{path}: not valid JSON ({error}). {applied_record_fix(path)}") from None
+    except OSError as error:
+        raise UsageError(f"{path}: cannot be read ({error.strerror}). {applied_record_fix(path)}") from None
+    shapes = {"settings": dict, "phoenix_passthrough": dict, "secret_fingerprints": dict, "skipped": dict}
+    wrong = [
+        name
+        for name, kind in shapes.items()
+        if isinstance(record, dict) and not isinstance(record.get(name, kind()), kind)
+    ]
+    if not isinstance(record, dict) or wrong:
+        what = "not a JSON object" if not isinstance(record, dict) else f"{', '.join(wrong)} not an object"
+        raise UsageError(f"{path}: {what}. {applied_record_fix(path)}")
+    return record
 
 
 def remembered_values(state_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
@@ -187,6 +210,7 @@ def settings_from_given(
     problems: list[str] | None = None,
     explicit: set[str] | frozenset[str] = frozenset(),
     passthrough: Mapping[str, str] | None = None,
+    fix: str = "",
 ) -> Settings:
     """Parse every setting from text (defaults for the missing ones); SettingsError lists every problem."""
     problems = list(problems or [])
@@ -200,7 +224,7 @@ def settings_from_given(
             problems.append(f"{spec.name}={shown}: expected {allowed}")
     problems += _cross_checks(parsed)
     if problems:
-        raise SettingsError(problems, source)
+        raise SettingsError(problems, source, fix)
 
     values = {name.lower(): value for name, value in parsed.items()}
     values["phoenix_image"] = values["phoenix_image"] or f"arizephoenix/phoenix:version-{values['phoenix_version']}"

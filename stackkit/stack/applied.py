@@ -21,6 +21,7 @@ from stackkit.settings import (
     SECRETS_FILE,
     SPECS_BY_NAME,
     Settings,
+    applied_record_fix,
     given_values,
     read_applied_record,
     settings_from_given,
@@ -151,7 +152,10 @@ def applied_settings(settings: Settings, state: AppliedState) -> Settings:
     stored = envfile.read(settings.state_dir / SECRETS_FILE)
     secret_values = {name: value for name, value in stored.items() if name in SPECS_BY_NAME}
     given = {**state.settings, **secret_values, "STACK_STATE_DIR": str(settings.state_dir)}
-    return settings_from_given(given, settings.repo_root, passthrough=state.phoenix_passthrough)
+    record = settings.state_dir / APPLIED_FILE
+    return settings_from_given(
+        given, settings.repo_root, str(record), passthrough=state.phoenix_passthrough, fix=applied_record_fix(record)
+    )
 
 
 def changes(state: AppliedState, settings: Settings) -> list[Change]:

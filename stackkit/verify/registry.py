@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 
+from stackkit.errors import StackkitError
 from stackkit.settings import Settings
 from stackkit.verify.files import ConfigFiles, FileLocations, load_files
 from stackkit.verify.report import CheckResult, Status
@@ -93,6 +94,10 @@ def registered_checks(*, static_only: bool) -> list[Check]:
 def run_one(registered: Check, context: VerifyContext) -> CheckResult:
     try:
         result = registered.run(context)
+    except StackkitError as error:
+        # A file the check reads is damaged (a secrets or env file line that does not parse): its message
+        # names the file, the line and the fix; it is not a bug of the check.
+        result = CheckResult.failed(" ".join(str(error).split()), "fix what it names, then run `invoke verify` again")
     except Exception as error:  # one broken check must not hide the others' results
         result = CheckResult.failed(
             f"the check itself crashed: {type(error).__name__}: {error}",
