@@ -40,6 +40,11 @@ def rotate_key(settings: Settings, out: Printer = _print) -> None:
     store = components.span_store().name
     for sender in components.senders():
         if sender.destination(plan) == store and runtime.state(sender.name).running:
+            # Natively one port has one listener: the new process binds it only once the old one has let go.
+            out(
+                f"{sender.name}: restarting with the new key; it refuses connections for about a second "
+                "meanwhile (clients retry; see README, rotate-key)"
+            )
             restart(settings, sender.name, out)
     if old_id:
         auth.revoke(settings, updated, old_id)
