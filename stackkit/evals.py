@@ -352,8 +352,8 @@ def format_report(report: EvalReport) -> str:
         lines.append(f"Skipped {count} recent trace(s): {why}.")
     if report.not_waited:
         lines.append(
-            "--wait 0: spans still on their way were not waited for (the demo exports in batches every 5 s, and "
-            "Phoenix writes after it answers), so chains of the last seconds' traffic may not be scored yet; "
+            "--wait 0: spans still on their way were not waited for (the demo exports in batches, and Phoenix "
+            "writes after it answers), so chains of the last seconds' traffic may not be scored yet; "
             "run `invoke eval` again in a few seconds, or without --wait 0."
         )
     elif report.in_flight:

@@ -300,6 +300,7 @@ def test_a_flood_fires_the_rejection_alert_in_a_real_prometheus_and_a_healthy_ru
     environ = isolated_environ(
         tmp_path / "state",
         PHOENIX_MAX_SPANS_QUEUE_SIZE=FLOOD_QUEUE_SIZE,
+        STACK_PHOENIX_METRICS="true",  # natively off by default (Phoenix's [::]:9090)
         # With a capacity Phoenix measures its store, so the disk panels have real numbers.
         PHOENIX_DATABASE_ALLOCATED_STORAGE_CAPACITY_GIBIBYTES="10",
     )
