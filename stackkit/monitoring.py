@@ -701,7 +701,8 @@ def watched(settings: Settings, plan: Plan) -> Watched:
     elif phoenix_metrics.enabled(settings, "native"):
         phoenix_target = f"127.0.0.1:{phoenix_metrics.METRICS_PORT}"
     else:
-        notes.append(phoenix_metrics.why_off(settings) + ": no Phoenix job until it is free.")
+        until = "they are on" if not settings.stack_phoenix_metrics else "it is free"
+        notes.append(phoenix_metrics.why_off(settings) + f": no Phoenix job until {until}.")
     fanout, fanout_target = "", ""
     if "alloy" in plan.external:
         fanout, fanout_target = "alloy", _host_port(settings.alloy_url)
