@@ -128,6 +128,13 @@ def smoke_docker(session: nox.Session) -> None:
 
 
 @nox.session(venv_backend="none", default=False)
+def collector(session: nox.Session) -> None:
+    """Build the stack's own OpenTelemetry Collector (Go) once into the user's cache; the tests run it."""
+    install_system_programs(session)
+    run_in_stack_env(session, "python", "-m", "stackkit.dev.collector_build", *session.posargs)
+
+
+@nox.session(venv_backend="none", default=False)
 def bench(session: nox.Session) -> None:
     """Benchmarks on the native runtime; JSON, a table and a plot in bench/results/."""
     run_in_stack_env(session, "python", "-m", "stackkit.dev.bench", *session.posargs, extras="stack,test,bench")

@@ -45,8 +45,9 @@ def logs(c, service, follow=False, tail=100):
 
 @task(
     help={
-        "print": "print one piece and write nothing: phoenix-exporter (for an Alloy you run), prometheus-rules, "
-        "prometheus-scrape, grafana-dashboard (for your Prometheus and Grafana)"
+        "print": "print one piece and write nothing: phoenix-exporter (for an Alloy you run), otelcol-config (for "
+        "a Collector you run), prometheus-rules, prometheus-scrape, grafana-dashboard (for your Prometheus and "
+        "Grafana)"
     }
 )
 def render(c, print=None):

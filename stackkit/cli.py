@@ -77,17 +77,17 @@ def _silence_stdout() -> None:
 
 def render(print_piece: str | None = None) -> None:
     from stackkit import monitoring
-    from stackkit.alloy.component import PRINTABLE_PIECES, piece_to_paste
     from stackkit.render import render as render_files
 
     if print_piece is not None:
         if print_piece in monitoring.PRINTABLE:
             run(lambda settings: print(monitoring.printed(settings, print_piece), end=""))
             return
-        if print_piece not in PRINTABLE_PIECES:
-            choices = ", ".join((*PRINTABLE_PIECES, *monitoring.PRINTABLE))
+        printable = {name: text for component in components.ALL for name, text in component.printable_pieces}
+        if print_piece not in printable:
+            choices = ", ".join((*printable, *monitoring.PRINTABLE))
             run(_usage_error(f"--print {print_piece}: choose from {choices}"))
-        run(lambda settings: print(piece_to_paste(settings, print_piece), end=""))
+        run(lambda settings: print(printable[print_piece](settings), end=""))
         return
 
     def action(settings: Settings) -> None:

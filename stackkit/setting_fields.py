@@ -11,6 +11,8 @@ from stackkit.setting_values import (
     AI_DEMO_NAME,
     ALL_COMPONENTS,
     ALLOY_NAME,
+    FAN_OUTS,
+    OTELCOL_NAME,
     PHOENIX_NAME,
     REPO_ROOT,
     Spec,
@@ -188,10 +190,16 @@ class Settings:
         "", _image, "Alloy image; empty means grafana/alloy:$ALLOY_VERSION.", restarts=(ALLOY_NAME,)
     )
     alloy_otlp_grpc_port: int = setting(
-        "4317", _port, "Host port of Alloy's OTLP/gRPC receiver (apps send here).", restarts=(ALLOY_NAME,)
+        "4317",
+        _port,
+        "Host port of the fan-out's OTLP/gRPC receiver, Alloy's or the Collector's (apps send here).",
+        restarts=FAN_OUTS,
     )
     alloy_otlp_http_port: int = setting(
-        "4318", _port, "Host port of Alloy's OTLP/HTTP receiver (apps send here).", restarts=(ALLOY_NAME, AI_DEMO_NAME)
+        "4318",
+        _port,
+        "Host port of the fan-out's OTLP/HTTP receiver, Alloy's or the Collector's (apps send here).",
+        restarts=(*FAN_OUTS, AI_DEMO_NAME),
     )
     alloy_ui_port: int = setting(
         "12345", _port, "Host port of Alloy's UI, /-/ready and /metrics.", restarts=(ALLOY_NAME,)
@@ -199,15 +207,16 @@ class Settings:
     alloy_queue_mib: int = setting(
         "256",
         _queue_mib,
-        "MiB of serialized spans Alloy's on-disk queue holds while Phoenix is unreachable, at most 16384 "
-        "(README: sizing).",
-        restarts=(ALLOY_NAME,),
+        "MiB of serialized spans the fan-out's on-disk queue (Alloy's or the Collector's) holds while Phoenix is "
+        "unreachable, at most 16384 (README: sizing).",
+        restarts=FAN_OUTS,
     )
     prometheus_remote_write_url: str = setting(
         "",
         _optional_url("http", "https"),
-        "Where Alloy forwards metrics (remote-write URL); empty: metrics are not forwarded.",
-        restarts=(ALLOY_NAME,),
+        "Where the fan-out (Alloy or the Collector) forwards metrics (remote-write URL); empty: metrics are not "
+        "forwarded.",
+        restarts=FAN_OUTS,
     )
     alloy_external_url: str = setting(
         "",
@@ -223,6 +232,37 @@ class Settings:
         "there).",
         restarts=ALL_COMPONENTS,
         in_place=False,
+    )
+    stack_collector: str = setting(
+        ALLOY_NAME,
+        _choice(*FAN_OUTS),
+        "The fan-out between apps and Phoenix: alloy (Grafana Alloy) or otelcol (the upstream OpenTelemetry "
+        "Collector: the stack's own build or otelcol-contrib natively, its contrib image on docker).",
+        restarts=(*FAN_OUTS, AI_DEMO_NAME),
+    )
+    otelcol_version: str = setting(
+        "0.165.0",
+        _semver,
+        "With STACK_COLLECTOR=otelcol on docker: the otel/opentelemetry-collector-contrib release.",
+        restarts=(OTELCOL_NAME,),
+    )
+    otelcol_image: str = setting(
+        "",
+        _image,
+        "The Collector's image; empty means otel/opentelemetry-collector-contrib:$OTELCOL_VERSION.",
+        restarts=(OTELCOL_NAME,),
+    )
+    otelcol_health_port: int = setting(
+        "13133",
+        _port,
+        "Host port of the Collector's health check (its health_check extension).",
+        restarts=(OTELCOL_NAME,),
+    )
+    otelcol_metrics_port: int = setting(
+        "8888",
+        _port,
+        "Host port of the Collector's own metrics (/metrics: its queue, sent and failed spans).",
+        restarts=(OTELCOL_NAME,),
     )
     ai_demo_port: int = setting("8000", _port, "Host port of the AI demo service.", restarts=(AI_DEMO_NAME,))
     ai_demo_image: str = setting(

@@ -213,8 +213,11 @@ def _image(raw: str) -> str:
 
 
 # The components' names, as `restarts=` and the registry (stackkit.stack.components) use them.
-PHOENIX_NAME, ALLOY_NAME, AI_DEMO_NAME = "phoenix", "alloy", "ai-demo"
-ALL_COMPONENTS = (PHOENIX_NAME, ALLOY_NAME, AI_DEMO_NAME)
+PHOENIX_NAME, ALLOY_NAME, OTELCOL_NAME, AI_DEMO_NAME = "phoenix", "alloy", "otelcol", "ai-demo"
+ALL_COMPONENTS = (PHOENIX_NAME, ALLOY_NAME, OTELCOL_NAME, AI_DEMO_NAME)
+# The fan-outs between apps and Phoenix, of which STACK_COLLECTOR picks one: a change to their shared
+# settings restarts whichever runs.
+FAN_OUTS = (ALLOY_NAME, OTELCOL_NAME)
 
 
 @dataclass(frozen=True)

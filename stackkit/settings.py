@@ -39,7 +39,7 @@ ENV_FILE_VARIABLE = "STACK_ENV_FILE"
 APPLIED_FILE = "applied.json"
 SECRETS_FILE = "secrets.env"
 # Names with these prefixes are ours: an unknown one is a typo, not something to ignore.
-OUR_PREFIXES = ("STACK_", "PHOENIX_", "ALLOY_", "AI_DEMO_", "POSTGRES_", "PROMETHEUS_", "EVAL_", "ALERT_")
+OUR_PREFIXES = ("STACK_", "PHOENIX_", "ALLOY_", "OTELCOL_", "AI_DEMO_", "POSTGRES_", "PROMETHEUS_", "EVAL_", "ALERT_")
 # PHOENIX_* names the stack sets itself for Phoenix: the user sets them through our settings instead.
 PHOENIX_SET_BY_STACK = {
     "PHOENIX_HOST": "nothing: the native runtime binds 127.0.0.1, docker publishes PHOENIX_UI_PORT",
@@ -229,6 +229,9 @@ def settings_from_given(
     values = {name.lower(): value for name, value in parsed.items()}
     values["phoenix_image"] = values["phoenix_image"] or f"arizephoenix/phoenix:version-{values['phoenix_version']}"
     values["alloy_image"] = values["alloy_image"] or f"grafana/alloy:{values['alloy_version']}"
+    values["otelcol_image"] = (
+        values["otelcol_image"] or f"otel/opentelemetry-collector-contrib:{values['otelcol_version']}"
+    )
     values["postgres_image"] = values["postgres_image"] or f"postgres:{values['postgres_version']}"
     return Settings(
         repo_root=repo_root,

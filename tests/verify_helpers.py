@@ -23,6 +23,7 @@ STATIC_IDS = [
     "alloy.stability",
     "alloy.listen-addr",
     "alloy.queue",
+    "otelcol.config",
     "phoenix.volume",
     "phoenix.auth-config",
     "sdk.exporter",

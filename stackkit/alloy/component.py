@@ -3,6 +3,7 @@ configuration pieces rendered from stacks/grafana-alloy/*.alloy.j2."""
 
 from __future__ import annotations
 
+import functools
 import shutil
 from collections.abc import Mapping
 from urllib.parse import urlparse
@@ -58,9 +59,9 @@ def environment(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> d
     return env
 
 
-def _phoenix_metrics_address(settings: Settings, plan: Plan) -> str:
-    """Where Alloy scrapes Phoenix's metrics: the container on the compose network, or the host's port 9090
-    when the native Phoenix has them on; "" when they are off or Phoenix is not the stack's."""
+def phoenix_metrics_address(settings: Settings, plan: Plan) -> str:
+    """Where Alloy (or the Collector) scrapes Phoenix's metrics: the container on the compose network, or the
+    host's port 9090 when the native Phoenix has them on; "" when they are off or Phoenix is not the stack's."""
     if settings.phoenix_external_url:
         return ""
     if plan.runtime == "docker":
@@ -80,7 +81,7 @@ def pieces(settings: Settings, plan: Plan) -> dict[str, str]:
         "phoenix_endpoint_is_plain_http": urlparse(PHOENIX.reached_at(settings, plan.runtime)).scheme == "http",
         "private_ca": bool(settings.phoenix_ca_bundle),
         "remote_write_enabled": settings.metrics_enabled,
-        "phoenix_metrics_address": _phoenix_metrics_address(settings, plan),
+        "phoenix_metrics_address": phoenix_metrics_address(settings, plan),
         "queue_bytes": settings.alloy_queue_mib * MIB,
         "queue_mib": settings.alloy_queue_mib,
         "queue_consumers": ALLOY_QUEUE_CONSUMERS,
@@ -121,6 +122,10 @@ def piece_to_paste(settings: Settings, name: str) -> str:
     return "\n".join(header) + "\n" + body
 
 
+def _not_chosen(settings: Settings) -> str | None:
+    return None if settings.stack_collector == ALLOY_NAME else f"STACK_COLLECTOR={settings.stack_collector}"
+
+
 ALLOY = Component(
     name=ALLOY_NAME,
     health_path="/-/ready",
@@ -143,4 +148,6 @@ ALLOY = Component(
     data_folder=DATA_FOLDER,
     rendered_files=rendered_files,
     destination=lambda plan: PHOENIX.name,
+    printable_pieces=tuple((name, functools.partial(piece_to_paste, name=name)) for name in PRINTABLE_PIECES),
+    not_chosen=_not_chosen,
 )

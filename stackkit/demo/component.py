@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from stackkit.alloy.component import ALLOY
+from stackkit.otelcol.component import OTELCOL
 from stackkit.phoenix.component import PHOENIX
 from stackkit.runtimes import images
 from stackkit.setting_values import AI_DEMO_NAME
@@ -15,6 +16,10 @@ from stackkit.settings import Settings
 from stackkit.stack.component import Component, Plan, Printer, ca_bundle_path
 
 SERVICE_DIR = "services/ai-demo"
+
+
+# Where the demo sends when a fan-out stands between it and Phoenix.
+FAN_OUTS = {ALLOY.name: ALLOY, OTELCOL.name: OTELCOL}
 
 
 def _command(settings: Settings) -> list[str]:
@@ -41,8 +46,9 @@ def environment(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> d
         "AI_DEMO_TOOL_MAX_RETRIES": str(settings.ai_demo_tool_max_retries),
         "AI_DEMO_WEATHER_API_URL": settings.ai_demo_weather_api_url,
     }
-    if plan.with_alloy:
-        env |= {"AI_DEMO_OTLP_ENDPOINT": ALLOY.reached_at(settings, plan.runtime), "AI_DEMO_EXPORT_METRICS": "true"}
+    if plan.fan_out:
+        fan_out = FAN_OUTS[plan.fan_out]
+        env |= {"AI_DEMO_OTLP_ENDPOINT": fan_out.reached_at(settings, plan.runtime), "AI_DEMO_EXPORT_METRICS": "true"}
     else:
         # Straight to Phoenix, which takes traces only (no /v1/metrics) and wants the key itself.
         env |= {"AI_DEMO_OTLP_ENDPOINT": PHOENIX.reached_at(settings, plan.runtime), "AI_DEMO_EXPORT_METRICS": "false"}
@@ -80,5 +86,5 @@ AI_DEMO = Component(
     environment=environment,
     build_image=_build_image,
     build_before_start=True,
-    destination=lambda plan: ALLOY.name if plan.with_alloy else PHOENIX.name,
+    destination=lambda plan: plan.fan_out or PHOENIX.name,
 )

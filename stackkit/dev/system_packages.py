@@ -131,7 +131,7 @@ PROGRAMS: tuple[SystemProgram, ...] = (
     SystemProgram(
         "go",
         "",
-        ("tests",),
+        ("tests", "collector"),
         "builds the OpenTelemetry Collector, Alloy's parser for the differential test of stackkit/alloy/syntax.py "
         "(Go 1.21 or later: it fetches the toolchain go.mod asks for) and runs the Alloy schema deriver",
         ("go", "/usr/local/go/bin/go"),

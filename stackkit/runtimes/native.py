@@ -19,7 +19,7 @@ from stackkit.stack import components
 from stackkit.stack.component import Plan
 
 # Variables of ours that must not leak from the invoking shell into a component's environment.
-_FOREIGN_PREFIXES = ("PHOENIX_", "AI_DEMO_", "OTEL_", "ALLOY_")
+_FOREIGN_PREFIXES = ("PHOENIX_", "AI_DEMO_", "OTEL_", "ALLOY_", "OTELCOL_")
 
 
 class NativeRuntime:
@@ -45,7 +45,10 @@ class NativeRuntime:
             )
 
     def component_available(self, component: str) -> str | None:
-        binary = components.get(component).native_binary
+        declared = components.get(component)
+        if declared.native_missing is not None:
+            return declared.native_missing(self.settings)
+        binary = declared.native_binary
         if binary and shutil.which(binary) is None:
             return f"no `{binary}` binary on PATH; the demo exports straight to Phoenix's /v1/traces"
         return None

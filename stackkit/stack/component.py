@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stackkit.setting_values import ALLOY_NAME
+from stackkit.setting_values import FAN_OUTS
 from stackkit.settings import Settings
 
 Printer = Callable[[str], None]
@@ -31,9 +31,18 @@ class Plan:
     external: Mapping[str, str] = field(default_factory=dict)
 
     @property
+    def fan_out(self) -> str | None:
+        """The component apps send to, between them and Phoenix: the stack's Alloy or Collector
+        (STACK_COLLECTOR), or an Alloy the user runs; None when they send straight to Phoenix."""
+        for name in FAN_OUTS:
+            if name in self.components or name in self.external:
+                return name
+        return None
+
+    @property
     def with_alloy(self) -> bool:
-        """Spans go through an Alloy: the stack's own or one the user runs."""
-        return ALLOY_NAME in self.components or ALLOY_NAME in self.external
+        """Spans go through a fan-out (Alloy or the Collector): the stack's own or an Alloy the user runs."""
+        return self.fan_out is not None
 
 
 def ca_bundle_path(settings: Settings, runtime: str) -> str:
@@ -132,6 +141,12 @@ class Component:
     data_kept_elsewhere: Callable[[Settings, str], str | None] = _none
     # The version its native process runs (None: its version setting, or "local").
     native_version: Callable[[Settings], str] | None = None
+    # Why the settings leave it out of this stack (another fan-out chosen by STACK_COLLECTOR); None: in it.
+    not_chosen: Callable[[Settings], str | None] = _none
+    # Why the native runtime cannot run it, when that is more than native_binary on PATH; None: it can.
+    native_missing: Callable[[Settings], str | None] | None = None
+    # What `invoke render --print NAME` prints for one the user runs: (NAME, settings -> text) pairs.
+    printable_pieces: tuple[tuple[str, Callable[[Settings], str]], ...] = ()
 
     @property
     def compose_file(self) -> str:

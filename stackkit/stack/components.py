@@ -19,14 +19,15 @@ from __future__ import annotations
 from stackkit.alloy.component import ALLOY
 from stackkit.demo.component import AI_DEMO
 from stackkit.errors import UsageError
+from stackkit.otelcol.component import OTELCOL
 from stackkit.phoenix.component import PHOENIX
 from stackkit.settings import Settings
 from stackkit.stack.component import Component
 
-__all__ = ["AI_DEMO", "ALL", "ALLOY", "BY_NAME", "NAMES", "PHOENIX", "Component", "get"]
+__all__ = ["AI_DEMO", "ALL", "ALLOY", "BY_NAME", "NAMES", "OTELCOL", "PHOENIX", "Component", "get"]
 
 # Bring-up order; tear-down runs it backwards so senders drain into a still-running Phoenix.
-ALL: tuple[Component, ...] = (PHOENIX, ALLOY, AI_DEMO)
+ALL: tuple[Component, ...] = (PHOENIX, ALLOY, OTELCOL, AI_DEMO)
 NAMES: tuple[str, ...] = tuple(component.name for component in ALL)
 BY_NAME = {component.name: component for component in ALL}
 

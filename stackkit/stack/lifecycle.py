@@ -119,8 +119,13 @@ def make_plan(runtime: Runtime, only: Iterable[str] | None = None) -> Plan:
     skipped |= {
         component.name: reason
         for component in components.ALL
+        if component.name not in skipped and (reason := component.not_chosen(runtime.settings))
+    }
+    skipped |= {
+        component.name: reason
+        for component in components.ALL
         if component.optional
-        and component.name not in external
+        and component.name not in skipped
         and (reason := runtime.component_available(component.name))
     }
     chosen = tuple(name for name in components.NAMES if name in wanted and name not in skipped)

@@ -54,7 +54,7 @@ def test_closed_stdout_ends_quietly(running_stack: dict[str, str]) -> None:
 
 def test_usage_errors_exit_2_with_one_line(running_stack: dict[str, str]) -> None:
     for args, expected in (
-        (("logs", "--service", "phenix"), "unknown component 'phenix': choose from phoenix, alloy, ai-demo"),
+        (("logs", "--service", "phenix"), "unknown component 'phenix': choose from phoenix, alloy, otelcol, ai-demo"),
         (("logs", "--service", "phoenix", "--tail", "-5"), "--tail -5: expected a number of lines of at least 0"),
         (("restart", "--service", "nope"), "unknown component 'nope'"),
         (("traffic", "--requests", "0"), "requests=0: expected at least 1"),

@@ -19,7 +19,7 @@ from stackkit.dev import local_postgres
 from stackkit.dev.smoke import invoke
 from stackkit.settings import REPO_ROOT, load_settings
 
-from . import bringup, ingestion, memory, overhead
+from . import bringup, collector, ingestion, memory, overhead
 from .plot import ingestion_plot
 from .report import load_average, machine_info, markdown
 
@@ -80,6 +80,33 @@ def ingestion_on_postgres(plan: Plan, log: _Log) -> dict[str, Any]:
         server.stop()
 
 
+def collector_overload(seconds: float, out: Path) -> int:
+    """bench/results/collector.json and .md (collector-quick.* for a run shorter than the full one)."""
+    log = _Log()
+    prefix = "collector" if seconds >= collector.FULL_SECONDS else "collector-quick"
+    env = bringup.new_stack_env(STACK_COLLECTOR="otelcol")
+    try:
+        # No demo: nothing else should compete with Phoenix and the Collector for the cores.
+        invoke(env, "up", "--only", "phoenix,otelcol")
+        results: dict[str, Any] = {
+            "command": f"python -m stackkit.dev.bench --collector --seconds {seconds:g}",
+            "machine": machine_info(),
+            "load_average": {"start": load_average()},
+            "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        results |= collector.run(load_settings(environ=env), seconds, log)
+        results["load_average"]["end"] = load_average()
+    finally:
+        bringup.tear_down(env)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{prefix}.json").write_text(json.dumps(results, indent=1) + "\n")
+    table = collector.markdown(results)
+    (out / f"{prefix}.md").write_text(table)
+    log(f"wrote {out}/{prefix}.json and {prefix}.md")
+    print(table)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions, 1k spans only")
@@ -88,7 +115,20 @@ def main(argv: list[str] | None = None) -> int:
         "--bringup-only", action="store_true", help="Phoenix alone vs cold `invoke up` and the memory figures, n=3"
     )
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
+    parser.add_argument(
+        "--collector",
+        action="store_true",
+        help="only the overload benchmark: 2 x Phoenix's ceiling through the Collector versus straight to Phoenix",
+    )
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=collector.FULL_SECONDS,
+        help=f"with --collector: seconds of offer per path (default {collector.FULL_SECONDS})",
+    )
     args = parser.parse_args(argv)
+    if args.collector:
+        return collector_overload(args.seconds, args.out)
     plan = BRINGUP_ONLY if args.bringup_only else QUICK if args.quick else FULL
     log = _Log()
     can_plot = importlib.util.find_spec("matplotlib") is not None

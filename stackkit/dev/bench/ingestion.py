@@ -170,9 +170,16 @@ def _poll(progress: _Progress, phoenix_url: str, project: str, pid: int | None, 
 
 
 def run(
-    traces_url: str, phoenix_url: str, project: str, spans: int, rate: float, phoenix_pid: int | None
+    traces_url: str,
+    phoenix_url: str,
+    project: str,
+    spans: int,
+    rate: float,
+    phoenix_pid: int | None,
+    drain_timeout: float = DRAIN_TIMEOUT_SECONDS,
 ) -> dict[str, Any]:
-    """Push `spans` spans at `rate` spans/s to `traces_url`; measure them landing in Phoenix."""
+    """Push `spans` spans at `rate` spans/s to `traces_url`; measure them landing in Phoenix (for at most
+    `drain_timeout` seconds from the first export)."""
     batches = spans // BATCH_SPANS
     interval = BATCH_SPANS / rate
     sample_every = max(1, batches // LATENCY_SAMPLES)
@@ -209,7 +216,7 @@ def run(
             now = time.monotonic()
             complete = progress.last_count >= progress.accepted and len(progress.found) == len(progress.samples)
             stalled = now - progress.count_changed_at > STALL_SECONDS
-            if complete or stalled or now - t0 > DRAIN_TIMEOUT_SECONDS:
+            if complete or stalled or now - t0 > drain_timeout:
                 break
     finally:
         progress.stop.set()

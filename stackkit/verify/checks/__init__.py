@@ -6,6 +6,7 @@ from stackkit.verify.checks import alloy  # noqa: F401  (each module registers i
 from stackkit.verify.checks import schema  # noqa: F401
 from stackkit.verify.checks import compose  # noqa: F401
 from stackkit.verify.checks import queue  # noqa: F401
+from stackkit.verify.checks import otelcol  # noqa: F401
 from stackkit.verify.checks import phoenix  # noqa: F401
 from stackkit.verify.checks import sdk  # noqa: F401
 from stackkit.verify.checks import security  # noqa: F401

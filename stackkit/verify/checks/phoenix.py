@@ -18,6 +18,7 @@ from stackkit.alloy.syntax import (
 from stackkit.health import probe
 from stackkit.phoenix import component as phoenix_component
 from stackkit.phoenix import keys as auth
+from stackkit.setting_values import OTELCOL_NAME
 from stackkit.settings import Settings
 from stackkit.stack.components import AI_DEMO, ALLOY, PHOENIX
 from stackkit.verify.alloy_model import (
@@ -272,6 +273,12 @@ def phoenix_health(ctx: VerifyContext) -> CheckResult:
 def _senders(settings: Settings) -> dict[str, str]:
     """Who sends to Phoenix with a key, and the key each one was given."""
     _, plan = runtime_and_plan(settings)
+    if plan.fan_out == OTELCOL_NAME:
+        return {
+            "otelcol (PHOENIX_API_KEY in its env, config.yaml's authorization header)": rendered_env(
+                settings, OTELCOL_NAME
+            ).get("PHOENIX_API_KEY", "")
+        }
     if plan.with_alloy:
         return {
             "alloy (PHOENIX_API_KEY in its env, config.alloy's Authorization header)": rendered_env(

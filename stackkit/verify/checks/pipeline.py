@@ -13,7 +13,8 @@ from stackkit.phoenix import canary
 from stackkit.phoenix.api import PhoenixError, phoenix_client
 from stackkit.settings import Settings
 from stackkit.stack import components
-from stackkit.stack.components import AI_DEMO, ALLOY, PHOENIX
+from stackkit.stack.components import AI_DEMO, ALLOY, OTELCOL, PHOENIX
+from stackkit.verify.collector import counters, remote_write_result, which_hop_lost_it
 from stackkit.verify.live import (
     CANARY_DEADLINE_S,
     EXPORTER_ID,
@@ -30,10 +31,13 @@ from stackkit.verify.registry import CheckResult, Stage, VerifyContext, check
 def ports_conflict(ctx: VerifyContext) -> CheckResult:
     settings = ctx.settings
     # A component of this stack that runs holds its own ports; the others' must be free.
+    # The fan-out not chosen (STACK_COLLECTOR) needs no ports: the chosen one holds the same OTLP ports.
     idle = [
         component
         for component in components.ALL
-        if not running(settings, component.name) and not external(settings, component.name)
+        if not running(settings, component.name)
+        and not external(settings, component.name)
+        and not component.not_chosen(settings)
     ]
     clashes = ports.busy(settings.host_ports(), idle)
     if clashes:
@@ -66,8 +70,12 @@ def pipeline_canary(ctx: VerifyContext) -> CheckResult:
         return CheckResult.failed(
             "Phoenix is not answering, so nothing can land", UP_FIX.format(component=PHOENIX.name)
         )
-    via_alloy = running(settings, ALLOY.name) or external(settings, ALLOY.name)
-    if via_alloy:
+    via_collector = running(settings, OTELCOL.name)
+    via_alloy = not via_collector and (running(settings, ALLOY.name) or external(settings, ALLOY.name))
+    if via_collector:
+        url, token, hop = f"{settings.alloy_otlp_http_url}/v1/traces", "", "the Collector's OTLP/HTTP receiver"
+        before = counters(settings)
+    elif via_alloy:
         url, token, hop = f"{settings.alloy_otlp_http_url}/v1/traces", "", "Alloy's OTLP/HTTP receiver"
         before = _alloy_counters(settings)
     else:
@@ -80,7 +88,7 @@ def pipeline_canary(ctx: VerifyContext) -> CheckResult:
     except requests.RequestException as error:
         return CheckResult.failed(
             f"the canary could not be sent to {url}: {type(error).__name__}",
-            UP_FIX.format(component=ALLOY.name if via_alloy else PHOENIX.name),
+            UP_FIX.format(component=OTELCOL.name if via_collector else ALLOY.name if via_alloy else PHOENIX.name),
         )
     if result.status_code == 401:
         return CheckResult.failed(
@@ -108,13 +116,15 @@ def pipeline_canary(ctx: VerifyContext) -> CheckResult:
     return CheckResult.failed(
         f"canary {result.trace_id} accepted by {hop} but not in Phoenix after {CANARY_DEADLINE_S:g}s"
         + (f": {_which_hop_lost_it(settings, before)}" if via_alloy else "")
+        + (f": {which_hop_lost_it(settings, before)}" if via_collector else "")
         + (
             ": something between took it with a 2xx and did not forward it (a proxy or tunnel answering for "
             "Phoenix; see phoenix.remote)"
-            if settings.phoenix_external_url and not via_alloy
+            if settings.phoenix_external_url and not via_alloy and not via_collector
             else ""
         ),
-        "see the hop named above; `invoke logs --service alloy` and `invoke logs --service phoenix`",
+        f"see the hop named above; `invoke logs --service {OTELCOL.name if via_collector else ALLOY.name}` and "
+        "`invoke logs --service phoenix`",
     )
 
 
@@ -137,6 +147,12 @@ def pipeline_metrics(ctx: VerifyContext) -> CheckResult:
     settings = ctx.settings
     if not settings.metrics_enabled:
         return CheckResult.skipped("PROMETHEUS_REMOTE_WRITE_URL is empty: metrics are not forwarded")
+    if settings.stack_collector == OTELCOL.name:
+        if not running(settings, OTELCOL.name):
+            return CheckResult.failed(
+                "the Collector is not running: metrics cannot be forwarded", UP_FIX.format(component=OTELCOL.name)
+            )
+        return remote_write_result(settings)
     if reason := alloy_skip_reason(settings):
         return CheckResult.skipped(reason)
     if not running(settings, ALLOY.name):

@@ -23,9 +23,30 @@ def test_each_entry_points_at_real_files_and_settings(component: components.Comp
         assert component.version_setting in SPECS_BY_NAME
 
 
-def test_every_host_port_belongs_to_exactly_one_component() -> None:
-    owned = [name for component in components.ALL for name in component.port_settings]
-    assert sorted(owned) == sorted(HOST_PORT_SETTINGS)
+def test_every_host_port_belongs_to_exactly_one_component_the_fan_outs_sharing_the_apps_ports() -> None:
+    # Alloy and the Collector take the apps' OTLP ports in turn (STACK_COLLECTOR picks one): counted once.
+    shared = set(components.ALLOY.port_settings) & set(components.OTELCOL.port_settings)
+    assert shared == {"ALLOY_OTLP_GRPC_PORT", "ALLOY_OTLP_HTTP_PORT"}
+    owned = [name for component in components.ALL for name in component.port_settings if name not in shared]
+    assert sorted([*owned, *shared]) == sorted(HOST_PORT_SETTINGS)
+
+
+@pytest.mark.parametrize("chosen", ["alloy", "otelcol"])
+def test_stack_collector_picks_one_fan_out_and_skips_the_other_saying_why(tmp_path: Path, chosen: str) -> None:
+    from isolation import isolated_settings
+
+    from stackkit.runtimes.native import NativeRuntime
+    from stackkit.stack.lifecycle import make_plan
+
+    settings = isolated_settings(tmp_path / "state", STACK_COLLECTOR=chosen)
+    plan = make_plan(NativeRuntime(settings))
+    other = "otelcol" if chosen == "alloy" else "alloy"
+    assert plan.skipped[other] == f"STACK_COLLECTOR={chosen}"
+    assert other not in plan.components
+    if chosen in plan.components:
+        assert plan.fan_out == chosen
+    else:  # not runnable here (no alloy binary, or the Collector not built): straight to Phoenix, said why
+        assert "straight to Phoenix" in plan.skipped[chosen] and plan.fan_out is None
 
 
 def test_phoenix_comes_first_and_its_senders_after_it() -> None:
@@ -34,7 +55,7 @@ def test_phoenix_comes_first_and_its_senders_after_it() -> None:
 
 
 def test_unknown_component_is_a_usage_error_naming_the_choices() -> None:
-    with pytest.raises(UsageError, match="unknown component 'phenix': choose from phoenix, alloy, ai-demo"):
+    with pytest.raises(UsageError, match="unknown component 'phenix': choose from phoenix, alloy, otelcol, ai-demo"):
         components.get("phenix")
 
 
@@ -60,6 +81,7 @@ def test_what_the_user_runs_elsewhere_is_planned_external_and_not_started(tmp_pa
     assert plan.skipped == {
         "phoenix": "external at https://arize.example.test/phoenix",
         "alloy": "external at http://127.0.0.1:12399",
+        "otelcol": "STACK_COLLECTOR=alloy",
     }
     assert plan.with_alloy
     assert settings.phoenix_url == "https://arize.example.test/phoenix"
