@@ -27,7 +27,6 @@ from stackkit import secrets, traffic
 from stackkit.health import wait_healthy
 from stackkit.otelcol import component as otelcol
 from stackkit.phoenix import keys as auth
-from stackkit.phoenix import metrics as phoenix_metrics
 from stackkit.phoenix.api import PhoenixClient
 from stackkit.ports import free_ports
 from stackkit.runtimes.native import NativeRuntime
@@ -244,8 +243,10 @@ def test_the_demo_and_phoenix_metrics_reach_prometheus(stack: Stack, prometheus:
     assert demo, "the demo's request counter never reached Prometheus"
     _, checks = stack.verify()
     assert checks["pipeline.metrics"]["status"] == "pass", checks["pipeline.metrics"]
-    if not phoenix_metrics.held_by_our_phoenix(stack.settings):
-        unavailable(phoenix_metrics.why_off(stack.settings))  # fails under CI, skips here
+    config = stack.settings.rendered_dir / otelcol.STACK_DIR / otelcol.CONFIG_NAME
+    if "prometheus/phoenix" not in config.read_text():
+        # Port 9090 was held by another Phoenix when the stack started (a shared machine): nothing to forward.
+        unavailable(f"Phoenix's metrics were off when the Collector's config was rendered ({config})")
     found = prometheus.wait_for('{__name__=~"phoenix_span_queue_size|database_disk_usage_bytes"}', timeout=90)
     assert found, "Phoenix's own metrics never reached Prometheus"
 
