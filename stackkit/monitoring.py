@@ -25,14 +25,15 @@ import jinja2
 
 from stackkit.errors import UsageError
 from stackkit.phoenix import metrics as phoenix_metrics
+from stackkit.setting_values import ALLOY_NAME, PHOENIX_NAME
 from stackkit.settings import Settings
-from stackkit.stack import lifecycle
+from stackkit.stack import components, lifecycle
 from stackkit.stack.component import Plan
 
 PROMETHEUS_DIR = "prometheus"
-PHOENIX_JOB = "phoenix"
-# Fan-outs by the component name their scrape job carries.
-FANOUT_JOBS = ("alloy", "otelcol")
+# Scrape jobs carry the component's name: Phoenix's, and the fan-outs'.
+PHOENIX_JOB = PHOENIX_NAME
+FANOUT_JOBS = (ALLOY_NAME, "otelcol")
 # The Collector's own metrics server (service.telemetry.metrics), when it is the fan-out.
 OTELCOL_METRICS_PORT = 8888
 # Phoenix's default when PHOENIX_MAX_SPANS_QUEUE_SIZE is not given (phoenix/config.py).
@@ -72,7 +73,7 @@ class Watched:
     """What the user's Prometheus scrapes for this stack, and the limits the rules compare with."""
 
     phoenix_target: str  # host:port of Phoenix's metrics; "" when the stack cannot name one
-    fanout: str  # "alloy", "otelcol" or "" (no fan-out: apps send straight to Phoenix)
+    fanout: str  # a fan-out's name (FANOUT_JOBS) or "" (no fan-out: apps send straight to Phoenix)
     fanout_target: str
     max_spans_queue: int
     runtime: str
@@ -168,7 +169,7 @@ def _ratio(percent: float) -> str:
 def rules(settings: Settings, watched: Watched) -> list[Rule]:
     """The alert rules, in the order the file lists them."""
     s = signals(watched)
-    fanout = watched.fanout or "alloy"
+    fanout = watched.fanout or ALLOY_NAME
     queue_ratio = _ratio(settings.alert_queue_percent)
     where = "{{ $labels.instance }}"
     count, share = "{{ $value | humanize }}", "{{ $value | humanizePercentage }}"
@@ -353,7 +354,7 @@ class Panel:
     red_at: float | None = None  # None: never red
     red_below: bool = False  # red when under red_at (a scrape that is down)
     kind: str = "timeseries"  # or "stat"
-    about: str = "phoenix"  # phoenix, fanout or demo: where its numbers come from
+    about: str = PHOENIX_JOB  # phoenix, fanout or demo: where its numbers come from
 
 
 @dataclass(frozen=True)
@@ -641,7 +642,7 @@ def dashboard(settings: Settings, watched: Watched) -> dict[str, object]:
         "title": "stackkit: are traces arriving?",
         "description": "Phoenix, the fan-out (Alloy or the Collector) and the AI demo: every number that says a trace "
         "was lost or is about to be. Rendered by `invoke render --print grafana-dashboard`.",
-        "tags": ["stackkit", "phoenix", "traces"],
+        "tags": ["stackkit", PHOENIX_NAME, "traces"],
         "timezone": "browser",
         "schemaVersion": 39,
         "version": 1,
@@ -697,18 +698,19 @@ def watched(settings: Settings, plan: Plan) -> Watched:
             f'as job_name "{PHOENIX_JOB}".'
         )
     elif docker:
-        phoenix_target = f"phoenix:{phoenix_metrics.METRICS_PORT}"
+        phoenix_target = f"{components.PHOENIX.compose_service}:{phoenix_metrics.METRICS_PORT}"
     elif phoenix_metrics.enabled(settings, "native"):
         phoenix_target = f"127.0.0.1:{phoenix_metrics.METRICS_PORT}"
     else:
         until = "they are on" if not settings.stack_phoenix_metrics else "it is free"
         notes.append(phoenix_metrics.why_off(settings) + f": no Phoenix job until {until}.")
     fanout, fanout_target = "", ""
-    if "alloy" in plan.external:
-        fanout, fanout_target = "alloy", _host_port(settings.alloy_url)
-    elif "alloy" in plan.components:
-        fanout = "alloy"
-        fanout_target = "alloy:12345" if docker else f"127.0.0.1:{settings.alloy_ui_port}"
+    alloy = components.ALLOY
+    if alloy.name in plan.external:
+        fanout, fanout_target = alloy.name, _host_port(settings.alloy_url)
+    elif alloy.name in plan.components:
+        fanout = alloy.name
+        fanout_target = f"{alloy.compose_service}:12345" if docker else f"127.0.0.1:{settings.alloy_ui_port}"
     elif "otelcol" in plan.components:
         fanout = "otelcol"
         fanout_target = f"otelcol:{OTELCOL_METRICS_PORT}" if docker else f"127.0.0.1:{OTELCOL_METRICS_PORT}"

@@ -150,4 +150,5 @@ ALLOY = Component(
     destination=lambda plan: PHOENIX.name,
     printable_pieces=tuple((name, functools.partial(piece_to_paste, name=name)) for name in PRINTABLE_PIECES),
     not_chosen=_not_chosen,
+    exit_consequence="spans in Alloy's on-disk queue are resent when it starts again; spans in memory may be lost",
 )

@@ -70,6 +70,15 @@ def installed_version(python: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
+# The console script Phoenix's package installs beside its Python (`phoenix serve`): named as the component.
+SERVER_PROGRAM = PHOENIX_NAME
+
+
+def server_program(version: str) -> Path:
+    """`phoenix`, the server's own command, of PHOENIX_VERSION's environment (created on first use)."""
+    return Path(ensure(version)).parent / SERVER_PROGRAM
+
+
 def ensure(version: str, out: Callable[[str], None] = print) -> str:
     """The Python that runs Phoenix `version`, creating its environment on first use."""
     python = python_for(version)

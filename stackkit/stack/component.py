@@ -147,6 +147,8 @@ class Component:
     native_missing: Callable[[Settings], str | None] | None = None
     # What `invoke render --print NAME` prints for one the user runs: (NAME, settings -> text) pairs.
     printable_pieces: tuple[tuple[str, Callable[[Settings], str]], ...] = ()
+    # What an exit nobody asked for (killed, crashed, out of memory) loses: said by status, up, down, verify.
+    exit_consequence: str = "what it held in memory is lost"
 
     @property
     def compose_file(self) -> str:

@@ -212,19 +212,6 @@ def pause_senders(settings: Settings, runtime: Runtime, out: Printer) -> list[st
 
 # --- Exits nobody asked for ----------------------------------------------------------------------------
 
-# What an unexpected exit means for the traces (the span store) or the requests (the others).
-_EXIT_CONSEQUENCES = {
-    "phoenix": (
-        "Phoenix answers 200 to an export before it writes the spans, so spans it accepted in its last seconds "
-        "(up to PHOENIX_MAX_SPANS_QUEUE_SIZE of them) may be lost, and no sender will resend them. Alloy's "
-        "sending queue holds only what Phoenix had not yet accepted (see `alloy.queue` in `invoke verify`); "
-        "Phoenix's own metrics (phoenix_span_queue_size, phoenix_span_ingestion_failed_spans_total on :9090, "
-        "with STACK_PHOENIX_METRICS=true) show how much was waiting"
-    ),
-    "alloy": "spans in Alloy's on-disk queue are resent when it starts again; spans in memory may be lost",
-    "ai-demo": "requests it was serving failed, and spans its exporter had not yet sent are lost",
-}
-
 
 def unexpected_exit_notes(settings: Settings) -> list[str]:
     """A line for each component of the native runtime that exited without `invoke down` since the last one
@@ -237,7 +224,7 @@ def unexpected_exit_notes(settings: Settings) -> list[str]:
         runtime.state(component.name)  # a PID file whose process is gone is recorded now
         found = runtime.process(component.name).unexpected_exit()
         if found is not None:
-            consequence = _EXIT_CONSEQUENCES.get(component.name, "what it held in memory is lost")
+            consequence = component.exit_consequence
             notes.append(
                 f"{component.name} exited without `invoke down`: {found.describe()}. {consequence}. "
                 f"`invoke logs --service {component.name}` may say why; this note stays until `invoke down`"

@@ -52,7 +52,7 @@ def phoenix_alone(version: str) -> dict[str, Any]:
         "PHOENIX_PORT": str(http_port),
         "PHOENIX_GRPC_PORT": str(grpc_port),
     }
-    phoenix = Path(phoenix_env.ensure(version)).parent / "phoenix"
+    phoenix = phoenix_env.server_program(version)
     started = time.monotonic()
     with open(folder / "phoenix.log", "wb") as log:
         process = subprocess.Popen([str(phoenix), "serve"], env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT)
