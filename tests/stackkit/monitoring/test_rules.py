@@ -1,12 +1,11 @@
-"""stackkit/monitoring.py with Debian's real promtool and Prometheus: the rendered rules check and pass their
-unit cases (tests/stackkit/fixtures/monitoring/rule-tests.yml, every rule firing and not firing); the three
-`invoke render --print` outputs; the dashboard declared from the same expressions as the rules."""
+"""stackkit/monitoring/rules.py with Debian's real promtool and Prometheus: the rendered rules check and pass their
+unit cases (tests/stackkit/fixtures/monitoring/rule-tests.yml, every rule firing and not firing), and a flood
+fires the rejection alert in a real Prometheus scraping the real Phoenix."""
 
 from __future__ import annotations
 
 import dataclasses
 import fcntl
-import json
 import re
 import shutil
 import subprocess
@@ -20,6 +19,7 @@ from typing import Any, TypeVar
 import pytest
 import yaml
 from isolation import invoke, isolated_environ
+from monitoring_helpers import FIXTURES, WATCHED, write_rules
 from reliability_helpers import invoke_ok, post, raw_batch
 from system import require
 
@@ -28,27 +28,8 @@ from stackkit.dev.local_prometheus import PrometheusServer, start_prometheus
 from stackkit.errors import UsageError
 from stackkit.phoenix import launch as phoenix_launch
 from stackkit.phoenix import metrics as phoenix_metrics
-from stackkit.settings import REPO_ROOT, Settings, SettingsError, load_settings, settings_from_given
+from stackkit.settings import Settings, SettingsError, load_settings, settings_from_given
 from stackkit.stack.component import Plan
-
-T = TypeVar("T")
-
-FIXTURES = Path(__file__).parent / "fixtures" / "monitoring"
-# What the unit cases were written for: the stack's own Phoenix and Alloy, natively.
-WATCHED = monitoring.Watched(
-    phoenix_target="127.0.0.1:9090",
-    fanout="alloy",
-    fanout_target="127.0.0.1:12345",
-    max_spans_queue=monitoring.PHOENIX_DEFAULT_MAX_SPANS_QUEUE,
-    runtime="native",
-)
-
-
-def write_rules(folder: Path, **given: str) -> Path:
-    settings = settings_from_given(given)
-    path = folder / "rules.yml"
-    path.write_text(monitoring.rules_text(settings, WATCHED))
-    return path
 
 
 def test_promtool_checks_the_rendered_rules(tmp_path: Path) -> None:
@@ -136,110 +117,9 @@ def test_without_a_fanout_the_rules_do_not_expect_one() -> None:
     assert 'absent(up{job="phoenix"})' in exprs["PhoenixMetricsDown"]
 
 
-def test_the_dashboard_plots_the_expressions_the_rules_use() -> None:
-    settings = settings_from_given({})
-    declared = set(dataclasses.asdict(monitoring.signals(WATCHED)).values())
-    rows = monitoring.dashboard_rows(settings, WATCHED)
-    plotted = {query.expr for row in rows for panel in row.panels for query in panel.queries}
-    assert plotted <= declared, plotted - declared
-    for rule in monitoring.rules(settings, WATCHED):
-        assert any(expr in rule.expr for expr in declared), rule.alert
-
-
-def test_the_dashboard_is_provisioning_ready_with_the_datasource_a_variable() -> None:
-    board = json.loads(monitoring.dashboard_text(settings_from_given({}), WATCHED))
-    assert "id" not in board and board["uid"] == monitoring.DASHBOARD_UID
-    variables = board["templating"]["list"]
-    assert [(v["name"], v["type"], v["query"]) for v in variables] == [("datasource", "datasource", "prometheus")]
-    panels = [panel for panel in board["panels"] if panel["type"] != "row"]
-    titles = [panel["title"] for panel in panels]
-    assert len(titles) == len(set(titles))
-    cells: set[tuple[int, int]] = set()
-    for panel in board["panels"]:
-        grid = panel["gridPos"]
-        area = {
-            (x, y) for x in range(grid["x"], grid["x"] + grid["w"]) for y in range(grid["y"], grid["y"] + grid["h"])
-        }
-        assert not area & cells, f"{panel['title']} overlaps another panel"
-        cells |= area
-        assert grid["x"] + grid["w"] <= 24
-    for panel in panels:
-        assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
-        assert "invoke " in panel["description"] or "PROMETHEUS_REMOTE_WRITE_URL" in panel["description"], panel
-        assert panel["targets"] and all(target["expr"] for target in panel["targets"])
-        assert all(target["datasource"]["uid"] == "${datasource}" for target in panel["targets"])
-    sections = [panel["title"] for panel in board["panels"] if panel["type"] == "row"]
-    assert sections == [
-        "Is it watched",
-        "Phoenix ingest",
-        "Phoenix store",
-        "Fan-out (Alloy or the Collector)",
-        "AI demo",
-    ]
-
-
-def test_scrape_targets_follow_the_runtime(tmp_path: Path) -> None:
-    settings = settings_from_given({"ALLOY_UI_PORT": "12999", "STACK_NETWORK": "obs"})
-    docker = monitoring.watched(
-        settings, Plan(runtime="docker", components=("phoenix", "alloy", "ai-demo"), skipped={})
-    )
-    assert (docker.phoenix_target, docker.fanout, docker.fanout_target) == ("phoenix:9090", "alloy", "alloy:12345")
-    assert any("docker network connect obs" in note for note in docker.notes)
-    native = monitoring.watched(
-        settings, Plan(runtime="native", components=("phoenix", "alloy", "ai-demo"), skipped={})
-    )
-    assert (native.fanout, native.fanout_target) == ("alloy", "127.0.0.1:12999")
-    alone = monitoring.watched(settings, Plan(runtime="native", components=("phoenix", "ai-demo"), skipped={}))
-    assert alone.fanout_target == "" and any("No fan-out" in note for note in alone.notes)
-    external = settings_from_given(
-        {"PHOENIX_EXTERNAL_URL": "https://phoenix.example.com", "ALLOY_EXTERNAL_URL": "http://alloy.example.com:12345"}
-    )
-    plan = Plan(
-        runtime="native",
-        components=("ai-demo",),
-        skipped={},
-        external={"phoenix": "https://phoenix.example.com", "alloy": "http://alloy.example.com:12345"},
-    )
-    outside = monitoring.watched(external, plan)
-    assert outside.phoenix_target == "" and any("PHOENIX_EXTERNAL_URL" in note for note in outside.notes)
-    assert outside.fanout_target == "alloy.example.com:12345"
-    text = monitoring.scrape_text(settings, docker)
-    jobs = {job["job_name"]: job["static_configs"][0]["targets"] for job in yaml.safe_load(text)["scrape_configs"]}
-    assert jobs == {"phoenix": ["phoenix:9090"], "alloy": ["alloy:12345"]}
-
-
-@pytest.mark.parametrize("piece", monitoring.PRINTABLE)
-def test_render_prints_each_piece_and_writes_nothing(tmp_path: Path, piece: str) -> None:
-    environ = isolated_environ(tmp_path / "state")
-    result = invoke(environ, "render", "--print", piece)
-    assert result.returncode == 0, result.stderr
-    parsed = json.loads(result.stdout) if piece == "grafana-dashboard" else yaml.safe_load(result.stdout)
-    assert parsed["panels"] if piece == "grafana-dashboard" else parsed
-    if piece == "prometheus-rules":
-        assert [group["name"] for group in parsed["groups"]] == ["stackkit-traces"]
-    if piece == "prometheus-scrape":
-        assert isinstance(parsed["scrape_configs"], list)
-    assert not (tmp_path / "state" / "rendered").exists()
-
-
-def test_render_print_of_an_unknown_piece_names_every_choice(tmp_path: Path) -> None:
-    result = invoke(isolated_environ(tmp_path / "state"), "render", "--print", "grafana")
-    assert result.returncode == 2
-    for piece in ("phoenix-exporter", *monitoring.PRINTABLE):
-        assert piece in result.stderr
-
-
-def test_readme_says_where_each_printed_piece_goes() -> None:
-    readme = (REPO_ROOT / "README.md").read_text()
-    for piece in monitoring.PRINTABLE:
-        assert f"invoke render --print {piece}" in readme
-    for place in ("rule_files:", "scrape_configs:", "provisioning/dashboards"):
-        assert place in readme
-
-
 # --- a real Prometheus scraping the real Phoenix ------------------------------------------------------------------
 
-# Small enough for a flood of 12,000 spans to overflow, big enough for the demo's batches (up to 512 spans).
+T = TypeVar("T")
 FLOOD_QUEUE_SIZE = "1000"
 
 
