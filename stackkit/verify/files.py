@@ -29,6 +29,7 @@ from stackkit.settings import Settings
 from stackkit.stack import components
 from stackkit.stack.component import Plan
 from stackkit.verify.alloy_schema import DEFAULT_STABILITY_LEVEL
+from stackkit.verify.report import Location
 
 # What the checks render and evaluate when the state folder has no rendered files yet.
 DEFAULT_PLAN = Plan(runtime="docker", components=components.NAMES, skipped={})
@@ -106,10 +107,10 @@ class AlloySource:
         """The versioned file a fix changes."""
         return self.template or self.shown
 
-    def where(self, line: int) -> str:
+    def where(self, line: int) -> Location:
         if not self.template:
-            return f"{self.shown}:{line}"
-        return f"{self.shown}:{line} (rendered {'now ' if self.rendered_now else ''}from {self.template})"
+            return Location(self.shown, line)
+        return Location(self.shown, line, note=f"rendered {'now ' if self.rendered_now else ''}from {self.template}")
 
     def fix_in(self, change: str) -> str:
         then = ", then `invoke render`" if self.template else ""
@@ -127,7 +128,7 @@ class Component:
     def id(self) -> str:
         return self.block.component_id
 
-    def where(self, line: int | None = None) -> str:
+    def where(self, line: int | None = None) -> Location:
         return self.source.where(self.block.line if line is None else line)
 
 
@@ -197,9 +198,8 @@ class ComposeSource:
                 break
         return line
 
-    def where(self, *keys: str | int) -> str:
-        line = self.line_of(*keys)
-        return f"{self.shown}:{line}" if line else self.shown
+    def where(self, *keys: str | int) -> Location:
+        return Location(self.shown, self.line_of(*keys))
 
 
 @dataclass(frozen=True)

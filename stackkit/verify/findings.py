@@ -4,16 +4,24 @@ check reports (its summary and fix read as before; `verify --json` lists the fin
 from __future__ import annotations
 
 from stackkit.verify.registry import VerifyContext
-from stackkit.verify.report import CheckResult, Finding, Status
+from stackkit.verify.report import CheckResult, Finding, Location, Status
 
 
-def fail(problem: str, fix: str) -> CheckResult:
-    """One problem: "<file:line>: what is wrong, and what that breaks", and its fix."""
-    return CheckResult("", Status.FAIL, problem, fix, (Finding.parse(problem, fix),))
+def _found(status: Status, problem: str, fix: str, at: Location | None) -> CheckResult:
+    if at is None:  # a check that does not locate its problem yet: "<file:line>: ..." is read back from its words
+        return CheckResult("", status, problem, fix, (Finding.parse(problem, fix),))
+    finding = Finding.at(at, problem, fix)
+    return CheckResult("", status, finding.summary(at), fix, (finding,))
 
 
-def warn(problem: str, fix: str) -> CheckResult:
-    return CheckResult("", Status.WARN, problem, fix, (Finding.parse(problem, fix),))
+def fail(problem: str, fix: str, at: Location | None = None) -> CheckResult:
+    """One problem: what is wrong, and what that breaks, at a place in a file (the summary reads
+    "<file:line>: <problem>"), and its fix."""
+    return _found(Status.FAIL, problem, fix, at)
+
+
+def warn(problem: str, fix: str, at: Location | None = None) -> CheckResult:
+    return _found(Status.WARN, problem, fix, at)
 
 
 def conclude(findings: list[CheckResult], passed: str) -> CheckResult:
@@ -29,8 +37,9 @@ def conclude(findings: list[CheckResult], passed: str) -> CheckResult:
     return CheckResult("", ordered[0].status, summary, fix, found)
 
 
-def missing(ctx: VerifyContext, problem: str, fix: str) -> CheckResult:
+def missing(ctx: VerifyContext, problem: str, fix: str, at: Location | None = None) -> CheckResult:
     """Something a check needs is absent: fail, or skip when an unparsed Alloy file may define it."""
     if not ctx.files.alloy.complete:
-        return CheckResult.skipped(f"{problem}, but an Alloy file does not parse (see alloy.syntax)")
-    return fail(problem, fix)
+        where = f"{at}: " if at is not None else ""
+        return CheckResult.skipped(f"{where}{problem}, but an Alloy file does not parse (see alloy.syntax)")
+    return fail(problem, fix, at)

@@ -33,6 +33,27 @@ _LOCATED = re.compile(
 
 
 @dataclass(frozen=True)
+class Location:
+    """Where in a file a check found a problem; printed as checks have always worded it:
+    "<file>:<line>[ (rendered from <template>)][ column <n>]" (just the file when the line is unknown)."""
+
+    file: str
+    line: int | None = None
+    column: int | None = None
+    note: str = ""  # e.g. "rendered from stacks/grafana-alloy/phoenix-exporter.alloy.j2"
+
+    def at_column(self, column: int) -> Location:
+        return Location(self.file, self.line, column, self.note)
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return self.file
+        note = f" ({self.note})" if self.note else ""
+        column = f" column {self.column}" if self.column is not None else ""
+        return f"{self.file}:{self.line}{note}{column}"
+
+
+@dataclass(frozen=True)
 class Finding:
     """One problem a check found, as data (after flake8's Violation): where, what, and the fix."""
 
@@ -56,6 +77,16 @@ class Finding:
             located.group("message"),
             fix,
         )
+
+    @classmethod
+    def at(cls, location: Location | None, message: str, fix: str = "") -> Finding:
+        """A problem the check located itself: its file, line and column are fields, never parsed back."""
+        if location is None:
+            return cls(None, None, None, message, fix)
+        return cls(location.file, location.line, location.column, message, fix)
+
+    def summary(self, location: Location | None) -> str:
+        return f"{location}: {self.message}" if location is not None else self.message
 
     def as_dict(self) -> dict[str, Any]:
         return {"file": self.file, "line": self.line, "column": self.column, "message": self.message, "fix": self.fix}

@@ -3,7 +3,11 @@ static ones run in the order of these imports, the runtime ones by their Stage (
 
 # isort: off
 from stackkit.verify.checks import alloy  # noqa: F401  (each module registers its checks with @check)
+from stackkit.verify.checks import alloy_exporter  # noqa: F401
+from stackkit.verify.checks import alloy_pipeline  # noqa: F401
+from stackkit.verify.checks import alloy_running  # noqa: F401
 from stackkit.verify.checks import schema  # noqa: F401
+from stackkit.verify.checks import stability  # noqa: F401
 from stackkit.verify.checks import compose  # noqa: F401
 from stackkit.verify.checks import queue  # noqa: F401
 from stackkit.verify.checks import otelcol  # noqa: F401

@@ -24,6 +24,7 @@ from stackkit.verify.files import (
 )
 from stackkit.verify.findings import conclude, fail
 from stackkit.verify.registry import CheckResult, VerifyContext, check
+from stackkit.verify.report import Location
 
 # ---------------------------------------------------------------------------------------------------
 # alloy.listen-addr
@@ -70,11 +71,12 @@ def alloy_listen_addr(ctx: VerifyContext) -> CheckResult:
     )
     add_flag = f"in {compose.shown}, add --server.http.listen-addr=0.0.0.0:12345 to services.alloy.command"
     if not command:
-        return CheckResult.failed(
-            f"{where}: no command, so Alloy runs the image's default, whose UI, /-/ready and /metrics "
+        return fail(
+            "no command, so Alloy runs the image's default, whose UI, /-/ready and /metrics "
             "listen on 127.0.0.1:12345, unreachable from outside the container (grafana/alloy#1469)",
             f"in {compose.shown}, set command: [run, /etc/alloy, --server.http.listen-addr=0.0.0.0:12345, "
             "--storage.path=/var/lib/alloy/data]",
+            at=where,
         )
     args = shlex.split(command) if isinstance(command, str) else [str(arg) for arg in command]
     args = [interpolate(arg, variables) for arg in args]
@@ -82,18 +84,19 @@ def alloy_listen_addr(ctx: VerifyContext) -> CheckResult:
     if not args or args[0] != "run":
         findings.append(
             fail(
-                f"{where}: the command does not start with `run` (a compose command replaces the image's "
-                "whole default command)",
+                "the command does not start with `run` (a compose command replaces the image's whole default command)",
                 f"in {compose.shown}, start services.alloy.command with run /etc/alloy",
+                at=where,
             )
         )
     elif len(args) > 1 and args[1].endswith(".alloy"):
         findings.append(
             fail(
-                f"{where}: `run {args[1]}` loads that one file, not the folder: the rendered pieces "
+                f"`run {args[1]}` loads that one file, not the folder: the rendered pieces "
                 f"(phoenix-exporter.alloy, metrics.alloy) are ignored and {HTTP_EXPORTER}.phoenix is "
                 "undefined",
                 f"in {compose.shown}, run the folder: run /etc/alloy",
+                at=where,
             )
         )
     published = container_ports(service.get("ports") or [], variables)
@@ -102,9 +105,10 @@ def alloy_listen_addr(ctx: VerifyContext) -> CheckResult:
     if listen is None:
         findings.append(
             fail(
-                f"{where}: no --server.http.listen-addr, so Alloy's UI, /-/ready and /metrics listen on the "
+                "no --server.http.listen-addr, so Alloy's UI, /-/ready and /metrics listen on the "
                 "default 127.0.0.1:12345, unreachable from outside the container (grafana/alloy#1469)",
                 add_flag,
+                at=where,
             )
         )
     else:
@@ -112,17 +116,18 @@ def alloy_listen_addr(ctx: VerifyContext) -> CheckResult:
         if endpoint is None or endpoint.host != "0.0.0.0":
             findings.append(
                 fail(
-                    f"{where}: --server.http.listen-addr={listen}: only 0.0.0.0 is reachable from outside "
-                    "the container",
+                    f"--server.http.listen-addr={listen}: only 0.0.0.0 is reachable from outside the container",
                     add_flag,
+                    at=where,
                 )
             )
         elif endpoint.port not in published:
             findings.append(
                 fail(
-                    f"{ports_where}: Alloy's UI listens on container port {endpoint.port}, which is not "
+                    f"Alloy's UI listens on container port {endpoint.port}, which is not "
                     f"published (published: {sorted(published)})",
                     f'in {compose.shown}, publish "${{ALLOY_UI_PORT:-12345}}:{endpoint.port}"',
+                    at=ports_where,
                 )
             )
     findings += receiver_port_findings(ctx, published, ports_where, compose.shown)
@@ -132,7 +137,9 @@ def alloy_listen_addr(ctx: VerifyContext) -> CheckResult:
     )
 
 
-def receiver_port_findings(ctx: VerifyContext, published: set[int], ports_where: str, shown: str) -> list[CheckResult]:
+def receiver_port_findings(
+    ctx: VerifyContext, published: set[int], ports_where: Location, shown: str
+) -> list[CheckResult]:
     """The receiver's ports in a container (docker's alloy.env) must be among the published ones."""
     docker_env = alloy_component.environment(ctx.settings, DEFAULT_PLAN, PLACEHOLDER_SECRETS)
     findings = []
@@ -145,10 +152,11 @@ def receiver_port_findings(ctx: VerifyContext, published: set[int], ports_where:
             if attribute and endpoint and endpoint.port is not None and endpoint.port not in published:
                 findings.append(
                     fail(
-                        f"{ports_where}: {receiver.id} listens for OTLP/{server} on container port "
+                        f"{receiver.id} listens for OTLP/{server} on container port "
                         f"{endpoint.port} ({receiver.where(attribute.line)}), but {shown} publishes "
                         f"{sorted(published)}: apps on the host cannot reach it",
                         f"in {shown}, publish the receiver's port, or change the receiver's endpoint to match",
+                        at=ports_where,
                     )
                 )
     return findings

@@ -106,10 +106,11 @@ def volume_finding(
     )
     mounted = ", ".join(f"{volume} at {target}" for target, volume in targets.items()) or "none"
     return fail(
-        f"{where}: no named volume is mounted at {directory}, where {what} (named volumes mounted: "
+        f"no named volume is mounted at {directory}, where {what} (named volumes mounted: "
         f"{mounted}): every restart loses all traces",
         f"in {compose.shown}, mount a named volume declared under top-level volumes at {directory} "
         f"in services.{service_name}.volumes",
+        at=where,
     )
 
 
@@ -205,9 +206,10 @@ def phoenix_auth_config(ctx: VerifyContext) -> CheckResult:
         if header is not None:
             findings.append(
                 fail(
-                    f"{exporter.where(header.line)}: PHOENIX_ENABLE_AUTH=false but {exporter.id} still "
+                    f"PHOENIX_ENABLE_AUTH=false but {exporter.id} still "
                     'sends an authorization header (a dangling "Bearer " with no key behind it)',
                     exporter.source.fix_in("add the headers only when auth is on ({% if auth_enabled %})"),
+                    at=exporter.where(header.line),
                 )
             )
     return conclude(findings, "PHOENIX_ENABLE_AUTH=false: no authorization header is configured")
@@ -221,26 +223,29 @@ def auth_on_findings(exporter: Component, ctx: VerifyContext) -> list[CheckResul
     if header is None:
         return [
             fail(
-                f"{exporter.where(headers.line if headers else None)}: PHOENIX_ENABLE_AUTH=true but "
+                f"PHOENIX_ENABLE_AUTH=true but "
                 f"{exporter.id} sends no authorization header: Phoenix answers 401 and drops every span",
                 add_header,
+                at=exporter.where(headers.line if headers else None),
             )
         ]
     if not reads_env(header.value, PHOENIX_KEY_VARIABLE):
         return [
             fail(
-                f"{exporter.where(header.line)}: the authorization header is not built from "
+                f"the authorization header is not built from "
                 f'sys.env("{PHOENIX_KEY_VARIABLE}") (a key written into the config leaks it and goes stale)',
                 add_header,
+                at=exporter.where(header.line),
             )
         ]
     value = evaluate(header.value, ctx.files.alloy_env.values)  # holds the key: never printed
     if isinstance(value, str) and (not value.startswith("Bearer ") or not value.removeprefix("Bearer ").strip()):
         return [
             fail(
-                f"{exporter.where(header.line)}: the authorization header evaluates without a key: "
+                f"the authorization header evaluates without a key: "
                 f"{PHOENIX_KEY_VARIABLE} is empty or missing in {ctx.files.alloy_env.shown}",
                 "run `invoke up`, which mints Phoenix's ingestion key and renders it into alloy.env",
+                at=exporter.where(header.line),
             )
         ]
     return []

@@ -50,12 +50,13 @@ def _storage_findings(exporter: Component, queue: Block, ctx: VerifyContext) -> 
     if attribute is None:
         return [
             fail(
-                f"{exporter.where(queue.line)}: sending_queue has no storage, so the queue is in memory only: "
+                "sending_queue has no storage, so the queue is in memory only: "
                 "every span waiting for Phoenix is lost when Alloy restarts",
                 exporter.source.fix_in(
                     f'add otelcol.storage.file "queue" {{}} and storage = {FILE_STORAGE}.queue.handler to '
                     f"sending_queue ({QUEUE_DOC})"
                 ),
+                at=exporter.where(queue.line),
             )
         ], ""
     chain = dotted_chain(attribute.value)
@@ -64,11 +65,12 @@ def _storage_findings(exporter: Component, queue: Block, ctx: VerifyContext) -> 
         shown = ".".join(chain) if chain else "an expression"
         return [
             fail(
-                f"{exporter.where(attribute.line)}: storage = {shown}, which is not the handler of an "
+                f"storage = {shown}, which is not the handler of an "
                 f"{FILE_STORAGE} defined in these files: Alloy refuses the configuration",
                 exporter.source.fix_in(
                     f'define otelcol.storage.file "queue" {{}} and use {FILE_STORAGE}.queue.handler'
                 ),
+                at=exporter.where(attribute.line),
             )
         ], ""
     findings = []
@@ -77,19 +79,20 @@ def _storage_findings(exporter: Component, queue: Block, ctx: VerifyContext) -> 
     if isinstance(value, str) and value.startswith(TEMPORARY_ROOTS):
         findings.append(
             warn(
-                f"{target.where(directory.line if directory else None)}: the queue's file is in {value}, "
-                "which a reboot empties",
+                f"the queue's file is in {value}, which a reboot empties",
                 target.source.fix_in("remove directory (Alloy's --storage.path is kept) or point it at a lasting one"),
+                at=target.where(directory.line if directory else None),
             )
         )
     fsync = target.block.attribute("fsync")
     if fsync is None or evaluate(fsync.value) is not True:
         findings.append(
             warn(
-                f"{target.where(fsync.line if fsync else None)}: {target.id} writes without fsync (Alloy's "
+                f"{target.id} writes without fsync (Alloy's "
                 "default), so a crash or power loss can lose the queued backlog "
                 "(opentelemetry-collector-contrib#50102)",
                 target.source.fix_in(f"set fsync = true in {target.id} (one fsync per queue write; README)"),
+                at=target.where(fsync.line if fsync else None),
             )
         )
     return findings, target.id
@@ -115,11 +118,12 @@ def alloy_queue(ctx: VerifyContext) -> CheckResult:
             )
             findings.append(
                 fail(
-                    f"{exporter.where(queue.line if queue else None)}: {exporter.id} {what}",
+                    f"{exporter.id} {what}",
                     exporter.source.fix_in(
                         'write sending_queue { sizer = "bytes", queue_size = <bytes>, storage = '
                         f"{FILE_STORAGE}.queue.handler }} ({QUEUE_DOC})"
                     ),
+                    at=exporter.where(queue.line if queue else None),
                 )
             )
             continue
@@ -131,18 +135,20 @@ def alloy_queue(ctx: VerifyContext) -> CheckResult:
             spans = (size or DEFAULT_QUEUE_SIZE) * batch_spans
             findings.append(
                 fail(
-                    f"{exporter.where(queue.line)}: sending_queue counts batches (sizer {sizer!r}): {size} batches "
+                    f"sending_queue counts batches (sizer {sizer!r}): {size} batches "
                     f"of up to {batch_spans} spans is {spans:,} spans, ~{spans * LLM_SPAN_BYTES // MIB:,} MiB of "
                     "~50 KiB LLM spans: unbounded for any real host",
                     exporter.source.fix_in('set sizer = "bytes" and queue_size to a budget in bytes (ALLOY_QUEUE_MIB)'),
+                    at=exporter.where(queue.line),
                 )
             )
             continue
         if size is None or size <= 0:
             findings.append(
                 fail(
-                    f"{exporter.where(queue.line)}: queue_size is not a positive number",
+                    "queue_size is not a positive number",
                     exporter.source.fix_in("set queue_size to a positive number"),
+                    at=exporter.where(queue.line),
                 )
             )
             continue

@@ -1,16 +1,12 @@
 """What Alloy itself refuses at load, read against its component schema (stackkit/verify/alloy_schema.py):
 attributes and blocks a component does not accept, required ones missing, literal values of the wrong type,
-a block given twice that may appear once, and components below the stability level Alloy runs with."""
+a block given twice that may appear once. Components below the stability level Alloy runs with: stability.py."""
 
 from __future__ import annotations
 
-import inspect
-import shlex
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-from stackkit import render
 from stackkit.alloy.syntax import (
     Array,
     Attribute,
@@ -23,25 +19,18 @@ from stackkit.alloy.syntax import (
     iter_attributes,
     references,
 )
-from stackkit.settings import REPO_ROOT
-from stackkit.stack import components
-from stackkit.stack.components import ALLOY
 from stackkit.verify.alloy_schema import (
-    COMMUNITY,
-    DEFAULT_STABILITY_LEVEL,
-    STABILITY_FLAG,
-    STABILITY_LEVELS,
     AlloySchema,
     BodySpec,
     closest,
     element_type,
     for_version,
     is_go_duration,
-    stability_rank,
 )
-from stackkit.verify.files import AlloyConfig, Component, compose_service, interpolate
-from stackkit.verify.findings import conclude, fail, warn
+from stackkit.verify.files import AlloyConfig, Component
+from stackkit.verify.findings import conclude, fail
 from stackkit.verify.registry import CheckResult, VerifyContext, check
+from stackkit.verify.report import Location
 
 REFUSED = "Alloy refuses to load the configuration"
 # Top-level blocks that configure Alloy itself or define modules, not components in the schema.
@@ -75,7 +64,7 @@ class Place:
         inside = " > ".join(self.path)
         return f"{self.component.id}: {inside}" if inside else self.component.id
 
-    def where(self, line: int) -> str:
+    def where(self, line: int) -> Location:
         return self.component.where(line)
 
     def fix(self, change: str) -> str:
@@ -195,9 +184,10 @@ def body_findings(
         if first is not stmt and not block_spec.repeatable:
             findings.append(
                 fail(
-                    f"{place.where(stmt.line)}: {place.shown}: block `{name}` is given twice (also at line "
+                    f"{place.shown}: block `{name}` is given twice (also at line "
                     f"{first.line}), but may appear once; {REFUSED}",
                     place.fix(f"merge the two `{name}` blocks of {place.shown} into one"),
+                    at=place.where(stmt.line),
                 )
             )
         inner = schema.body(block_spec.body)
@@ -205,7 +195,7 @@ def body_findings(
             needs = "requires a label" if inner.label else "takes no label"
             change = f'name it: {name} "a_name" {{ … }}' if inner.label else f"write `{name} {{ … }}` without the label"
             findings.append(
-                fail(f"{place.where(stmt.line)}: {place.shown}: block `{name}` {needs}; {REFUSED}", place.fix(change))
+                fail(f"{place.shown}: block `{name}` {needs}; {REFUSED}", place.fix(change), at=place.where(stmt.line))
             )
         if inner is not None:
             inside = Place(place.component, (*place.path, name), spec)
@@ -214,17 +204,18 @@ def body_findings(
         if attribute_spec.required and name not in seen_attributes and name not in misspelt:
             findings.append(
                 fail(
-                    f"{place.where(opened_at)}: {place.shown}: the required attribute `{name}` "
-                    f"({attribute_spec.type}) is missing; {REFUSED}",
+                    f"{place.shown}: the required attribute `{name}` ({attribute_spec.type}) is missing; {REFUSED}",
                     place.fix(f"set `{name} = …` in {place.shown}"),
+                    at=place.where(opened_at),
                 )
             )
     for name, block_spec in spec.blocks.items():
         if block_spec.required and name not in seen_blocks and name not in misspelt:
             findings.append(
                 fail(
-                    f"{place.where(opened_at)}: {place.shown}: the required block `{name}` is missing; {REFUSED}",
+                    f"{place.shown}: the required block `{name}` is missing; {REFUSED}",
                     place.fix(f"add a `{name} {{ … }}` block to {place.shown}"),
+                    at=place.where(opened_at),
                 )
             )
     return findings
@@ -238,9 +229,9 @@ def attribute_findings(stmt: Attribute, spec: BodySpec, place: Place, seen: dict
     if first is not stmt:
         return [
             fail(
-                f"{place.where(stmt.line)}: {place.shown}: `{stmt.name}` is set twice (also at line {first.line}); "
-                f"{REFUSED}",
+                f"{place.shown}: `{stmt.name}` is set twice (also at line {first.line}); {REFUSED}",
                 place.fix(f"keep one `{stmt.name}` in {place.shown}"),
+                at=place.where(stmt.line),
             )
         ]
     problem = type_problem(stmt.value, attribute_spec.type)
@@ -250,8 +241,9 @@ def attribute_findings(stmt: Attribute, spec: BodySpec, place: Place, seen: dict
     example = ' such as "200ms"' if attribute_spec.type == "duration" else ""
     return [
         fail(
-            f"{place.where(_line(expr, stmt.line))}: {place.shown}: `{stmt.name}` {why}; {REFUSED}",
+            f"{place.shown}: `{stmt.name}` {why}; {REFUSED}",
             place.fix(f"give `{stmt.name}` {_a(attribute_spec.type)}{example}"),
+            at=place.where(_line(expr, stmt.line)),
         )
     ]
 
@@ -261,21 +253,23 @@ def unknown(line: int, name: str, kind: str, spec: BodySpec, place: Place) -> Ch
     if (kind == "attribute" and name in spec.blocks) or (kind == "block" and name in spec.attributes):
         written = f"`{name} {{ … }}`" if other_kind == "block" else f"`{name} = …`"
         return fail(
-            f"{place.where(line)}: {place.shown}: `{name}` is {_a(other_kind)} here, not {_a(kind)}; {REFUSED}",
+            f"{place.shown}: `{name}` is {_a(other_kind)} here, not {_a(kind)}; {REFUSED}",
             place.fix(f"write it as {written}"),
+            at=place.where(line),
         )
     if place.parent is not None and name in place.parent.names():
         enclosing = " > ".join(place.path[:-1]) or place.component.id
         return fail(
-            f"{place.where(line)}: {place.shown}: unknown {kind} `{name}`: it belongs to the enclosing "
+            f"{place.shown}: unknown {kind} `{name}`: it belongs to the enclosing "
             f"{enclosing}, not inside `{place.path[-1]}`; {REFUSED}",
             place.fix(f"move `{name}` out of `{place.path[-1]}` into {enclosing}"),
+            at=place.where(line),
         )
     suggestion = closest(name, spec.names())
     accepted = ", ".join(sorted(spec.names())) or "nothing"
     hint = f"; did you mean `{suggestion}`?" if suggestion else f" (it accepts: {accepted})"
     change = f"rename `{name}` to `{suggestion}`" if suggestion else f"remove `{name}` from {place.shown}"
-    return fail(f"{place.where(line)}: {place.shown}: unknown {kind} `{name}`{hint}; {REFUSED}", place.fix(change))
+    return fail(f"{place.shown}: unknown {kind} `{name}`{hint}; {REFUSED}", place.fix(change), at=place.where(line))
 
 
 def export_findings(config: AlloyConfig, schema: AlloySchema) -> list[CheckResult]:
@@ -298,9 +292,9 @@ def export_findings(config: AlloyConfig, schema: AlloySchema) -> list[CheckResul
                 change = f"use {target.id}.{suggestion}" if suggestion else f"use one of {target.id}'s exports"
                 findings.append(
                     fail(
-                        f"{component.where(reference.line)}: {reference.dotted}: {spec.name} exports no "
-                        f"`{name}`{hint}; {REFUSED}",
+                        f"{reference.dotted}: {spec.name} exports no `{name}`{hint}; {REFUSED}",
                         component.source.fix_in(change),
+                        at=component.where(reference.line),
                     )
                 )
     return findings
@@ -328,17 +322,18 @@ def alloy_schema(ctx: VerifyContext) -> CheckResult:
                 hint = f"; did you mean `{suggestion}`?" if suggestion else ""
                 findings.append(
                     fail(
-                        f"{component.where()}: no component `{name}` in Alloy {schema.alloy_version}{hint}; {REFUSED}",
+                        f"no component `{name}` in Alloy {schema.alloy_version}{hint}; {REFUSED}",
                         component.source.fix_in(f"rename it to {suggestion}" if suggestion else f"remove {name}"),
+                        at=component.where(),
                     )
                 )
             continue
         if component.block.label is None:
             findings.append(
                 fail(
-                    f"{component.where()}: {name} has no label; every component needs one "
-                    f'({name} "default" {{ … }}); {REFUSED}',
+                    f'{name} has no label; every component needs one ({name} "default" {{ … }}); {REFUSED}',
                     component.source.fix_in(f'give it a label: {name} "default" {{'),
+                    at=component.where(),
                 )
             )
         body = schema.body(spec.arguments)
@@ -353,149 +348,3 @@ def alloy_schema(ctx: VerifyContext) -> CheckResult:
         "export what is referenced "
         f"({version_note(ctx, schema)})",
     )
-
-
-# ---------------------------------------------------------------------------------------------------
-# alloy.stability
-
-
-def stability_flag(args: Sequence[str]) -> tuple[str | None, int | None]:
-    """The --stability.level an `alloy run` command line passes (None when absent), and its index."""
-    for index, arg in enumerate(args):
-        name, equals, value = arg.lstrip("-").partition("=")
-        if arg.startswith("-") and name == STABILITY_FLAG:
-            if equals:
-                return value, index
-            return (args[index + 1] if index + 1 < len(args) else ""), index
-    return None, None
-
-
-@dataclass(frozen=True)
-class Runner:
-    """One way Alloy is started: where its command is written, and the command line."""
-
-    shown: str  # the place, as messages name it
-    where: str  # file:line
-    args: tuple[str, ...]
-    add_flag: str  # how to pass a level there
-
-
-def native_command_place(native: Callable[..., object]) -> tuple[str, str]:
-    """The file the native command is written in (relative to the repository) and its file:line."""
-    try:
-        path = Path(inspect.getsourcefile(native) or "")
-        line = inspect.getsourcelines(native)[1]
-    except (OSError, TypeError):
-        return "stackkit/alloy/component.py", "stackkit/alloy/component.py"
-    try:
-        shown = str(path.resolve().relative_to(REPO_ROOT))
-    except ValueError:
-        shown = str(path)
-    return shown, f"{shown}:{line}"
-
-
-def stack_runners(ctx: VerifyContext) -> list[Runner]:
-    compose = ctx.files.compose[ALLOY.name]
-    runners: list[Runner] = []
-    service = compose_service(compose, ALLOY.compose_service) if not compose.error else None
-    if service is not None:
-        # No command: the image's default one, which passes no --stability.level.
-        command = service.get("command") or []
-        variables = render.compose_environment(ctx.settings)
-        args = shlex.split(command) if isinstance(command, str) else [str(arg) for arg in command]
-        runners.append(
-            Runner(
-                f"{compose.shown} (docker)",
-                compose.where("services", ALLOY.compose_service, "command")
-                if command
-                else compose.where("services", ALLOY.compose_service),
-                tuple(interpolate(arg, variables) for arg in args),
-                f"in {compose.shown}, add --{STABILITY_FLAG}=${{{{ALLOY_STABILITY_LEVEL:?run through invoke up}}}} "
-                "to services.alloy.command (ALLOY_STABILITY_LEVEL in stackkit/alloy/component.py: at least {level})",
-            )
-        )
-    native = components.ALLOY.native_command
-    if native is not None:
-        shown, where = native_command_place(native)
-        runners.append(
-            Runner(
-                f"the native command ({shown})",
-                where,
-                tuple(native(ctx.settings)[1:]),
-                f"in {shown}, pass --{STABILITY_FLAG}=ALLOY_STABILITY_LEVEL (at least {{level}}) in "
-                f"{getattr(native, '__name__', 'the native command')}",
-            )
-        )
-    return runners
-
-
-def runner_findings(ctx: VerifyContext, runner: Runner, schema: AlloySchema) -> list[CheckResult]:
-    level, _ = stability_flag(runner.args)
-    shown_level = (
-        f"--{STABILITY_FLAG}={level}" if level is not None else f"no --{STABILITY_FLAG} (so {DEFAULT_STABILITY_LEVEL})"
-    )
-    level = DEFAULT_STABILITY_LEVEL if level is None else level
-    if level not in STABILITY_LEVELS:
-        return [
-            fail(
-                f"{runner.where}: --{STABILITY_FLAG}={level} is not a level Alloy knows "
-                f"({', '.join(STABILITY_LEVELS)}): it refuses to start",
-                runner.add_flag.format(level=f"one of {', '.join(STABILITY_LEVELS)}"),
-            )
-        ]
-    return below_level(ctx, schema, level, f"{runner.where} runs Alloy with {shown_level}", runner.add_flag)
-
-
-def below_level(ctx: VerifyContext, schema: AlloySchema, level: str, running: str, fix: str) -> list[CheckResult]:
-    """Components below `level`; `running` says who runs Alloy with what, `fix` is formatted with the level."""
-    findings = []
-    for component in ctx.files.alloy.components:
-        spec = schema.components.get(component.block.dotted_name)
-        if spec is None:
-            continue
-        if spec.stability == COMMUNITY:
-            findings.append(
-                warn(
-                    f"{component.where()}: {component.block.dotted_name} is a community component: Alloy loads it "
-                    "only with --feature.community-components.enabled",
-                    "run Alloy with --feature.community-components.enabled, or use another component",
-                )
-            )
-        elif stability_rank(spec.stability) < stability_rank(level):
-            findings.append(
-                fail(
-                    f"{component.where()}: {component.block.dotted_name} is {spec.stability} in Alloy "
-                    f"{schema.alloy_version}, but {running}: Alloy refuses to start",
-                    f"{fix.format(level=spec.stability)}, or stop using {component.block.dotted_name}",
-                )
-            )
-    return findings
-
-
-@check("alloy.stability", static=True, reads_user_files=True)
-def alloy_stability(ctx: VerifyContext) -> CheckResult:
-    schema = schema_of(ctx)
-    used = sorted(
-        {
-            f"{spec.name} ({spec.stability})"
-            for component in ctx.files.alloy.components
-            if (spec := schema.components.get(component.block.dotted_name)) is not None
-        }
-    )
-    if ctx.files.locations.user_alloy:
-        level = ctx.files.locations.user_alloy_stability
-        findings = below_level(
-            ctx,
-            schema,
-            level,
-            f"your Alloy runs with --{STABILITY_FLAG}={level} (verify's --alloy-stability-level"
-            f"{', by default' if level == DEFAULT_STABILITY_LEVEL else ''})",
-            f"run your Alloy with --{STABILITY_FLAG}={{level}} and check with --alloy-stability-level={{level}}",
-        )
-        return conclude(findings, f"every component loads at --{STABILITY_FLAG}={level}: {', '.join(used)}")
-    runners = stack_runners(ctx)
-    findings = []
-    for runner in runners:
-        findings += runner_findings(ctx, runner, schema)
-    places = ", ".join(runner.shown for runner in runners)
-    return conclude(findings, f"{places} run Alloy at a level that loads {', '.join(used)}")

@@ -30,10 +30,7 @@ def sdk_exporter(ctx: VerifyContext) -> CheckResult:
         findings.append(fail(f"{setting}: not an http(s)://host:port base URL", fix))
     elif endpoint.path.rstrip("/").endswith("/v1/traces"):
         findings.append(
-            fail(
-                f"{setting}: ends in /v1/traces, which the demo appends itself: /v1/traces/v1/traces answers 404",
-                fix,
-            )
+            fail(f"{setting}: ends in /v1/traces, which the demo appends itself: /v1/traces/v1/traces answers 404", fix)
         )
     elif endpoint.port in grpc_ports:
         findings.append(

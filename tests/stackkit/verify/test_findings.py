@@ -11,6 +11,7 @@ from isolation import invoke, isolated_environ
 from stackkit.verify import CHECK_ORDER, Finding, Stage, check, to_json
 from stackkit.verify.findings import conclude, fail, warn
 from stackkit.verify.registry import registered_checks
+from stackkit.verify.report import Location
 
 
 @pytest.mark.parametrize(
@@ -58,6 +59,34 @@ def test_verify_json_names_the_file_and_line_of_a_syntax_error(tmp_path: Path) -
     [finding] = syntax["findings"]
     assert finding["file"] == str(broken) and finding["line"] == 8 and finding["column"] == 1
     assert finding["message"] and finding["fix"].startswith(f"in {broken}")
+
+
+def test_a_located_finding_keeps_its_fields_and_reads_as_before() -> None:
+    """A check that passes its place as fields is never parsed back: a file name with ": " in it survives,
+    and the summary is worded as the text-only findings are."""
+    rendered = Location("odd: name.alloy", 3, note="rendered from p.alloy.j2")
+    result = fail("no key", "mend", at=rendered)
+    assert result.summary == "odd: name.alloy:3 (rendered from p.alloy.j2): no key"
+    assert result.findings == (Finding("odd: name.alloy", 3, None, "no key", "mend"),)
+    assert fail("expected expression", "mend", at=Location("/tmp/y.alloy", 8).at_column(1)).summary == (
+        "/tmp/y.alloy:8 column 1: expected expression"
+    )
+    assert warn("no volume", "mend", at=Location("docker-compose.yml")).findings[0].line is None
+
+
+def test_verify_json_names_the_file_and_line_of_a_receiver_bound_to_loopback(tmp_path: Path) -> None:
+    config = tmp_path / "loopback.alloy"
+    config.write_text(
+        'otelcol.receiver.otlp "in" {\n  http {\n    endpoint = "127.0.0.1:4318"\n  }\n'
+        "  output {\n    traces = []\n  }\n}\n"
+    )
+    result = invoke(isolated_environ(tmp_path / "state"), "verify", "--static", "--json", "--alloy-config", str(config))
+    by_id = {entry["id"]: entry for entry in json.loads(result.stdout)}
+    bind = by_id["alloy.receiver-bind"]
+    assert bind["status"] == "fail", bind
+    assert all(finding["file"] == str(config) and finding["line"] for finding in bind["findings"]), bind
+    [loopback] = [finding for finding in bind["findings"] if "127.0.0.1:4318" in finding["message"]]
+    assert loopback["line"] == 3 and str(config) not in loopback["message"], loopback
 
 
 def test_user_files_get_exactly_the_checks_that_say_they_read_them() -> None:
