@@ -1,9 +1,12 @@
-"""stackkit's import graph has no circle, and no import hides inside a function to break one."""
+"""stackkit's import graph has no circle, and no import hides inside a function to break one; no module is over
+400 lines but the Alloy parser; each component's name is spelled in at most three modules."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
+
+from stackkit.setting_values import ALL_COMPONENTS
 
 PACKAGE = Path(__file__).resolve().parents[2] / "stackkit"
 
@@ -78,3 +81,61 @@ def test_the_import_graph_has_no_circle() -> None:
 
 def test_a_circle_is_found_when_there_is_one() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+# The top layer (docs: DEVELOPERS.md's module map): what the tasks run. Nothing below it imports it.
+TOP_LAYER = (
+    "stackkit.cli",
+    "stackkit.tasks",
+    "stackkit.verify",
+    "stackkit.monitoring",
+    "stackkit.evals",
+    "stackkit.ui_check",
+    "stackkit.dev",
+)
+
+
+def _in_top_layer(module: str) -> bool:
+    return any(module == top or module.startswith(f"{top}.") for top in TOP_LAYER)
+
+
+def test_no_import_runs_back_up_from_below_the_top_layer() -> None:
+    upward = {
+        (module, target)
+        for module, targets in _graph().items()
+        if not _in_top_layer(module)
+        for target in targets
+        if _in_top_layer(target)
+    }
+    assert upward == set()
+
+
+# --- the house's size and naming rules (issue 23), kept true by these tests --------------------------------
+
+MAX_MODULE_LINES = 400
+# The one module allowed past it: Alloy's parser, a grammar read top to bottom.
+LONG_MODULES_ALLOWED = {"stackkit/alloy/syntax.py"}
+MAX_FILES_SPELLING_A_NAME = 3
+
+
+def _package_files() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def test_no_module_is_over_400_lines_but_the_alloy_parser() -> None:
+    too_long = {
+        str(path.relative_to(PACKAGE.parent)): lines
+        for path in _package_files()
+        if (lines := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert set(too_long) <= LONG_MODULES_ALLOWED, too_long
+
+
+def test_each_component_name_is_spelled_in_at_most_three_modules() -> None:
+    """`grep -rln '"<name>"' stackkit --include=*.py` for each component: the name is declared once (setting_values)
+    and used literally only where that component lives; everywhere else reads it from there."""
+    for name in ALL_COMPONENTS:
+        spelled = [
+            str(path.relative_to(PACKAGE.parent)) for path in _package_files() if f'"{name}"' in path.read_text()
+        ]
+        assert len(spelled) <= MAX_FILES_SPELLING_A_NAME, (name, spelled)
