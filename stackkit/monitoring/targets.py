@@ -7,17 +7,16 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from stackkit.errors import UsageError
+from stackkit.otelcol.component import CONTAINER_PORTS as OTELCOL_CONTAINER_PORTS
 from stackkit.phoenix import metrics as phoenix_metrics
-from stackkit.setting_values import ALLOY_NAME, PHOENIX_NAME
+from stackkit.setting_values import FAN_OUTS, PHOENIX_NAME
 from stackkit.settings import Settings
 from stackkit.stack import components
 from stackkit.stack.component import Plan
 
 # Scrape jobs carry the component's name: Phoenix's, and the fan-outs'.
 PHOENIX_JOB = PHOENIX_NAME
-FANOUT_JOBS = (ALLOY_NAME, "otelcol")
-# The Collector's own metrics server (service.telemetry.metrics), when it is the fan-out.
-OTELCOL_METRICS_PORT = 8888
+FANOUT_JOBS = FAN_OUTS
 # Phoenix's default when PHOENIX_MAX_SPANS_QUEUE_SIZE is not given (phoenix/config.py).
 PHOENIX_DEFAULT_MAX_SPANS_QUEUE = 20_000
 
@@ -74,9 +73,14 @@ def watched(settings: Settings, plan: Plan) -> Watched:
     elif alloy.name in plan.components:
         fanout = alloy.name
         fanout_target = f"{alloy.compose_service}:12345" if docker else f"127.0.0.1:{settings.alloy_ui_port}"
-    elif "otelcol" in plan.components:
-        fanout = "otelcol"
-        fanout_target = f"otelcol:{OTELCOL_METRICS_PORT}" if docker else f"127.0.0.1:{OTELCOL_METRICS_PORT}"
+    elif (otelcol := components.OTELCOL).name in plan.components:
+        # The Collector's own metrics server (service.telemetry.metrics): OTELCOL_METRICS_PORT on this machine.
+        fanout = otelcol.name
+        fanout_target = (
+            f"{otelcol.compose_service}:{OTELCOL_CONTAINER_PORTS['metrics']}"
+            if docker
+            else f"127.0.0.1:{settings.otelcol_metrics_port}"
+        )
     else:
         notes.append("No fan-out runs (apps send straight to Phoenix): no fan-out job.")
     if docker:

@@ -17,6 +17,7 @@ from typing import Any
 
 from stackkit.dev import local_postgres
 from stackkit.dev.smoke import invoke
+from stackkit.setting_values import OTELCOL_NAME, PHOENIX_NAME
 from stackkit.settings import REPO_ROOT, load_settings
 
 from . import bringup, collector, ingestion, memory, overhead
@@ -84,10 +85,10 @@ def collector_overload(seconds: float, out: Path) -> int:
     """bench/results/collector.json and .md (collector-quick.* for a run shorter than the full one)."""
     log = _Log()
     prefix = "collector" if seconds >= collector.FULL_SECONDS else "collector-quick"
-    env = bringup.new_stack_env(STACK_COLLECTOR="otelcol")
+    env = bringup.new_stack_env(STACK_COLLECTOR=OTELCOL_NAME)
     try:
         # No demo: nothing else should compete with Phoenix and the Collector for the cores.
-        invoke(env, "up", "--only", "phoenix,otelcol")
+        invoke(env, "up", "--only", f"{PHOENIX_NAME},{OTELCOL_NAME}")
         results: dict[str, Any] = {
             "command": f"python -m stackkit.dev.bench --collector --seconds {seconds:g}",
             "machine": machine_info(),
