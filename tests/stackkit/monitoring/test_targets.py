@@ -39,3 +39,14 @@ def test_scrape_targets_follow_the_runtime(tmp_path: Path) -> None:
     text = monitoring.scrape_text(settings, docker)
     jobs = {job["job_name"]: job["static_configs"][0]["targets"] for job in yaml.safe_load(text)["scrape_configs"]}
     assert jobs == {"phoenix": ["phoenix:9090"], "alloy": ["alloy:12345"]}
+
+
+def test_the_collector_is_scraped_where_it_serves_its_metrics() -> None:
+    settings = settings_from_given({"STACK_COLLECTOR": "otelcol", "OTELCOL_METRICS_PORT": "18888"})
+    both = ("phoenix", "otelcol", "ai-demo")
+    native = monitoring.watched(settings, Plan(runtime="native", components=both, skipped={}))
+    assert (native.fanout, native.fanout_target) == ("otelcol", "127.0.0.1:18888")
+    docker = monitoring.watched(settings, Plan(runtime="docker", components=both, skipped={}))
+    assert (docker.fanout, docker.fanout_target) == ("otelcol", "otelcol:8888")
+    jobs = {job["job_name"] for job in yaml.safe_load(monitoring.scrape_text(settings, docker))["scrape_configs"]}
+    assert jobs == {"phoenix", "otelcol"}
