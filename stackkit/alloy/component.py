@@ -44,15 +44,21 @@ def _command(settings: Settings) -> list[str]:
     ]
 
 
-def environment(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> dict[str, str]:
+def fan_out_environment(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> dict[str, str]:
+    """What a fan-out (Alloy or the Collector) reads to reach Phoenix and Prometheus: the same variables for both."""
     env = {"PHOENIX_OTLP_ENDPOINT": PHOENIX.reached_at(settings, plan.runtime)}
-    # The key is minted once Phoenix is healthy; `invoke up` renders again before starting Alloy.
+    # The key is minted once Phoenix is healthy; `invoke up` renders again before starting the fan-out.
     if settings.phoenix_wants_key and secrets.get("PHOENIX_API_KEY"):
         env["PHOENIX_API_KEY"] = secrets["PHOENIX_API_KEY"]
     if ca_file := ca_bundle_path(settings, plan.runtime):
         env["PHOENIX_CA_FILE"] = ca_file
     if settings.metrics_enabled:
         env["PROMETHEUS_REMOTE_WRITE_URL"] = settings.prometheus_remote_write_url
+    return env
+
+
+def environment(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> dict[str, str]:
+    env = fan_out_environment(settings, plan, secrets)
     if plan.runtime == "native":
         env["ALLOY_OTLP_GRPC_LISTEN_PORT"] = str(settings.alloy_otlp_grpc_port)
         env["ALLOY_OTLP_HTTP_LISTEN_PORT"] = str(settings.alloy_otlp_http_port)

@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 import jinja2
 import requests
 
-from stackkit.alloy.component import phoenix_metrics_address
+from stackkit.alloy.component import fan_out_environment, phoenix_metrics_address
 from stackkit.phoenix.component import PHOENIX
 from stackkit.setting_values import OTELCOL_NAME
 from stackkit.settings import REPO_ROOT, Settings
@@ -86,15 +86,7 @@ def queue_dir(settings: Settings, runtime: str) -> str:
 
 def environment(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> dict[str, str]:
     """What its config.yaml reads as ${env:...}: the same variables as Alloy's pieces."""
-    env = {"PHOENIX_OTLP_ENDPOINT": PHOENIX.reached_at(settings, plan.runtime)}
-    # The key is minted once Phoenix is healthy; `invoke up` renders again before starting the Collector.
-    if settings.phoenix_wants_key and secrets.get("PHOENIX_API_KEY"):
-        env["PHOENIX_API_KEY"] = secrets["PHOENIX_API_KEY"]
-    if ca_file := ca_bundle_path(settings, plan.runtime):
-        env["PHOENIX_CA_FILE"] = ca_file
-    if settings.metrics_enabled:
-        env["PROMETHEUS_REMOTE_WRITE_URL"] = settings.prometheus_remote_write_url
-    return env
+    return fan_out_environment(settings, plan, secrets)
 
 
 def config_text(settings: Settings, plan: Plan) -> str:
