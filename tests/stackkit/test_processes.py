@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -38,9 +39,12 @@ def test_the_stamp_is_the_kernels_start_time_in_ticks_not_the_wall_clock(sleeper
 
 
 def test_a_pid_file_naming_another_process_is_stale_and_removed(sleeper: ManagedProcess) -> None:
+    pid, stamp = sleeper.read() or (0, "")
+    # Stamps count clock ticks (1/100 s): a process started in the same tick would carry the same one.
+    time.sleep(0.1)
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        pid, _ = sleeper.read() or (0, "")
+        assert creation_stamp(other.pid) != stamp
         # Same PID, the stamp of another process: what a recycled PID looks like.
         sleeper.pid_file.write_text(f"{pid} {creation_stamp(other.pid)}\n")
         assert sleeper.pid() is None
