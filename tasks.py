@@ -3,8 +3,10 @@
 from invoke import task
 
 from stackkit import cli
+from stackkit.stack.components import NAMES
 
-COMPONENTS = "phoenix, alloy or ai-demo"
+# Named by the registry, so the help follows when a component is added.
+COMPONENTS = ", ".join(NAMES[:-1]) + f" or {NAMES[-1]}"
 
 
 @task(help={"runtime": "auto (default), docker or native", "only": f"comma-separated subset: {COMPONENTS}"})
