@@ -32,7 +32,7 @@ def probe(url: str, timeout: float = 2.0, verify: str | bool = True) -> Probe:
 
 
 def wait_healthy(
-    url: str, timeout: float, still_running: Callable[[], bool] = lambda: True, interval: float = 0.25
+    url: str, timeout: float, still_running: Callable[[], bool] = lambda: True, interval: float = 0.1
 ) -> Probe:
     """Poll until 200, the timeout, or the process dying (no point waiting for a corpse)."""
     deadline = time.monotonic() + timeout

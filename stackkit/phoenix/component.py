@@ -37,7 +37,11 @@ def _command(settings: Settings) -> list[str]:
         "import stackkit.phoenix.launch as launch; launch.main(sys.argv)"
     )
     metrics = "metrics" if settings.stack_phoenix_metrics else "no-metrics"  # STACK_PHOENIX_METRICS
-    return [sys.executable, "-c", launch, phoenix_env.ensure(settings.phoenix_version), metrics]
+    command = [sys.executable, "-c", launch, phoenix_env.ensure(settings.phoenix_version), metrics]
+    if settings.ai_demo_llm_provider == "offline":
+        # Priced before Phoenix starts, so the price is live once it answers (stackkit/phoenix/seeded_serve.py).
+        command.append(model_pricing.seed_argument())
+    return command
 
 
 # Phoenix features the stack does not use, off unless the user passes them through (`.env`): each builds an MCP
@@ -155,9 +159,12 @@ def _apply_retention(settings: Settings) -> str:
 def _register_offline_price(settings: Settings, out: Printer) -> bool:
     """Before the demo sends anything, so that Phoenix's cost columns price its spans (cosmetic: a failure is
     one line, not a failed bring-up). True when the price is registered (now or before)."""
+    source = model_pricing.PRICE_SOURCE
     try:
         if model_pricing.register_offline_model_price(phoenix_client(settings, timeout=5.0)):
-            out(f"phoenix: registered the demo's offline model's price ({model_pricing.PRICE_SOURCE})")
+            out(f"phoenix: registered the demo's offline model's price through Phoenix's API ({source})")
+        else:
+            out(f"phoenix: the demo's offline model's price is in Phoenix's database ({source})")
         return True
     except (requests.RequestException, PhoenixError) as error:
         out(f"phoenix: could not register the offline model's price ({str(error)[:120]}); costs show $0")
@@ -179,7 +186,10 @@ def _wait_price_live(settings: Settings, out: Printer) -> None:
             f"{model_pricing.PRICE_LIVE_TIMEOUT_SECONDS:g} s; spans written before it is cost $0"
         )
     else:
-        out(f"phoenix: the offline model's price is live (a probe span came back priced after {waited:.1f} s)")
+        out(
+            f"phoenix: the offline model's price is live (probe {waited.probes} came back priced "
+            f"after {waited.seconds:.1f} s)"
+        )
 
 
 def _after_healthy(started: Started) -> None:

@@ -1,10 +1,11 @@
 """How the native runtime starts Phoenix: decide its metrics at the last moment, then become Phoenix.
 
-`python -m stackkit.phoenix.launch PHOENIX_PYTHON metrics|no-metrics` (STACK_PHOENIX_METRICS) turns
-PHOENIX_ENABLE_PROMETHEUS on only when asked to, this process gets the host-wide metrics lock and port 9090
-is free, then execs PHOENIX_PYTHON -m phoenix.server.main
-serve (same PID). The lock's descriptor is inherited by Phoenix, so it is held exactly as long as that
-Phoenix runs: two Phoenixes started at once never both try 9090 (Phoenix exits when it cannot bind it).
+`python -m stackkit.phoenix.launch PHOENIX_PYTHON metrics|no-metrics [PRICE_JSON]` (STACK_PHOENIX_METRICS)
+turns PHOENIX_ENABLE_PROMETHEUS on only when asked to, this process gets the host-wide metrics lock and port
+9090 is free, then execs PHOENIX_PYTHON -m phoenix.server.main serve (same PID), or with PRICE_JSON
+PHOENIX_PYTHON seeded_serve.py PRICE_JSON, which writes that price into Phoenix's database first. The lock's
+descriptor is inherited by Phoenix, so it is held exactly as long as that Phoenix runs: two Phoenixes started
+at once never both try 9090 (Phoenix exits when it cannot bind it).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sys
+from pathlib import Path
 
 from stackkit import ports
 from stackkit.phoenix import metrics as phoenix_metrics
@@ -48,7 +50,11 @@ def main(argv: list[str]) -> None:
         on, why = claim_metrics_port()
     environment["PHOENIX_ENABLE_PROMETHEUS"] = "true" if on else "false"
     print(f"--- stackkit: Phoenix's metrics {'on, ' if on else 'off: '}{why}", flush=True)
-    os.execve(python, [python, "-m", "phoenix.server.main", "serve"], environment)
+    if len(argv) > 3:
+        serve = [str(Path(__file__).with_name("seeded_serve.py")), argv[3]]
+    else:
+        serve = ["-m", "phoenix.server.main", "serve"]
+    os.execve(python, [python, *serve], environment)
 
 
 if __name__ == "__main__":

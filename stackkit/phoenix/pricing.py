@@ -4,10 +4,11 @@ Phoenix prices an LLM span when it is written, from the first registered model w
 the span's `llm.model_name` (phoenix/server/cost_tracking/cost_model_lookup.py): spans written before the
 price is loaded stay at $0. Phoenix loads every price when it starts, then new ones every 5 s (server/daemons/
 generative_model_store.py), and nothing in its API says which prices it has loaded: only a span's cost shows
-it. So the stack registers the price as soon as Phoenix is healthy and asks Phoenix with a probe (an LLM span
-of the offline model, sent into the stack's own project, read back and deleted) until that span comes back
-priced; `invoke up` reports the stack ready only then. On a fresh database that is up to 5 s after the
-registration (the next reload), whatever the stack does.
+it. So the native runtime writes the price into Phoenix's database before Phoenix starts (seeded_serve.py), and
+Phoenix loads it with the rest; otherwise (a container, or that step failed) the stack registers it through
+the API as soon as Phoenix is healthy, live from the next reload, ~5 s later. Either way `invoke up` asks
+Phoenix with a probe (an LLM span of the offline model, sent into the stack's own project, read back and
+deleted) until that span comes back priced, and reports the stack ready only then.
 
 The price: the offline model stands in for a small hosted model, so it is priced like OpenAI's gpt-4o-mini,
 US$0.15 per million input tokens and US$0.60 per million output tokens (https://openai.com/api/pricing/,
@@ -16,9 +17,12 @@ as listed for gpt-4o-mini). It is an illustration, not a bill.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import time
+from dataclasses import dataclass
+from typing import Any
 
 from stackkit.phoenix import canary
 from stackkit.phoenix.api import PhoenixClient, PhoenixError
@@ -42,6 +46,31 @@ mutation ($input: CreateModelMutationInput!) { createModel(input: $input) { mode
 _SPAN_COST = "query ($id: ID!) { node(id: $id) { ... on Span { costSummary { total { cost } } } } }"
 
 
+def _costs() -> list[dict[str, Any]]:
+    return [
+        {"tokenType": "input", "costPerMillionTokens": INPUT_USD_PER_MILLION_TOKENS, "kind": "PROMPT"},
+        {"tokenType": "output", "costPerMillionTokens": OUTPUT_USD_PER_MILLION_TOKENS, "kind": "COMPLETION"},
+    ]
+
+
+def _name_pattern() -> str:
+    return f"^{re.escape(OFFLINE_MODEL)}$"
+
+
+def seed_argument() -> str:
+    """The price as stackkit/phoenix/seeded_serve.py writes it into Phoenix's database before Phoenix starts:
+    Phoenix's own columns, converted as its createModel mutation converts the API's costs."""
+    token_prices = [
+        {
+            "token_type": cost["tokenType"],
+            "is_prompt": cost["kind"] == "PROMPT",
+            "base_rate": cost["costPerMillionTokens"] / 1_000_000,
+        }
+        for cost in _costs()
+    ]
+    return json.dumps({"name": OFFLINE_MODEL, "name_pattern": _name_pattern(), "token_prices": token_prices})
+
+
 def registered_model_names(client: PhoenixClient) -> set[str]:
     edges = client.graphql(_MODEL_NAMES)["generativeModels"]["edges"]
     return {edge["node"]["name"] for edge in edges}
@@ -53,12 +82,8 @@ def register_offline_model_price(client: PhoenixClient) -> bool:
     its next reload: `wait_until_live`."""
     if OFFLINE_MODEL in registered_model_names(client):
         return False
-    costs = [
-        {"tokenType": "input", "costPerMillionTokens": INPUT_USD_PER_MILLION_TOKENS, "kind": "PROMPT"},
-        {"tokenType": "output", "costPerMillionTokens": OUTPUT_USD_PER_MILLION_TOKENS, "kind": "COMPLETION"},
-    ]
     # Provider-agnostic: the pattern alone picks the price.
-    model_input = {"name": OFFLINE_MODEL, "namePattern": f"^{re.escape(OFFLINE_MODEL)}$", "costs": costs}
+    model_input = {"name": OFFLINE_MODEL, "namePattern": _name_pattern(), "costs": _costs()}
     client.graphql(_CREATE_MODEL, {"input": model_input})
     return True
 
@@ -97,11 +122,19 @@ def probe_is_priced(client: PhoenixClient, written_within: float = 5.0) -> bool:
     return bool(summary and (summary["total"]["cost"] or 0) > 0)
 
 
-def wait_until_live(client: PhoenixClient, timeout: float = PRICE_LIVE_TIMEOUT_SECONDS) -> float | None:
-    """Seconds until a probe came back priced; None when none did within `timeout`."""
+@dataclass(frozen=True)
+class Live:
+    seconds: float
+    probes: int  # 1: priced at the first ask (already loaded), more: it came with a reload
+
+
+def wait_until_live(client: PhoenixClient, timeout: float = PRICE_LIVE_TIMEOUT_SECONDS) -> Live | None:
+    """How long and how many probes until one came back priced; None when none did within `timeout`."""
     start = time.monotonic()
+    probes = 1
     while not probe_is_priced(client):
         if time.monotonic() - start >= timeout:
             return None
         time.sleep(PROBE_INTERVAL_SECONDS)
-    return time.monotonic() - start
+        probes += 1
+    return Live(time.monotonic() - start, probes)

@@ -99,6 +99,10 @@ def up(
         stored = step.secrets
         until_ready.extend(step.until_ready)
 
+    def until_ready_steps() -> None:
+        while until_ready:
+            until_ready.pop(0)()
+
     try:
         for name in plan.components:
             if name not in to_start:
@@ -106,18 +110,19 @@ def up(
                 continue
             started.append(name)
             if components.get(name).sends_to_phoenix:
-                # Waited for below, once all are started: they start while Phoenix loads the demo's price.
+                # Waited for below, once all are started: they start while Phoenix's steps until ready run
+                # (its price checked live).
                 say(f"{name}: starting on {runtime.name}")
                 runtime.start(name, plan)
                 continue
             lifecycle.start_and_wait(settings, runtime, name, plan, say)
             after_healthy(name)
+        until_ready_steps()
         for name in started:
             if components.get(name).sends_to_phoenix:
                 lifecycle.wait_or_fail(settings, runtime, name, say)
                 after_healthy(name)
-        for step in until_ready:
-            step()
+        until_ready_steps()
     except (StackkitError, KeyboardInterrupt) as error:
         # No half-started stack: undo what this bring-up started, newest first.
         if isinstance(error, KeyboardInterrupt):

@@ -81,15 +81,24 @@ def test_up_starts_the_demo_while_phoenix_loads_the_price(running_stack: tuple[d
     _, output = running_stack
     steps = [
         "phoenix: healthy",
-        "phoenix: registered the demo's offline model's price",
+        "phoenix: the demo's offline model's price is in Phoenix's database",
         "ai-demo: starting",
-        "ai-demo: healthy",
         "phoenix: waiting until Phoenix prices the offline model",
         "phoenix: the offline model's price is live",
+        "ai-demo: healthy",
         "Phoenix UI:",
     ]
     assert [output.index(step) for step in steps] == sorted(output.index(step) for step in steps), output
     assert "alloy: skipped (no `alloy` binary on PATH" in output
+
+
+def test_the_price_is_in_phoenix_before_it_starts(running_stack: tuple[dict[str, str], str]) -> None:
+    """Natively the price is written before Phoenix starts, so the first probe finds it live: no 5-s reload."""
+    environ, output = running_stack
+    log = invoke(environ, "logs", "--service", "phoenix", "--tail", "100000").stdout
+    assert f"--- stackkit: {model_pricing.OFFLINE_MODEL} priced in Phoenix's database before its start" in log
+    # Phoenix loaded it with its start: the first probe is priced, none waited for a reload.
+    assert "phoenix: the offline model's price is live (probe 1 came back priced" in output, output
 
 
 def test_status_shows_healthy_components(running_stack: tuple[dict[str, str], str]) -> None:
