@@ -15,6 +15,7 @@ from isolation import isolated_environ
 from reliability_helpers import count_spans, invoke, invoke_ok, send_spans
 
 from stackkit.phoenix.api import PhoenixClient
+from stackkit.phoenix.pricing import OFFLINE_MODEL
 from stackkit.settings import Settings, load_settings
 from stackkit.traffic import run_traffic
 
@@ -59,6 +60,10 @@ def test_traces_survive_restart_and_down_up_and_only_volumes_deletes(environ: di
     restart = invoke_ok(environ, "restart", "--service", "phoenix")
     after_restart = count_spans(url, project)  # no waiting: every acknowledged span is already written
     assert after_restart == sent
+    # The demo's price went into this backend's fresh database before Phoenix's first start, once only.
+    log = invoke_ok(environ, "logs", "--service", "phoenix", "--tail", "100000")
+    assert log.count(f"{OFFLINE_MODEL} priced in Phoenix's database before its start") == 1, log
+    assert f"{OFFLINE_MODEL} already priced in Phoenix's database before its start" in log, log
 
     invoke_ok(environ, "down")
     invoke_ok(environ, "up", "--only", "phoenix")
