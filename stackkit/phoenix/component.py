@@ -39,7 +39,8 @@ def _command(settings: Settings) -> list[str]:
     metrics = "metrics" if settings.stack_phoenix_metrics else "no-metrics"  # STACK_PHOENIX_METRICS
     command = [sys.executable, "-c", launch, phoenix_env.ensure(settings.phoenix_version), metrics]
     if settings.ai_demo_llm_provider == "offline":
-        # Priced before Phoenix starts, so the price is live once it answers (stackkit/phoenix/seeded_serve.py).
+        # Priced before Phoenix starts, so the price is live once it answers (stackkit/phoenix/seeded_serve.py);
+        # also with `--only phoenix`, so a demo started later finds it live.
         command.append(model_pricing.seed_argument())
     return command
 
