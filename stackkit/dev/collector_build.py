@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import os
 import shutil
 import signal
@@ -111,17 +112,33 @@ def install_builder(go: str, out: Printer) -> Path:
 
 
 def build(out: Printer = _print, force: bool = False) -> Path:
-    """The built Collector's path, building it first when it is missing (or `force`)."""
+    """The built Collector's path, building it first when it is missing (or `force`). One build per manifest
+    at a time: a second `nox -s collector` (another checkout, a CI job beside a helper's) waits for the first
+    and then finds it built, instead of deleting its half-done folder."""
     binary = otelcol.built_binary()
     if binary.is_file() and not force:
         out(f"collector build: already built: {binary}")
         return binary
+    final = otelcol.build_dir()
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with open(final.with_name(final.name + ".lock"), "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            out(f"collector build: another build of this manifest is running; waiting for it ({lock.name})")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if binary.is_file() and not force:
+                out(f"collector build: built by the other build: {binary}")
+                return binary
+        return _build_locked(binary, final, out)
+
+
+def _build_locked(binary: Path, final: Path, out: Printer) -> Path:
     started = time.monotonic()
     go = find_go()
     version = subprocess.run([go, "version"], capture_output=True, text=True, check=False).stdout.strip()
     out(f"collector build: {version or go}; manifest {otelcol.MANIFEST.name} (hash {otelcol.manifest_hash()})")
     builder = install_builder(go, out)
-    final = otelcol.build_dir()
     work = final.with_name(final.name + ".partial")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import re
 import subprocess
 import sys
@@ -60,3 +61,29 @@ def test_without_go_the_build_names_where_to_get_it(tmp_path: Path, monkeypatch:
     monkeypatch.setitem(system_packages.BY_NAME, "go", nowhere)
     with pytest.raises(collector_build.UsageError, match=r"go\.dev/doc/install"):
         collector_build.find_go()
+
+
+def test_a_second_build_waits_for_the_first_and_finds_its_binary(tmp_path: Path) -> None:
+    """Two `nox -s collector` at once (two checkouts, one cache): the second waits on the first's lock and
+    takes what it built, rather than deleting the first's half-done folder and building again."""
+    env = {"XDG_CACHE_HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    final = tmp_path / "stackkit" / "otelcol" / otelcol.manifest_hash()
+    final.parent.mkdir(parents=True)
+    with open(final.with_name(final.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the first build, running
+        second = subprocess.Popen(
+            [sys.executable, "-m", "stackkit.dev.collector_build"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert second.stdout is not None
+        assert "another build of this manifest is running; waiting for it" in second.stdout.readline()
+        assert second.poll() is None
+        # The first build finishes: its folder is renamed into place, then its lock released.
+        final.mkdir()
+        (final / otelcol.BINARY_NAME).write_bytes(b"")
+    rest = second.communicate(timeout=60)[0]
+    assert second.returncode == 0, rest
+    assert f"built by the other build: {final / otelcol.BINARY_NAME}" in rest
