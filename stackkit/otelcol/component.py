@@ -219,4 +219,9 @@ OTELCOL = Component(
     not_chosen=_not_chosen,
     printable_pieces=(("otelcol-config", config_to_paste),),
     native_missing=_native_missing,
+    # stacks/otelcol/config.yaml.j2: the sending queue is on disk with fsync; the batch before it is memory.
+    exit_consequence=(
+        "spans in the Collector's on-disk sending queue are sent when it starts again; spans still in its "
+        "batch processor (at most 200 ms of them) are lost, and the senders were told they were accepted"
+    ),
 )

@@ -65,6 +65,16 @@ def test_the_default_config_is_valid_listens_everywhere_and_queues_on_disk(tmp_p
     assert stat.S_IMODE(config.stat().st_mode) == 0o600
 
 
+def test_what_an_unexpected_exit_loses_is_what_the_config_keeps_in_memory(tmp_path: Path) -> None:
+    """`invoke status` says it after a crash (lifecycle.unexpected_exit_notes): true only while the queue is
+    on disk with fsync and the batch before it waits 200 ms."""
+    _, parsed, _ = rendered(isolated_settings(tmp_path / "state"))
+    assert parsed["extensions"][otelcol.STORAGE_ID]["fsync"] is True
+    assert parsed["processors"]["batch/traces"]["timeout"] == "200ms"
+    assert "on-disk sending queue are sent when it starts again" in otelcol.OTELCOL.exit_consequence
+    assert "at most 200 ms of them" in otelcol.OTELCOL.exit_consequence
+
+
 def test_auth_and_remote_write_are_valid_and_the_key_stays_out_of_the_file(tmp_path: Path) -> None:
     settings = isolated_settings(
         tmp_path / "state",
