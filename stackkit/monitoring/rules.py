@@ -146,8 +146,9 @@ def rules(settings: Settings, watched: Watched) -> list[Rule]:
             f"The fan-out at {where} could not queue {count} spans in the last {WINDOW} ({component}): its "
             "sending queue is full and they are dropped. Diagnose: `invoke verify` (alloy.queue).",
             "Phoenix has been unreachable or slower than the traffic for longer than the queue holds "
-            "(ALLOY_QUEUE_MIB, README: Sizing Alloy's queue). Bring Phoenix back (`invoke status`), or give the "
-            "queue more room.",
+            "(ALLOY_QUEUE_MIB, README: Sizing Alloy's queue). The apps were answered 200 (the batch processor in "
+            "front of the queue took the spans first), so only this alert tells. Bring Phoenix back "
+            "(`invoke status`), or give the queue more room.",
         ),
         Rule(
             "FanoutQueueNearFull",
@@ -167,8 +168,9 @@ def rules(settings: Settings, watched: Watched) -> list[Rule]:
             "critical",
             f"The fan-out's receiver at {where} refused {count} spans in the last {WINDOW} ({receiver}): "
             "senders were told to retry or drop them. Diagnose: `invoke verify`.",
-            "The pipeline behind the receiver pushed back (the sending queue full, a memory limiter): an SDK "
-            "retries a few times, then drops. Usually Phoenix is down or slow: see FanoutQueueNearFull, "
+            "The pipeline behind the receiver pushed back (a memory limiter, a processor refusing); a full sending "
+            "queue is not refused here (the batch processor takes the spans first: FanoutQueueOverflow counts "
+            "them). An SDK retries a few times, then drops. Usually Phoenix is down or slow: see FanoutQueueNearFull, "
             f"`invoke status`, `invoke logs --service {fanout} --tail 100`.",
         ),
         Rule(

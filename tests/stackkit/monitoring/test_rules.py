@@ -6,20 +6,17 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
-import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import yaml
 from isolation import invoke, isolated_environ
-from monitoring_helpers import FIXTURES, WATCHED, write_rules
+from monitoring_helpers import FIXTURES, WATCHED, poll, printed, timestamp, write_rules
 from reliability_helpers import invoke_ok, post, raw_batch
 from system import require
 
@@ -119,7 +116,6 @@ def test_without_a_fanout_the_rules_do_not_expect_one() -> None:
 
 # --- a real Prometheus scraping the real Phoenix ------------------------------------------------------------------
 
-T = TypeVar("T")
 FLOOD_QUEUE_SIZE = "1000"
 
 
@@ -149,27 +145,6 @@ def up_with_phoenix_metrics(environ: dict[str, str], settings: Settings, seconds
         if "Phoenix's metrics on" in (settings.logs_dir / "phoenix.log").read_text():
             return
         invoke_ok(environ, "down")
-
-
-def printed(environ: dict[str, str], piece: str) -> str:
-    result = invoke(environ, "render", "--print", piece)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-def poll(condition: Callable[[], T | None], seconds: float, what: str) -> T:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if (found := condition()) is not None:
-            return found
-        time.sleep(0.25)
-    pytest.fail(f"not within {seconds:g}s: {what}")
-
-
-def timestamp(rfc3339: str) -> float:
-    # Prometheus writes nanoseconds; Python parses at most microseconds.
-    trimmed = re.sub(r"(\.\d{6})\d*", r"\1", rfc3339).replace("Z", "+00:00")
-    return datetime.fromisoformat(trimmed).timestamp()
 
 
 @pytest.mark.phoenix
