@@ -174,8 +174,9 @@ def dashboard_rows(settings: Settings, watched: Watched) -> list[Row]:
                     f"Spans refused by the receiver (per {WINDOW})",
                     (Query(s.fanout_refused, "{{component_id}}{{receiver}} {{transport}}"),),
                     "short",
-                    "Spans the receiver pushed back to the apps (the pipeline behind it is full). Red: Phoenix is down "
-                    "or slow; `invoke status`, `invoke logs --service alloy` (or otelcol).",
+                    "Spans the receiver pushed back to the apps (a memory limiter or a processor refused them; a "
+                    "full sending queue is not refused here: see Spans the exporter lost, queue full). Red: "
+                    "`invoke status`, `invoke logs --service alloy` (or otelcol).",
                     red_at=1,
                     about="fanout",
                 ),
