@@ -75,13 +75,18 @@ def test_the_install_step_names_what_is_missing_in_one_line_and_fails_only_under
     under_ci = system_packages.ensure(["smoke_docker"], lines.append, local | {"CI": "true"}, may_install=False)
     assert under_ci == system_packages.MISSING_UNDER_CI
     assert len(lines) == 2
-    # dockerd and debootstrap are found in /usr/sbin where installed (off an ordinary user's PATH); the two
-    # looked up on PATH only are missing here.
+    # The two looked up on PATH only are missing here whatever the machine has; dockerd and debootstrap are
+    # found in /usr/sbin where this machine has them installed (off an ordinary user's PATH), else named too.
+    absent = [program for program in system_packages.for_sessions(["smoke_docker"]) if program.locate(local) is None]
+    assert [program.name for program in absent if program.name in ("docker-compose", "docker")] == [
+        "docker-compose",
+        "docker",
+    ]
     assert lines[0] == (
-        "nox -s smoke_docker: not installed: docker-compose, docker (as root: apt-get install -y docker-compose "
-        "docker.io); the tests that need them are skipped"
+        f"nox -s smoke_docker: not installed: {system_packages.describe(absent)}; the tests that need them are skipped"
     )
-    assert lines[1].startswith("nox -s smoke_docker: CI=true and not installed: docker-compose, docker (as root:")
+    assert "(as root: apt-get install -y docker-compose docker.io" in lines[0]
+    assert lines[1] == f"nox -s smoke_docker: CI=true and not installed: {system_packages.describe(absent)}"
     present: list[str] = []
     assert system_packages.ensure(["lint"], present.append, local, may_install=False) == 0
     assert present == ["nox -s lint: system programs present: none needed"]
