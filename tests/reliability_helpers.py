@@ -13,6 +13,7 @@ import requests
 from isolation import invoke
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -21,12 +22,15 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 from stackkit.phoenix.api import PhoenixClient
 
 
-def raw_batch(spans: int) -> bytes:
-    """One OTLP/HTTP export request body holding `spans` minimal spans of one new trace."""
+def raw_batch(spans: int, padding: int = 0) -> bytes:
+    """One OTLP/HTTP export request body holding `spans` minimal spans of one new trace, each with an attribute
+    of `padding` bytes when given (to fill a queue sized in bytes)."""
     trace_id, now = token_bytes(16), time.time_ns()
     body = [Span(trace_id=trace_id, span_id=token_bytes(8), name="flood") for _ in range(spans)]
     for span in body:
         span.start_time_unix_nano, span.end_time_unix_nano = now, now + 1000
+        if padding:
+            span.attributes.append(KeyValue(key="padding", value=AnyValue(string_value="x" * padding)))
     return ExportTraceServiceRequest(
         resource_spans=[ResourceSpans(scope_spans=[ScopeSpans(spans=body)])]
     ).SerializeToString()

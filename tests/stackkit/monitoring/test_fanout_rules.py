@@ -15,7 +15,6 @@ import re
 import time
 from collections.abc import Callable
 from pathlib import Path
-from secrets import token_bytes
 from typing import Any
 
 import pytest
@@ -24,10 +23,7 @@ import yaml
 from collector_helpers import collector_binary
 from isolation import invoke, isolated_environ
 from monitoring_helpers import poll, printed, timestamp
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
-from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
-from reliability_helpers import invoke_ok
+from reliability_helpers import invoke_ok, raw_batch
 from system import require
 
 from stackkit import monitoring, secrets, traffic
@@ -102,24 +98,6 @@ def _fanout_panels_without_data(prometheus: PrometheusServer, settings: Settings
         for panel in row.panels
         if panel.about == "fanout" and not any(prometheus.query(query.expr) for query in panel.queries)
     ]
-
-
-def _padded_batch(spans: int, padding: int) -> bytes:
-    """One OTLP/HTTP export request of `spans` spans of one trace, each carrying `padding` bytes of attribute."""
-    trace_id, now, filler = token_bytes(16), time.time_ns(), "x" * padding
-    body = [
-        Span(
-            trace_id=trace_id,
-            span_id=token_bytes(8),
-            name="overflow",
-            start_time_unix_nano=now,
-            end_time_unix_nano=now + 1000,
-            attributes=[KeyValue(key="padding", value=AnyValue(string_value=filler))],
-        )
-        for _ in range(spans)
-    ]
-    request = ExportTraceServiceRequest(resource_spans=[ResourceSpans(scope_spans=[ScopeSpans(spans=body)])])
-    return request.SerializeToString()
 
 
 def _queue_bytes(settings: Settings) -> float:
@@ -216,7 +194,7 @@ def _check_against(prometheus: PrometheusServer, environ: dict[str, str], settin
     receiver = f"http://127.0.0.1:{settings.alloy_otlp_http_port}/v1/traces"
     flood = time.time()
     statuses = []
-    body = _padded_batch(100, 16 * 1024)  # 1.6 MB: ten fill the queue, and Phoenix writes them back in seconds
+    body = raw_batch(100, padding=16 * 1024)  # 1.6 MB: ten fill the queue, and Phoenix writes them back in seconds
     for _ in range(50):
         answer = requests.post(receiver, data=body, headers={"Content-Type": "application/x-protobuf"}, timeout=30)
         statuses.append(answer.status_code)
