@@ -23,6 +23,15 @@ ALLOY_QUEUE_CONSUMERS = 2
 # Retried until Phoenix answers: the queue's bound, not a timer, decides what is dropped in a long outage.
 ALLOY_RETRY_MAX_ELAPSED = "0s"
 MIB = 1024 * 1024
+# Traces are batched in the exporter's sending queue (its `batch` block), not by a batch processor: a processor
+# answers the receiver before the queue is tried, so a full queue was answered 200 and its spans dropped. In the
+# queue, a full queue refuses the export request with a retryable error. Batches are measured in bytes, like the
+# queue; their spans stay in the queue's file until Phoenix took them. A batch leaves after QUEUE_BATCH_FLUSH or
+# once it holds QUEUE_BATCH_MIN_BYTES, and is split above QUEUE_BATCH_MAX_BYTES (~160 and ~320 LLM spans of
+# ~50 KiB): each consumer holds at most one such batch in memory while sending.
+QUEUE_BATCH_FLUSH = "200ms"
+QUEUE_BATCH_MIN_BYTES = 8 * MIB
+QUEUE_BATCH_MAX_BYTES = 16 * MIB
 DATA_FOLDER = ALLOY_NAME
 # Pieces `invoke render --print NAME` prints for pasting into an Alloy configuration the user runs.
 PRINTABLE_PIECES = ("phoenix-exporter",)
@@ -55,6 +64,17 @@ def fan_out_environment(settings: Settings, plan: Plan, secrets: Mapping[str, st
     if settings.metrics_enabled:
         env["PROMETHEUS_REMOTE_WRITE_URL"] = settings.prometheus_remote_write_url
     return env
+
+
+def queue_batch(queue_bytes: int) -> dict[str, int | str]:
+    """The sending queue's batch sizes for a queue of `queue_bytes`: a batch is sent once it holds half the queue
+    at most (a batch waiting to fill a 1 MiB queue would only leave on its timer) and is never larger than the
+    queue (the Collector refuses a min_size above queue_size)."""
+    return {
+        "batch_flush_timeout": QUEUE_BATCH_FLUSH,
+        "batch_min_bytes": min(QUEUE_BATCH_MIN_BYTES, queue_bytes // 2),
+        "batch_max_bytes": min(QUEUE_BATCH_MAX_BYTES, queue_bytes),
+    }
 
 
 def environment(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> dict[str, str]:
@@ -92,6 +112,7 @@ def pieces(settings: Settings, plan: Plan) -> dict[str, str]:
         "queue_mib": settings.alloy_queue_mib,
         "queue_consumers": ALLOY_QUEUE_CONSUMERS,
         "retry_max_elapsed": ALLOY_RETRY_MAX_ELAPSED,
+        **queue_batch(settings.alloy_queue_mib * MIB),
     }
     return {
         name.removesuffix(".j2"): templates.get_template(name).render(context)
@@ -156,5 +177,8 @@ ALLOY = Component(
     destination=lambda plan: PHOENIX.name,
     printable_pieces=tuple((name, functools.partial(piece_to_paste, name=name)) for name in PRINTABLE_PIECES),
     not_chosen=_not_chosen,
-    exit_consequence="spans in Alloy's on-disk queue are resent when it starts again; spans in memory may be lost",
+    exit_consequence=(
+        "spans in Alloy's on-disk queue (every span it accepted) are sent when it starts again; while it is down "
+        "the apps' exports fail, and their SDKs retry for a while, then drop"
+    ),
 )

@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 import jinja2
 import requests
 
-from stackkit.alloy.component import fan_out_environment, phoenix_metrics_address
+from stackkit.alloy.component import fan_out_environment, phoenix_metrics_address, queue_batch
 from stackkit.phoenix.component import PHOENIX
 from stackkit.setting_values import OTELCOL_NAME
 from stackkit.settings import REPO_ROOT, Settings
@@ -117,6 +117,7 @@ def config_text(settings: Settings, plan: Plan) -> str:
         "queue_bytes": settings.alloy_queue_mib * MIB,
         "queue_mib": settings.alloy_queue_mib,
         "queue_consumers": QUEUE_CONSUMERS,
+        **queue_batch(settings.alloy_queue_mib * MIB),
         "exporter_id": EXPORTER_ID,
         "storage_id": STORAGE_ID,
     }
@@ -219,9 +220,9 @@ OTELCOL = Component(
     not_chosen=_not_chosen,
     printable_pieces=(("otelcol-config", config_to_paste),),
     native_missing=_native_missing,
-    # stacks/otelcol/config.yaml.j2: the sending queue is on disk with fsync; the batch before it is memory.
+    # stacks/otelcol/config.yaml.j2: the receiver answers only once the spans are in the on-disk queue (fsync).
     exit_consequence=(
-        "spans in the Collector's on-disk sending queue are sent when it starts again; spans still in its "
-        "batch processor (at most 200 ms of them) are lost, and the senders were told they were accepted"
+        "spans in the Collector's on-disk sending queue (every span it accepted) are sent when it starts again; "
+        "while it is down the apps' exports fail, and their SDKs retry for a while, then drop"
     ),
 )

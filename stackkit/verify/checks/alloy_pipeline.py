@@ -21,6 +21,8 @@ from stackkit.verify.registry import CheckResult, VerifyContext, check
 
 # alloy.pipeline
 
+BATCH_PROCESSOR = "otelcol.processor.batch"
+
 
 def traces_output(component: Component) -> tuple[Attribute | None, list[tuple[str, ...]]]:
     output = component.block.block("output")
@@ -56,9 +58,7 @@ def trace_route(receiver: Component, ctx: VerifyContext) -> tuple[list[CheckResu
         return [
             fail(
                 f"the traces output of {receiver.id} is {state}: every span received is dropped",
-                receiver.source.fix_in(
-                    f"set output {{ traces = [otelcol.processor.batch.traces.input] }} in {receiver.id}"
-                ),
+                receiver.source.fix_in(f"set output {{ traces = [{HTTP_EXPORTER}.phoenix.input] }} in {receiver.id}"),
                 at=receiver.where(attribute.line if attribute else None),
             )
         ], []
@@ -100,6 +100,20 @@ def trace_route(receiver: Component, ctx: VerifyContext) -> tuple[list[CheckResu
                 )
             )
         pending += [(target, next_target, output.line) for next_target in next_targets]  # type: ignore[union-attr]
+    if batching := [step for step in to_phoenix if step.startswith(BATCH_PROCESSOR + ".")]:
+        where = config.resolve(tuple(batching[0].split("."))) or receiver
+        findings.append(
+            fail(
+                f"{batching[0]} is on the traces path to {to_phoenix[-1]}: it answers the receiver before the "
+                "sending queue is tried, so when the queue is full the senders are answered 200 and the spans are "
+                "dropped (counted only in otelcol_exporter_enqueue_failed_spans)",
+                where.source.fix_in(
+                    f"route the traces straight to {to_phoenix[-1]}.input and batch in its sending_queue's batch "
+                    "block; a full queue is then refused to the sender with a retryable error"
+                ),
+                at=where.where(),
+            )
+        )
     if not to_phoenix and not findings:
         findings.append(
             fail(

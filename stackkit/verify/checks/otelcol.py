@@ -34,6 +34,13 @@ def _structure_problems(parsed: object) -> list[str]:
     for name, endpoint in ((parsed.get("receivers") or {}).get("otlp", {}).get("protocols") or {}).items():
         if not str((endpoint or {}).get("endpoint", "")).startswith("0.0.0.0:"):
             problems.append(f"the otlp receiver's {name} endpoint is not on 0.0.0.0 (others cannot reach it)")
+    traces = (service.get("pipelines") or {}).get("traces") or {}
+    if any(str(name).split("/")[0] == "batch" for name in traces.get("processors") or []):
+        problems.append(
+            "a batch processor is in the traces pipeline: it answers the receiver before the sending queue is "
+            "tried, so a full queue answers the senders 200 and drops their spans (batch in the exporter's "
+            "sending_queue instead)"
+        )
     exporter = (parsed.get("exporters") or {}).get(otelcol.EXPORTER_ID) or {}
     if str(exporter.get("endpoint", "")).rstrip("/").endswith("/v1/traces"):
         problems.append(f"{otelcol.EXPORTER_ID}'s endpoint ends in /v1/traces (it appends it: 404)")
@@ -143,7 +150,9 @@ def otelcol_queue(ctx: VerifyContext) -> CheckResult:
     labels = {"exporter": otelcol.EXPORTER_ID}
     size = otelcol.metric_sum(text, "otelcol_exporter_queue_size", **labels)
     capacity = otelcol.metric_sum(text, "otelcol_exporter_queue_capacity", **labels)
-    refused = otelcol.metric_sum(text, "otelcol_exporter_enqueue_failed_spans", **labels)
+    not_queued = otelcol.metric_sum(text, "otelcol_exporter_enqueue_failed_spans", **labels)
+    # What the receiver answered: a refusal is an HTTP 503 / gRPC UNAVAILABLE the sender's SDK retries.
+    refused = otelcol.metric_sum(text, "otelcol_receiver_refused_spans", receiver="otlp")
     if not capacity:
         return CheckResult.failed(
             f"the Collector reports no sending queue for {otelcol.EXPORTER_ID}: spans are not held while Phoenix is "
@@ -151,11 +160,28 @@ def otelcol_queue(ctx: VerifyContext) -> CheckResult:
             "render again (`invoke up`): the stack's config.yaml has a sending_queue on file_storage",
         )
     used = f"{size / otelcol.MIB:.1f} of {capacity / otelcol.MIB:g} MiB queued on disk"
+    fix = (
+        "Phoenix is down or slower than the traffic: see phoenix.health and phoenix.ingest; ALLOY_QUEUE_MIB "
+        "raises the bound"
+    )
+    if not_queued and refused >= not_queued:
+        return CheckResult.failed(
+            f"{used}; the full queue could not take {not_queued:g} spans, and the receiver refused {refused:g} spans "
+            "to their senders with a retryable error (their SDKs retry, then drop and count what still fails: "
+            "`invoke traffic` reports the demo's)",
+            fix,
+        )
+    if not_queued:
+        return CheckResult.failed(
+            f"{used}; the full queue dropped {not_queued - refused:g} spans the receiver had answered with success "
+            f"(it refused {refused:g}): something in front of the queue took them first, and they are lost",
+            "route the traces pipeline straight to the exporter (batch in its sending_queue), then " + fix,
+        )
     if refused:
         return CheckResult.failed(
-            f"{used}; the full queue refused {refused:g} spans (the senders were told to retry)",
-            "Phoenix is down or slower than the traffic: see phoenix.health and phoenix.ingest; ALLOY_QUEUE_MIB "
-            "raises the bound",
+            f"{used}; the receiver refused {refused:g} spans to their senders with a retryable error (their SDKs "
+            "retry, then drop and count what still fails)",
+            "`invoke logs --service otelcol` says what pushed back",
         )
     if size > capacity / 2:
         return CheckResult.warned(f"{used}: Phoenix is behind or unreachable", "see phoenix.health and phoenix.ingest")

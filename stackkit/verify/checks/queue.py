@@ -2,8 +2,9 @@
 
 What the pinned Alloy (v1.18.1) accepts, from grafana/alloy docs/sources/shared/reference/components/
 otelcol-queue-block.md and internal/component/otelcol/config_queue.go: `sizer` is "requests" (the default:
-queue_size counts batches), "items" (spans) or "bytes" (serialized size); `storage` takes an
-otelcol.storage.* handler, and then "the queue is no longer stored in memory" and survives a restart.
+queue_size counts export requests), "items" (spans) or "bytes" (serialized size); `storage` takes an
+otelcol.storage.* handler, and then "the queue is no longer stored in memory" and survives a restart. Its
+`batch` block (flush_timeout, sizer, min_size, max_size) forms the batches sent to Phoenix from the queue.
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ def _number(block: Block | None, name: str, default: int) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _largest_batch(ctx: VerifyContext, exporter: Component) -> int:
-    """The largest batch (spans) the batch processors feeding this exporter's traces can send it."""
+def _largest_request(ctx: VerifyContext, exporter: Component) -> int:
+    """The most spans one request into this exporter can carry: a batch processor's cap when one feeds it, else
+    what a sender may put in one export request."""
     sizes = []
     for processor in ctx.files.alloy.named("otelcol.processor.batch"):
         output = processor.block.block("output")
@@ -43,6 +45,25 @@ def _largest_batch(ctx: VerifyContext, exporter: Component) -> int:
             size = _number(processor.block, "send_batch_max_size", 0)
             sizes.append(size or DEFAULT_BATCH_MAX_SPANS)
     return max(sizes, default=DEFAULT_BATCH_MAX_SPANS)
+
+
+def _in_memory(queue: Block, sizer: str, consumers: int) -> str:
+    """What the queue's consumers hold in memory while sending, from its batch block."""
+    batch = queue.block("batch")
+    if batch is None:
+        return f"{consumers} consumers send one queued request each (no batch block: as the senders sent them)"
+    batch_sizer_attribute = batch.attribute("sizer")
+    batch_sizer = evaluate(batch_sizer_attribute.value) if batch_sizer_attribute else sizer
+    largest = _number(batch, "max_size", 0) or _number(batch, "min_size", 0)
+    if not largest:
+        return f"{consumers} consumers hold batches of unbounded size in memory while sending"
+    if batch_sizer == "bytes":
+        return f"{consumers} consumers hold up to {consumers} x {largest / MIB:g} MiB batches in memory while sending"
+    in_flight = consumers * largest * LLM_SPAN_BYTES / MIB
+    return (
+        f"{consumers} consumers hold up to {consumers} x {largest} spans (~{in_flight:.0f} MiB of LLM spans) in "
+        "memory while sending"
+    )
 
 
 def _storage_findings(exporter: Component, queue: Block, ctx: VerifyContext) -> tuple[list[CheckResult], str]:
@@ -106,13 +127,13 @@ def alloy_queue(ctx: VerifyContext) -> CheckResult:
     findings: list[CheckResult] = []
     summaries = []
     for exporter in exporters:
-        batch_spans = _largest_batch(ctx, exporter)
+        request_spans = _largest_request(ctx, exporter)
         queue = exporter.block.block("sending_queue")
         enabled_attribute = queue.attribute("enabled") if queue else None
         enabled = evaluate(enabled_attribute.value) if enabled_attribute else True
         if queue is None or enabled is not True:
             what = (
-                "has no sending_queue block: the default queue holds 1000 batches in memory"
+                "has no sending_queue block: the default queue holds 1000 requests in memory"
                 if queue is None
                 else ("disables its sending_queue: every span sent while Phoenix restarts is dropped")
             )
@@ -132,11 +153,11 @@ def alloy_queue(ctx: VerifyContext) -> CheckResult:
         size = _number(queue, "queue_size", DEFAULT_QUEUE_SIZE)
         consumers = _number(queue, "num_consumers", DEFAULT_CONSUMERS) or DEFAULT_CONSUMERS
         if sizer not in ("bytes", "items"):
-            spans = (size or DEFAULT_QUEUE_SIZE) * batch_spans
+            spans = (size or DEFAULT_QUEUE_SIZE) * request_spans
             findings.append(
                 fail(
-                    f"sending_queue counts batches (sizer {sizer!r}): {size} batches "
-                    f"of up to {batch_spans} spans is {spans:,} spans, ~{spans * LLM_SPAN_BYTES // MIB:,} MiB of "
+                    f"sending_queue counts requests (sizer {sizer!r}): {size} requests "
+                    f"of up to {request_spans} spans is {spans:,} spans, ~{spans * LLM_SPAN_BYTES // MIB:,} MiB of "
                     "~50 KiB LLM spans: unbounded for any real host",
                     exporter.source.fix_in('set sizer = "bytes" and queue_size to a budget in bytes (ALLOY_QUEUE_MIB)'),
                     at=exporter.where(queue.line),
@@ -157,9 +178,7 @@ def alloy_queue(ctx: VerifyContext) -> CheckResult:
         bound = (
             f"{size / MIB:g} MiB" if sizer == "bytes" else f"{size:,} spans (~{size * LLM_SPAN_BYTES / MIB:,.0f} MiB)"
         )
-        in_flight = consumers * batch_spans * LLM_SPAN_BYTES / MIB
         summaries.append(
-            f"{exporter.id} queues at most {bound} in {storage_id or 'memory'}; {consumers} consumers hold up to "
-            f"{consumers} x {batch_spans} spans (~{in_flight:.0f} MiB of LLM spans) in memory while sending"
+            f"{exporter.id} queues at most {bound} in {storage_id or 'memory'}; {_in_memory(queue, sizer, consumers)}"
         )
     return conclude(findings, "; ".join(summaries))

@@ -65,14 +65,21 @@ def test_the_default_config_is_valid_listens_everywhere_and_queues_on_disk(tmp_p
     assert stat.S_IMODE(config.stat().st_mode) == 0o600
 
 
-def test_what_an_unexpected_exit_loses_is_what_the_config_keeps_in_memory(tmp_path: Path) -> None:
-    """`invoke status` says it after a crash (lifecycle.unexpected_exit_notes): true only while the queue is
-    on disk with fsync and the batch before it waits 200 ms."""
-    _, parsed, _ = rendered(isolated_settings(tmp_path / "state"))
-    assert parsed["extensions"][otelcol.STORAGE_ID]["fsync"] is True
-    assert parsed["processors"]["batch/traces"]["timeout"] == "200ms"
-    assert "on-disk sending queue are sent when it starts again" in otelcol.OTELCOL.exit_consequence
-    assert "at most 200 ms of them" in otelcol.OTELCOL.exit_consequence
+def test_traces_go_straight_to_the_queue_which_batches_in_bytes_within_its_size(tmp_path: Path) -> None:
+    """No batch processor before the exporter (it would answer the receiver 200 before the queue is tried, so a
+    full queue would drop spans silently): the queue batches, in bytes, never above its own size."""
+    for mib, min_size, max_size in ((1, 512 * 1024, 1024 * 1024), (256, 8 * 1024 * 1024, 16 * 1024 * 1024)):
+        config, parsed, env = rendered(isolated_settings(tmp_path / f"state-{mib}", ALLOY_QUEUE_MIB=str(mib)))
+        assert_valid(config, env)
+        traces = parsed["service"]["pipelines"]["traces"]
+        assert traces == {"receivers": ["otlp"], "exporters": [otelcol.EXPORTER_ID]}, traces
+        assert not any(name.startswith("batch/traces") for name in parsed["processors"])
+        queue = parsed["exporters"][otelcol.EXPORTER_ID]["sending_queue"]
+        assert queue["block_on_overflow"] is False  # refuse at once (503): the sender's SDK retries
+        batch = {"flush_timeout": "200ms", "sizer": "bytes", "min_size": min_size, "max_size": max_size}
+        assert queue["batch"] == batch
+        assert queue["batch"]["min_size"] <= queue["queue_size"]
+        assert parsed["extensions"][otelcol.STORAGE_ID]["fsync"] is True
 
 
 def test_auth_and_remote_write_are_valid_and_the_key_stays_out_of_the_file(tmp_path: Path) -> None:

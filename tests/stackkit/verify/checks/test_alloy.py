@@ -17,15 +17,15 @@ def test_a_syntax_error_names_the_file_and_line(copy: RepoCopy) -> None:
     before = copy.results()
     edit(
         copy.alloy("config.alloy"),
-        'otelcol.processor.batch "traces" {',
-        'otelcol.processor.batch "traces"\n{',
+        'otelcol.receiver.otlp "default" {',
+        'otelcol.receiver.otlp "default"\n{',
     )
     result = assert_only_check_changed(
         before,
         copy.results(),
         "alloy.syntax",
         "fail",
-        "stacks/grafana-alloy/config.alloy:28 column",
+        "stacks/grafana-alloy/config.alloy:13 column",
         "same line as its name",
         # The receiver is defined in the file that no longer parses: those checks cannot run.
         also_changed={"alloy.receiver-bind": "skip", "alloy.pipeline": "skip"},
@@ -45,7 +45,7 @@ def test_a_reference_to_an_undefined_component_fails(copy: RepoCopy) -> None:
         copy.results(),
         "alloy.syntax",
         "fail",
-        "config.alloy:34",
+        "config.alloy:26",
         "otelcol.exporter.otlphttp.phoenx.input matches no component",
         "defined labels for that component: phoenix",
         also_changed={"alloy.pipeline": "fail"},
@@ -97,7 +97,7 @@ def test_a_receiver_bound_to_loopback_fails(copy: RepoCopy) -> None:
         copy.results(),
         "alloy.receiver-bind",
         "fail",
-        "config.alloy:15",
+        "config.alloy:18",
         "'127.0.0.1:4317'",
         "listener",
     )

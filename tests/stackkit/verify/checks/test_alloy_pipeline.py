@@ -12,9 +12,22 @@ from verify_helpers import (
 # alloy.pipeline
 
 
+RECEIVER_TRACES = "    traces  = [otelcol.exporter.otlphttp.phoenix.input]\n"
+
+
+def add_batch_processor(copy: RepoCopy, traces_to: str) -> None:
+    """Put an otelcol.processor.batch between the receiver and `traces_to`."""
+    config = copy.alloy("config.alloy")
+    edit(config, RECEIVER_TRACES, "    traces  = [otelcol.processor.batch.traces.input]\n")
+    config.write_text(
+        config.read_text()
+        + f'\notelcol.processor.batch "traces" {{\n  output {{\n    traces = [{traces_to}]\n  }}\n}}\n'
+    )
+
+
 def test_a_processor_with_an_empty_traces_output_fails(copy: RepoCopy) -> None:
     before = copy.results()
-    edit(copy.alloy("config.alloy"), "traces = [otelcol.exporter.otlphttp.phoenix.input]", "traces = []")
+    add_batch_processor(copy, "")
     assert_only_check_changed(
         before,
         copy.results(),
@@ -25,9 +38,25 @@ def test_a_processor_with_an_empty_traces_output_fails(copy: RepoCopy) -> None:
     )
 
 
+def test_a_batch_processor_in_front_of_the_queue_fails_because_a_full_queue_would_answer_200(
+    copy: RepoCopy,
+) -> None:
+    before = copy.results()
+    add_batch_processor(copy, "otelcol.exporter.otlphttp.phoenix.input")
+    result = assert_only_check_changed(
+        before,
+        copy.results(),
+        "alloy.pipeline",
+        "fail",
+        "otelcol.processor.batch.traces is on the traces path to otelcol.exporter.otlphttp.phoenix",
+        "the senders are answered 200 and the spans are dropped",
+    )
+    assert "batch in its sending_queue's batch block" in result.fix
+
+
 def test_a_receiver_without_a_traces_output_fails(copy: RepoCopy) -> None:
     before = copy.results()
-    edit(copy.alloy("config.alloy"), "    traces  = [otelcol.processor.batch.traces.input]\n", "")
+    edit(copy.alloy("config.alloy"), RECEIVER_TRACES, "")
     assert_only_check_changed(
         before, copy.results(), "alloy.pipeline", "fail", "the traces output of otelcol.receiver.otlp.default"
     )

@@ -11,7 +11,7 @@ def test_the_shipped_queue_is_bounded_by_alloy_queue_mib_and_on_disk(copy: RepoC
     result = copy.results(ALLOY_QUEUE_MIB="64")["alloy.queue"]
     assert result.status == "pass", result
     assert "queues at most 64 MiB in otelcol.storage.file.queue" in result.summary
-    assert "2 consumers hold up to 2 x 500 spans" in result.summary
+    assert "2 consumers hold up to 2 x 16 MiB batches in memory while sending" in result.summary
 
 
 def test_a_queue_counted_in_batches_fails_with_its_worst_case(copy: RepoCopy) -> None:
@@ -19,7 +19,12 @@ def test_a_queue_counted_in_batches_fails_with_its_worst_case(copy: RepoCopy) ->
     edit(copy.alloy(EXPORTER), '    sizer             = "bytes"\n', "")
     edit(copy.alloy(EXPORTER), "    queue_size        = {{ queue_bytes }}\n", "    queue_size        = 1000\n")
     result = assert_only_check_changed(
-        before, copy.results(), "alloy.queue", "fail", "counts batches", "1000 batches of up to 500 spans is 500,000"
+        before,
+        copy.results(),
+        "alloy.queue",
+        "fail",
+        "counts requests",
+        "1000 requests of up to 8192 spans is 8,192,000",
     )
     assert 'sizer = "bytes"' in result.fix
 
