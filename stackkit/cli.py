@@ -185,6 +185,7 @@ def traffic(requests: int, sessions: int, concurrency: int, fail_ratio: float, s
         if not lifecycle.recorded_runtime(settings).state(components.AI_DEMO.name).running:
             raise StackError("the AI demo is not running: run `invoke up` first")
         demo_flush.forget(settings)
+        before = demo_flush.counts(settings.ai_demo_url)
         try:
             report = traffic_module.run_traffic(
                 settings.ai_demo_url,
@@ -197,12 +198,15 @@ def traffic(requests: int, sessions: int, concurrency: int, fail_ratio: float, s
         except ValueError as error:
             raise UsageError(str(error)) from None
         print(traffic_module.format_report(report), flush=True)
-        print(demo_flush.flush_and_record(settings, report.trace_ids), flush=True)
+        exported, not_exported = demo_flush.flush_and_record(settings, report.trace_ids, before)
+        print(exported, flush=True)
         if save:
             Path(save).write_text(json.dumps(dataclasses.asdict(report), indent=2))
             print(f"report saved to {save}")
         if report.failed:
             raise OperationFailed(f"{report.failed} of {report.sent} requests failed")
+        if not_exported:
+            raise OperationFailed(f"the demo could not export {not_exported} spans of these requests (above)")
 
     run(action)
 

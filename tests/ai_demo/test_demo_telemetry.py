@@ -259,8 +259,34 @@ def test_admin_flush_exports_the_chats_spans_at_once_and_is_not_traced(collector
         spans = [span for _, span in exported_spans(collector)]
         assert sorted(span.name for span in spans) == ["POST /chat", "chat", "get_weather", "plan", "synthesize"]
         assert {span.trace_id.hex() for span in spans} == {trace_id}
+        # What became of the spans, counted by the exporter: all five accepted.
+        assert flushed.json()["spans"] == {"ended": 5, "exported": 5, "failed": 0}
+        assert client.get("/admin/spans").json() == {"ended": 5, "exported": 5, "failed": 0}
         assert client.post("/admin/flush").json()["flushed"] is True  # nothing left: still fine
     assert len(exported_spans(collector)) == 5
+
+
+def test_a_refusal_is_retried_and_an_export_that_fails_for_good_is_counted(local_http: Start) -> None:
+    answers = iter([503, 200])  # a full fan-out queue refuses once (retryable), then takes the batch
+
+    def refusing_once(request: Received) -> tuple[int, bytes]:
+        return next(answers, 200), b""
+
+    refused_once = local_http(refusing_once)
+    telemetry = setup_telemetry(demo_config(refused_once))
+    with telemetry.tracer.start_as_current_span("retried"):
+        pass
+    assert telemetry.flush_traces() is True
+    assert telemetry.span_counts.snapshot() == {"ended": 1, "exported": 1, "failed": 0}
+    assert len([request for request in refused_once.received if request.path == "/v1/traces"]) == 2
+
+    # 400 is not retried: the batch is dropped, and the count says so (not a log line only).
+    rejecting = setup_telemetry(demo_config(local_http(lambda request: (400, b""))))
+    for _ in range(3):
+        with rejecting.tracer.start_as_current_span("rejected"):
+            pass
+    assert rejecting.flush_traces() is True
+    assert rejecting.span_counts.snapshot() == {"ended": 3, "exported": 0, "failed": 3}
 
 
 def test_a_flush_the_collector_does_not_answer_says_so_within_its_budget(local_http: Start) -> None:

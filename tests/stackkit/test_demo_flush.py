@@ -13,6 +13,16 @@ from stackkit import demo_flush, evals
 from stackkit.settings import Settings
 
 
+def test_the_demos_counts_since_traffic_began_name_what_it_could_not_export() -> None:
+    before = demo_flush.SpanCounts.parse({"ended": 10, "exported": 8, "failed": 2})
+    after = demo_flush.SpanCounts.parse({"ended": 50, "exported": 30, "failed": 12})
+    assert before is not None and after is not None
+    run = after - before
+    assert (run.ended, run.exported, run.failed, run.not_exported) == (40, 22, 10, 18)
+    assert demo_flush.SpanCounts.parse({"ended": 1, "exported": "1", "failed": 0}) is None
+    assert demo_flush.SpanCounts.parse(None) is None
+
+
 def test_the_record_is_private_and_read_back(settings: Settings) -> None:
     assert demo_flush.load(settings) is None
     written = demo_flush.record(settings, ["a" * 32, "b" * 32])
@@ -38,7 +48,9 @@ def test_a_record_eval_cannot_use_is_ignored(settings: Settings, tmp_path: Path)
 
 
 def test_a_demo_that_cannot_flush_is_named_and_nothing_is_recorded(settings: Settings) -> None:
-    line = demo_flush.flush_and_record(settings, ["d" * 32])  # a free port: no demo listens there
-    assert line.startswith("the demo did not flush its spans (ConnectionError:")
+    assert demo_flush.counts(settings.ai_demo_url) is None  # a free port: no demo listens there
+    line, not_exported = demo_flush.flush_and_record(settings, ["d" * 32], None)
+    assert line.startswith("the demo did not finish exporting its spans (ConnectionError:")
     assert "wait for a quiet window" in line
+    assert "the demo did not report its export results" in line and not_exported == 0
     assert demo_flush.load(settings) is None

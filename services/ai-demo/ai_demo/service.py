@@ -1,5 +1,5 @@
 """The HTTP service: POST /chat runs the chain, GET /healthz answers when the process is up, POST /admin/flush
-exports the spans ended so far."""
+exports the spans ended so far and says what became of them, GET /admin/spans says it without a flush."""
 
 from __future__ import annotations
 
@@ -67,11 +67,22 @@ def create_app(config: DemoConfig, telemetry: Telemetry | None = None) -> ASGIAp
     @app.post("/admin/flush")
     def flush() -> JSONResponse:
         """Export every span ended so far, so a caller knows its requests' spans have left the demo (`invoke
-        traffic` calls it when it finishes). No input and no data back: nothing more than /chat exposes."""
+        traffic` calls it when it finishes), and say what became of the demo's spans since it started: ended,
+        exported (the collector accepted them), failed (refused or unreachable through every retry). Counts
+        only: nothing more than /chat exposes."""
         started = time.monotonic()
         flushed = telemetry.flush_traces()
-        body = {"flushed": flushed, "seconds": round(time.monotonic() - started, 3)}
+        body = {
+            "flushed": flushed,
+            "seconds": round(time.monotonic() - started, 3),
+            "spans": telemetry.span_counts.snapshot(),
+        }
         return JSONResponse(body, status_code=200 if flushed else 503)
+
+    @app.get("/admin/spans")
+    def spans() -> dict[str, int]:
+        """The same counts without a flush: `invoke traffic` reads them before it sends, to report its own."""
+        return telemetry.span_counts.snapshot()
 
     @app.post("/chat")
     def chat(request: ChatRequest) -> ChatResponse:
@@ -107,7 +118,7 @@ def create_app(config: DemoConfig, telemetry: Telemetry | None = None) -> ASGIAp
             app,
             tracer_provider=telemetry.tracer_provider,
             meter_provider=telemetry.metrics_provider,
-            excluded_urls="healthz,admin/flush",
+            excluded_urls="healthz,admin/flush,admin/spans",
             # Per-message ASGI send/receive spans would double every trace without telling anything.
             exclude_spans=["receive", "send"],
         )

@@ -8,19 +8,20 @@ import os
 import sys
 import threading
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import requests
+from opentelemetry.context import Context
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.metrics import Meter, MeterProvider, NoOpMeterProvider
 from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import NoOpTracer, Tracer
 
 from ai_demo.config import DemoConfig
@@ -54,12 +55,86 @@ _IMPLICIT_SETTINGS = (
 )
 
 
+class SpanCounts:
+    """What became of the demo's spans since it started, counted where it happens: ended (handed to the span
+    processor), exported (the collector accepted the export request), failed (the exporter gave up: the collector
+    refused or was unreachable through every retry of the OTLP exporter, which retries 429/502/503/504 with
+    backoff within its timeout). Ended and neither exported nor failed: still queued in the Batch processor, or
+    dropped by it when its queue was full (after a complete flush, only the latter)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.ended = 0
+        self.exported = 0
+        self.failed = 0
+
+    def add(self, ended: int = 0, exported: int = 0, failed: int = 0) -> None:
+        with self._lock:
+            self.ended += ended
+            self.exported += exported
+            self.failed += failed
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return {"ended": self.ended, "exported": self.exported, "failed": self.failed}
+
+
+class CountingSpanExporter(SpanExporter):
+    """The OTLP exporter, counting the spans of each export by its result."""
+
+    def __init__(self, exporter: SpanExporter, counts: SpanCounts):
+        self._exporter = exporter
+        self._counts = counts
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        try:
+            result = self._exporter.export(spans)
+        except Exception:
+            self._counts.add(failed=len(spans))
+            raise
+        if result is SpanExportResult.SUCCESS:
+            self._counts.add(exported=len(spans))
+        else:
+            self._counts.add(failed=len(spans))
+        return result
+
+    def shutdown(self) -> None:
+        self._exporter.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._exporter.force_flush(timeout_millis)
+
+
+class CountingSpanProcessor(SpanProcessor):
+    """The span processor, counting the spans handed to it (what the Batch processor then drops when its queue is
+    full shows as ended minus exported minus failed once a flush emptied the queue)."""
+
+    def __init__(self, processor: SpanProcessor, counts: SpanCounts):
+        self._processor = processor
+        self._counts = counts
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        self._processor.on_start(span, parent_context)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        self._counts.add(ended=1)
+        self._processor.on_end(span)
+
+    def shutdown(self) -> None:
+        self._processor.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._processor.force_flush(timeout_millis)
+
+
 @dataclass(frozen=True)
 class Telemetry:
-    """The providers the demo exports through; None when that signal is off."""
+    """The providers the demo exports through; None when that signal is off. span_counts: what became of the
+    spans (exported, failed), what /admin/flush answers."""
 
     tracer_provider: TracerProvider | None
     meter_provider: SdkMeterProvider | None
+    span_counts: SpanCounts = field(default_factory=SpanCounts)
 
     @property
     def tracer(self) -> Tracer:
@@ -145,8 +220,9 @@ def _implicit_settings_hidden() -> Iterator[None]:
 
 def setup_telemetry(config: DemoConfig) -> Telemetry:
     resource = Resource.create({SERVICE_NAME: SERVICE})
+    span_counts = SpanCounts()
     with _implicit_settings_hidden():
-        tracer_provider = _tracer_provider(config, resource) if config.tracing else None
+        tracer_provider = _tracer_provider(config, resource, span_counts) if config.tracing else None
         meter_provider = _meter_provider(config, resource) if config.export_metrics else None
     logger.info(
         "traces %s, metrics %s, project %r, auth header %s",
@@ -155,7 +231,7 @@ def setup_telemetry(config: DemoConfig) -> Telemetry:
         config.project_name,
         "set" if config.phoenix_api_key else "not set",
     )
-    return Telemetry(tracer_provider, meter_provider)
+    return Telemetry(tracer_provider, meter_provider, span_counts)
 
 
 def _processor_label(config: DemoConfig) -> str:
@@ -186,7 +262,7 @@ def _load_register() -> Callable[..., TracerProvider]:
     return register
 
 
-def _tracer_provider(config: DemoConfig, resource: Resource) -> TracerProvider:
+def _tracer_provider(config: DemoConfig, resource: Resource, counts: SpanCounts) -> TracerProvider:
     register = _load_register()
     # Endpoint and protocol both explicit: a /v1/traces endpoint without a protocol is sent over gRPC to
     # port 4317 (Arize-ai/phoenix#10730). Not set as the global provider: everything that traces gets it
@@ -206,22 +282,25 @@ def _tracer_provider(config: DemoConfig, resource: Resource) -> TracerProvider:
         # Telemetry.shutdown owns the flush, within its budget; the SDK exit handler has no such bound.
         shutdown_on_exit=False,
     )
-    if config.otlp_ca_file or config.span_processor == "batch":
-        # register() builds its exporter with no certificate and its Batch processor on the SDK's 5 s schedule;
-        # replace its processor by one whose exporter trusts the private CA and that exports every
-        # span_export_delay_ms (its batch size, 512, unchanged: under load a full batch still goes at once).
-        exporter = OTLPSpanExporter(
+    # register() builds its exporter with no certificate and its Batch processor on the SDK's 5 s schedule, and
+    # counts nothing; replace its processor by one whose exporter trusts the private CA, whose spans are counted
+    # (what the collector refused is then a number, not a log line) and that exports every span_export_delay_ms
+    # (its batch size, 512, unchanged: under load a full batch still goes at once).
+    exporter = CountingSpanExporter(
+        OTLPSpanExporter(
             endpoint=config.traces_endpoint,
             headers=auth_headers(config) or None,
             certificate_file=config.otlp_ca_file or None,
             session=_session_trusting(config.otlp_ca_file),
-        )
-        processor = (
-            BatchSpanProcessor(exporter, schedule_delay_millis=config.span_export_delay_ms)
-            if config.span_processor == "batch"
-            else SimpleSpanProcessor(exporter)
-        )
-        provider.add_span_processor(processor)  # replaces register()'s default processor
+        ),
+        counts,
+    )
+    processor = (
+        BatchSpanProcessor(exporter, schedule_delay_millis=config.span_export_delay_ms)
+        if config.span_processor == "batch"
+        else SimpleSpanProcessor(exporter)
+    )
+    provider.add_span_processor(CountingSpanProcessor(processor, counts))  # replaces register()'s default processor
     return provider
 
 
