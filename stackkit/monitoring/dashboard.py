@@ -174,8 +174,9 @@ def dashboard_rows(settings: Settings, watched: Watched) -> list[Row]:
                     f"Spans refused by the receiver (per {WINDOW})",
                     (Query(s.fanout_refused, "{{component_id}}{{receiver}} {{transport}}"),),
                     "short",
-                    "Spans the receiver pushed back to the apps (a memory limiter or a processor refused them; a "
-                    "full sending queue is not refused here: see Spans the exporter lost, queue full). Red: "
+                    "Spans the receiver refused to the apps with a retryable error (HTTP 503, gRPC UNAVAILABLE): "
+                    "the sending queue was full (see Spans the exporter lost, queue full) or a memory limiter pushed "
+                    "back; the apps' SDKs retry, then drop. Red: "
                     "`invoke status`, `invoke logs --service alloy` (or otelcol).",
                     red_at=1,
                     about="fanout",
@@ -187,8 +188,10 @@ def dashboard_rows(settings: Settings, watched: Watched) -> list[Row]:
                         Query(s.fanout_enqueue_failed, "queue full {{component_id}}{{exporter}}"),
                     ),
                     "short",
-                    "Spans dropped on the way to Phoenix: refused for good (401 key, 413 body limit, 415 encoding) or "
-                    "not queued because the queue was full. Red: run `invoke verify` (pipeline.canary, alloy.queue).",
+                    "Spans the exporter did not take or could not deliver: refused for good by Phoenix (401 key, 413 "
+                    "body limit, 415 encoding, dropped), or not queued because the queue was full (refused to the "
+                    "apps: Spans refused by the receiver counts them too). Red: run `invoke verify` "
+                    "(pipeline.canary, otelcol.queue or alloy.queue).",
                     red_at=1,
                     about="fanout",
                 ),

@@ -144,11 +144,14 @@ def rules(settings: Settings, watched: Watched) -> list[Rule]:
             "0s",
             "critical",
             f"The fan-out at {where} could not queue {count} spans in the last {WINDOW} ({component}): its "
-            "sending queue is full and they are dropped. Diagnose: `invoke verify` (alloy.queue).",
+            "sending queue is full. Diagnose: `invoke verify` (otelcol.queue or alloy.queue).",
             "Phoenix has been unreachable or slower than the traffic for longer than the queue holds "
-            "(ALLOY_QUEUE_MIB, README: Sizing Alloy's queue). The apps were answered 200 (the batch processor in "
-            "front of the queue took the spans first), so only this alert tells. Bring Phoenix back "
-            "(`invoke status`), or give the queue more room.",
+            "(ALLOY_QUEUE_MIB, README: Sizing Alloy's queue). The stack's receiver hands spans straight to the "
+            "queue, so FanoutRefusingSpans fires with this one: those export requests were refused to their "
+            "senders with a retryable error (HTTP 503, gRPC UNAVAILABLE), and each SDK retries, then drops and "
+            "counts what still fails (`invoke traffic` reports the demo's). Without FanoutRefusingSpans, something "
+            "in front of the queue (a batch processor) answered the senders 200 and these spans are lost. Bring "
+            "Phoenix back (`invoke status`), or give the queue more room.",
         ),
         Rule(
             "FanoutQueueNearFull",
@@ -166,12 +169,14 @@ def rules(settings: Settings, watched: Watched) -> list[Rule]:
             f"{s.fanout_refused} > 0",
             "0s",
             "critical",
-            f"The fan-out's receiver at {where} refused {count} spans in the last {WINDOW} ({receiver}): "
-            "senders were told to retry or drop them. Diagnose: `invoke verify`.",
-            "The pipeline behind the receiver pushed back (a memory limiter, a processor refusing); a full sending "
-            "queue is not refused here (the batch processor takes the spans first: FanoutQueueOverflow counts "
-            "them). An SDK retries a few times, then drops. Usually Phoenix is down or slow: see FanoutQueueNearFull, "
-            f"`invoke status`, `invoke logs --service {fanout} --tail 100`.",
+            f"The fan-out's receiver at {where} refused {count} spans in the last {WINDOW} ({receiver}) to their "
+            "senders with a retryable error: the senders' SDKs retry them, and drop what still fails. Diagnose: "
+            "`invoke verify`.",
+            "Usually the sending queue is full (FanoutQueueOverflow fires too): Phoenix is down or slower than the "
+            "traffic. Otherwise something behind the receiver pushed back (a memory limiter). An OpenTelemetry SDK "
+            "retries 429/502/503/504 with backoff within its export timeout (10 s by default), then drops the "
+            "batch. See FanoutQueueNearFull, `invoke status`, "
+            f"`invoke logs --service {fanout} --tail 100`.",
         ),
         Rule(
             "FanoutMetricsDown",

@@ -1,8 +1,8 @@
 """The fan-out rules (stackkit/monitoring/rules.py) in a real Prometheus scraping the real upstream Collector
 (STACK_COLLECTOR=otelcol, native) in front of a real Phoenix: a healthy run fires nothing and the fan-out panels
 have data; Phoenix stopped while traffic goes on fires FanoutQueueNearFull (a warning: the spans wait on disk)
-and no critical alert; spans the full queue cannot take fire FanoutQueueOverflow, while the receiver still answers
-200 (the batch processor takes them first) and FanoutRefusingSpans stays quiet; Phoenix back drains the queue
+and no critical alert; spans the full queue cannot take are refused to the sender (HTTP 503: the receiver hands
+them straight to the queue) and fire FanoutQueueOverflow and FanoutRefusingSpans; Phoenix back drains the queue
 and the warning resolves; a revoked key (401, not retried) fires FanoutExportFailing; the Collector stopped fires
 FanoutMetricsDown. The delays are printed (MEASURED lines), not asserted.
 
@@ -141,7 +141,7 @@ def _check_against(prometheus: PrometheusServer, environ: dict[str, str], settin
 
     # --- healthy: the demo's chains through the Collector fire nothing, and every fan-out panel has data.
     invoke_ok(environ, "traffic", "--requests", "20")
-    # The batch processor sends within 200 ms; then a scrape and an evaluation to notice anything.
+    # The queue's batches leave within 200 ms; then a scrape and an evaluation to notice anything.
     quiet_until = time.monotonic() + 5 + 2 * (prometheus.scrape_interval + prometheus.evaluation_interval)
     while time.monotonic() < quiet_until:
         assert prometheus.alerts() == [], prometheus.alerts()
@@ -198,19 +198,23 @@ def _check_against(prometheus: PrometheusServer, environ: dict[str, str], settin
     for _ in range(50):
         answer = requests.post(receiver, data=body, headers={"Content-Type": "application/x-protobuf"}, timeout=30)
         statuses.append(answer.status_code)
-        if otelcol.metric_sum(otelcol.metrics(settings), "otelcol_exporter_enqueue_failed_spans") > 0:
+        if answer.status_code != 200:
             break
-    print(f"flood into the Collector: {len(statuses)} requests of 100 spans of 16 KiB: {sorted(set(statuses))}")
+    print(f"flood into the Collector: {len(statuses)} requests of 100 spans of 16 KiB: {statuses}")
+    # The receiver hands spans straight to the queue: a full queue refuses the request with a retryable error.
+    assert statuses[-1] == 503, statuses
     overflow = poll(lambda: _firing(prometheus, "FanoutQueueOverflow"), 60, "FanoutQueueOverflow firing")
     seen = time.time()
     assert overflow["labels"]["exporter"] == otelcol.EXPORTER_ID and overflow["labels"]["severity"] == "critical"
-    assert "its sending queue is full and they are dropped" in overflow["annotations"]["summary"]
+    assert "its sending queue is full" in overflow["annotations"]["summary"]
     first = _first_sample_at(prometheus, '{__name__=~"otelcol_exporter_enqueue_failed_spans(_total)?"}', flood)
     measured.append(_measured("FanoutQueueOverflow", flood, first, overflow, seen, "flood began (for: 0s)"))
-    # The batch processor in front of the queue takes every span and answers 200: the receiver refuses none, so
-    # FanoutRefusingSpans stays quiet and the apps are not told (FanoutQueueOverflow's description says so).
-    assert set(statuses) == {200}, statuses
-    assert _named(prometheus, ("FanoutRefusingSpans",)) == []
+    refusing = poll(lambda: _firing(prometheus, "FanoutRefusingSpans"), 60, "FanoutRefusingSpans firing")
+    seen = time.time()
+    assert refusing["labels"]["severity"] == "critical", refusing["labels"]
+    assert "to their senders with a retryable error" in refusing["annotations"]["summary"]
+    first = _first_sample_at(prometheus, '{__name__=~"otelcol_receiver_refused_spans(_total)?"}', flood)
+    measured.append(_measured("FanoutRefusingSpans", flood, first, refusing, seen, "flood began (for: 0s)"))
 
     # --- Phoenix back: the queue drains and the warning resolves (the overflow's lost spans stay counted for
     # the rule's 5m window, so FanoutQueueOverflow stays until then: not waited for).
