@@ -16,7 +16,7 @@ from stackkit.verify.alloy_model import (
 from stackkit.verify.files import (
     Component,
 )
-from stackkit.verify.findings import conclude, fail, missing
+from stackkit.verify.findings import conclude, fail, missing, warn
 from stackkit.verify.registry import CheckResult, VerifyContext, check
 
 # alloy.pipeline
@@ -103,7 +103,7 @@ def trace_route(receiver: Component, ctx: VerifyContext) -> tuple[list[CheckResu
     if batching := [step for step in to_phoenix if step.startswith(BATCH_PROCESSOR + ".")]:
         where = config.resolve(tuple(batching[0].split("."))) or receiver
         findings.append(
-            fail(
+            warn(
                 f"{batching[0]} is on the traces path to {to_phoenix[-1]}: it answers the receiver before the "
                 "sending queue is tried, so when the queue is full the senders are answered 200 and the spans are "
                 "dropped (counted only in otelcol_exporter_enqueue_failed_spans)",

@@ -47,7 +47,7 @@ def test_a_receiver_port_that_is_not_published_fails(copy: RepoCopy) -> None:
         "alloy.listen-addr",
         "fail",
         "OTLP/grpc on container port 4317",
-        "config.alloy:15",
+        "config.alloy:18",
     )
 
 
