@@ -140,7 +140,9 @@ def piece_to_paste(settings: Settings, name: str) -> str:
         reads.append(f"//   PHOENIX_CA_FILE={settings.phoenix_ca_bundle}  (the private CA, readable by Alloy)")
     header = [
         "// Phoenix trace exporter from stackkit (`invoke render --print phoenix-exporter`): paste it into your",
-        "// config.alloy and route traces to it: output { traces = [otelcol.exporter.otlphttp.phoenix.input] }.",
+        "// config.alloy and route your receiver's traces straight to it (it batches in its queue; a batch processor",
+        "// in front would answer your apps 200 when the queue is full and drop their spans):",
+        "//   output { traces = [otelcol.exporter.otlphttp.phoenix.input] }.",
         f"// Its queue (otelcol.storage.file) is {ALLOY_STABILITY_LEVEL}: run your Alloy with "
         f"--stability.level={ALLOY_STABILITY_LEVEL}.",
         "// It reads these variables from Alloy's environment:",
