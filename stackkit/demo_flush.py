@@ -124,17 +124,25 @@ def flush_and_record(settings: Settings, trace_ids: Sequence[str], before: SpanC
         measured = "the demo did not report its export results (an older demo, or it did not answer)"
         lost = 0
     else:
-        lost = run.not_exported if not outcome.problem else run.failed
+        lost = run.not_exported
         measured = f"the demo's exporter: {run.exported} of the {run.ended} spans these requests ended were accepted"
         if run.failed:
             measured += (
                 f"; {run.failed} could not be exported (refused by the OTLP endpoint it sends to, or it was "
                 "unreachable, through every retry)"
             )
-        if not outcome.problem and run.not_exported > run.failed:
-            measured += f"; {run.not_exported - run.failed} were dropped by the demo's full export queue"
+        if run.not_exported > run.failed:
+            unsent = run.not_exported - run.failed
+            measured += (
+                f"; {unsent} were dropped by the demo's full export queue"
+                if not outcome.problem
+                else f"; {unsent} were not sent when the flush gave up (still queued in the demo, or dropped by its "
+                "full export queue)"
+            )
         if lost:
-            measured += ": their traces are incomplete in Phoenix"
+            measured += ": their traces are incomplete in Phoenix" + (
+                " (unless the demo still sends those it holds)" if outcome.problem else ""
+            )
     if outcome.problem:
         return (
             f"the demo did not finish exporting its spans ({outcome.problem}): `invoke eval` will wait for a quiet "

@@ -58,7 +58,10 @@ def _poll(condition, timeout: float, what: str):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def environ(tmp_path: Path) -> Iterator[dict[str, str]]:
     collector_binary()
-    environ = isolated_environ(tmp_path / "state", STACK_COLLECTOR="otelcol", ALLOY_QUEUE_MIB="1")
+    # No metrics leg: the test is about traces (PROMETHEUS_REMOTE_WRITE_URL empty: the Collector drops metrics).
+    environ = isolated_environ(
+        tmp_path / "state", STACK_COLLECTOR="otelcol", ALLOY_QUEUE_MIB="1", PROMETHEUS_REMOTE_WRITE_URL=""
+    )
     started = invoke(environ, "up")
     try:
         assert started.returncode == 0, started.stdout + started.stderr
@@ -81,6 +84,7 @@ def test_a_full_queue_refuses_with_503_and_every_accepted_span_lands(environ: di
     receiver = f"http://127.0.0.1:{settings.alloy_otlp_http_port}/v1/traces"
     os.kill(phoenix_pid, signal.SIGSTOP)
     accepted: list[str] = []
+    accepted_single: list[str] = []
     statuses: list[int] = []
     try:
         # --- the flood: the queue fills (Phoenix takes nothing), then requests are refused, not dropped.
@@ -92,15 +96,34 @@ def test_a_full_queue_refuses_with_503_and_every_accepted_span_lands(environ: di
                 accepted.append(_trace_id(body))
             if statuses.count(503) >= REFUSALS_WANTED:
                 break
+        # The room left is less than a big request: fill it with one-span requests until even one is refused, so
+        # that the demo's small exports below find no room either.
+        tiny_accepted = tiny_refused = 0
+        for padding in (PADDING // 20, 0):  # ~4 KB, then ~100 bytes a request: the room left shrinks to nothing
+            for _ in range(MAX_REQUESTS):
+                body = raw_batch(1, padding=padding)
+                answer = requests.post(
+                    receiver, data=body, headers={"Content-Type": "application/x-protobuf"}, timeout=30
+                )
+                if answer.status_code != 200:
+                    assert answer.status_code == 503, answer.status_code
+                    tiny_refused += 1
+                    break
+                tiny_accepted += 1
+                accepted_single.append(_trace_id(body))
+            else:
+                raise AssertionError(f"{MAX_REQUESTS} one-span requests of {padding} bytes all fit in the full queue")
         refused_requests = statuses.count(503)
-        print(f"flood into a 1 MiB queue, Phoenix frozen: {len(statuses)} requests, {len(accepted)} answered 200, "
-              f"{refused_requests} answered 503")  # fmt: skip
+        print(
+            f"flood into a 1 MiB queue, Phoenix frozen: {len(statuses)} requests, {len(accepted)} answered 200, "
+            f"{refused_requests} answered 503; then {tiny_accepted} one-span requests fit before one was refused"
+        )
         assert set(statuses) <= {200, 503}, statuses
         assert refused_requests == REFUSALS_WANTED, statuses
         assert accepted, "the queue took nothing"
         refused = _metric(settings, "otelcol_receiver_refused_spans", receiver="otlp")
         not_queued = _metric(settings, "otelcol_exporter_enqueue_failed_spans", exporter=otelcol.EXPORTER_ID)
-        assert refused == refused_requests * SPANS_PER_REQUEST, (refused, statuses)
+        assert refused == refused_requests * SPANS_PER_REQUEST + tiny_refused, (refused, statuses)
         assert not_queued == refused, (not_queued, refused)  # every span the queue could not take was refused
 
         # --- the demo through the same full queue: its exporter retries the 503s, then counts what it drops.
@@ -126,8 +149,12 @@ def test_a_full_queue_refuses_with_503_and_every_accepted_span_lands(environ: di
     client = PhoenixClient(settings.phoenix_url)
     by_trace = client.wait_for_traces(PROJECT, accepted, 120, min_spans_per_trace=SPANS_PER_REQUEST)
     landed = [trace_id for trace_id, spans in by_trace.items() if len(spans) >= SPANS_PER_REQUEST]
-    print(f"after Phoenix resumed: {len(landed)} of {len(accepted)} accepted flood traces landed")
+    singles = client.wait_for_traces(PROJECT, accepted_single, 60, min_spans_per_trace=1)
+    landed_single = [trace_id for trace_id, spans in singles.items() if spans]
+    print(f"after Phoenix resumed: {len(landed)} of {len(accepted)} accepted flood traces landed, "
+          f"{len(landed_single)} of {len(accepted_single)} one-span ones")  # fmt: skip
     assert len(landed) == len(accepted)
+    assert len(landed_single) == len(accepted_single)
 
     # --- verify says what the counters say: refused to the senders with a retryable error.
     result = invoke(environ, "verify", "--json")
