@@ -206,7 +206,7 @@ def traffic(requests: int, sessions: int, concurrency: int, fail_ratio: float, s
         if report.failed:
             raise OperationFailed(f"{report.failed} of {report.sent} requests failed")
         if not_exported:
-            raise OperationFailed(f"the demo could not export {not_exported} spans of these requests (above)")
+            raise OperationFailed(f"{not_exported} spans of these requests were not accepted where the demo sends")
 
     run(action)
 
