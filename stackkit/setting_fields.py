@@ -18,12 +18,12 @@ from stackkit.setting_values import (
     OTELCOL_NAME,
     REPO_ROOT,
     Spec,
+    _alert_percentage,
     _alloy_version,
     _choice,
     _image,
     _non_negative_int,
     _optional_url,
-    _percentage,
     _port,
     _positive_float,
     _positive_int,
@@ -160,19 +160,19 @@ class Settings(StackAndPhoenixSettings):
     # Thresholds of the alert rules `invoke render --print prometheus-rules` writes (stackkit.monitoring).
     alert_queue_percent: float = setting(
         "80",
-        _percentage,
+        _alert_percentage,
         "Alert when Phoenix's span queue (of PHOENIX_MAX_SPANS_QUEUE_SIZE) or the fan-out's sending queue stays "
         "fuller than this share for 2 minutes (percent).",
     )
     alert_storage_percent: float = setting(
         "85",
-        _percentage,
+        _alert_percentage,
         "Alert when Phoenix's store passes this share of its storage capacity (percent; below the blocking "
         "threshold, so there is time to act).",
     )
     alert_demo_error_percent: float = setting(
         "5",
-        _percentage,
+        _alert_percentage,
         "Alert when more than this share of the demo's requests fail or degrade over 5 minutes (percent).",
     )
     repo_root: Path = REPO_ROOT

@@ -146,6 +146,17 @@ def _percentage(raw: str) -> float:
     return value
 
 
+def _alert_percentage(raw: str) -> float:
+    # An alert at 100 % fires only once the queue or store is already full, when nothing can be done in time.
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("a percentage from 1 to below 100") from None
+    if not 1 <= value < 100:
+        raise ValueError("a percentage from 1 to below 100")
+    return value
+
+
 def _pem_file(raw: str) -> str:
     value = raw.strip()
     if not value:

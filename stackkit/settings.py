@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from stackkit import envfile
+from stackkit import envfile, phoenix_values
 from stackkit.errors import UsageError
 from stackkit.setting_fields import HOST_PORT_SETTINGS, SPECS, SPECS_BY_NAME, Settings
 from stackkit.setting_values import ALL_COMPONENTS, REPO_ROOT, SettingsError, Spec, setting
@@ -223,6 +223,7 @@ def settings_from_given(
             shown = "(hidden)" if spec.secret else repr(raw[spec.name])
             problems.append(f"{spec.name}={shown}: expected {allowed}")
     problems += _cross_checks(parsed)
+    problems += phoenix_values.problems(passthrough or {})
     if problems:
         raise SettingsError(problems, source, fix)
 

@@ -4,11 +4,13 @@ configuration pieces rendered from stacks/grafana-alloy/*.alloy.j2."""
 from __future__ import annotations
 
 import functools
+import re
 import shutil
 from collections.abc import Mapping
 from urllib.parse import urlparse
 
 import jinja2
+import requests
 
 from stackkit.phoenix import metrics as phoenix_metrics
 from stackkit.phoenix.component import PHOENIX
@@ -155,6 +157,19 @@ def _not_chosen(settings: Settings) -> str | None:
     return None if settings.stack_collector == ALLOY_NAME else f"STACK_COLLECTOR={settings.stack_collector}"
 
 
+# The Phoenix exporter's id in Alloy's metrics (the `component_id` label), as verify reads it.
+EXPORTER_COMPONENT_ID = "otelcol.exporter.otlphttp.phoenix"
+
+
+def queued_bytes(settings: Settings) -> float:
+    """Bytes in the sending queue to Phoenix (its sizer is bytes), from Alloy's own metrics."""
+    text = requests.get(f"{settings.alloy_url}/metrics", timeout=5).text
+    pattern = (
+        rf'^otelcol_exporter_queue_size\{{[^}}]*component_id="{re.escape(EXPORTER_COMPONENT_ID)}"[^}}]*\}}\s+(\S+)'
+    )
+    return sum(float(value) for value in re.findall(pattern, text, flags=re.MULTILINE))
+
+
 ALLOY = Component(
     name=ALLOY_NAME,
     health_path="/-/ready",
@@ -179,6 +194,7 @@ ALLOY = Component(
     destination=lambda plan: PHOENIX.name,
     printable_pieces=tuple((name, functools.partial(piece_to_paste, name=name)) for name in PRINTABLE_PIECES),
     not_chosen=_not_chosen,
+    queued_bytes=queued_bytes,
     exit_consequence=(
         "spans in Alloy's on-disk queue (every span it accepted) are sent when it starts again; while it is down "
         "the apps' exports fail, and their SDKs retry for a while, then drop"

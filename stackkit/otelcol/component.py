@@ -166,11 +166,32 @@ def _not_chosen(settings: Settings) -> str | None:
     return None if settings.stack_collector == OTELCOL_NAME else f"STACK_COLLECTOR={settings.stack_collector}"
 
 
+def build_core_version() -> str:
+    """The Collector core release the stack's own build is made of (its manifest's otlpreceiver module)."""
+    found = re.search(r"go\.opentelemetry\.io/collector/receiver/otlpreceiver v(\S+)", MANIFEST.read_text())
+    return found.group(1) if found else ""
+
+
 def _native_version(settings: Settings) -> str:
     found = binary()
     if found == str(built_binary()):
-        return f"stack build {manifest_hash()} (core v{settings.otelcol_version})"
+        return f"stack build {manifest_hash()} (core v{build_core_version()})"
     return f"{CONTRIB_BINARY} on PATH" if found else settings.otelcol_version
+
+
+def _version_problem(settings: Settings, runtime: str) -> str | None:
+    """Natively the stack runs its own build, whose version is its manifest's: another OTELCOL_VERSION names a
+    Collector that would not run, and `status` would show a version that is not the one running."""
+    if runtime != "native" or settings.stack_collector != OTELCOL_NAME or binary() != str(built_binary()):
+        return None
+    built = build_core_version()
+    if not built or settings.otelcol_version == built:
+        return None
+    return (
+        f"OTELCOL_VERSION={settings.otelcol_version}: the native runtime runs the stack's own Collector build, "
+        f"core v{built} (stacks/otelcol/builder-config.yaml); set OTELCOL_VERSION={built} (or remove it), or "
+        f"run the {settings.otelcol_version} image with STACK_RUNTIME=docker"
+    )
 
 
 # --- what it says about itself -----------------------------------------------------------------------
@@ -196,6 +217,11 @@ def metric_sum(text: str, name: str, **labels: str) -> float:
     return total
 
 
+def queued_bytes(settings: Settings) -> float:
+    """Bytes in the sending queue to Phoenix (its sizer is bytes), from the Collector's own metrics."""
+    return metric_sum(metrics(settings), "otelcol_exporter_queue_size", exporter=EXPORTER_ID)
+
+
 OTELCOL = Component(
     name=OTELCOL_NAME,
     health_path="/",
@@ -217,6 +243,8 @@ OTELCOL = Component(
     rendered_files=rendered_files,
     destination=lambda plan: PHOENIX.name,
     native_version=_native_version,
+    version_problem=_version_problem,
+    queued_bytes=queued_bytes,
     not_chosen=_not_chosen,
     printable_pieces=(("otelcol-config", config_to_paste),),
     native_missing=_native_missing,

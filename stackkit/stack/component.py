@@ -141,6 +141,12 @@ class Component:
     data_kept_elsewhere: Callable[[Settings, str], str | None] = _none
     # The version its native process runs (None: its version setting, or "local").
     native_version: Callable[[Settings], str] | None = None
+    # A fan-out's bytes in its sending queue, from its own metrics (raises requests.RequestException when they do
+    # not answer); None for a component without one. `down` drains it; changing STACK_COLLECTOR checks it.
+    queued_bytes: Callable[[Settings], float] | None = None
+    # A version setting this runtime cannot run (settings, runtime name) -> what is wrong and the fix, or None:
+    # `up` refuses it (exit 2) before anything stops or starts.
+    version_problem: Callable[[Settings, str], str | None] = _none
     # Why the settings leave it out of this stack (another fan-out chosen by STACK_COLLECTOR); None: in it.
     not_chosen: Callable[[Settings], str | None] = _none
     # Why the native runtime cannot run it, when that is more than native_binary on PATH; None: it can.

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from stackkit.errors import StackError, StackkitError
 from stackkit.runtimes.base import Runtime
 from stackkit.settings import Settings
-from stackkit.stack import applied, components, lifecycle
-from stackkit.stack.component import Plan
+from stackkit.stack import applied, components, fan_out_queue, lifecycle
+from stackkit.stack.component import Component, Plan
 from stackkit.stack.lifecycle import Clock, make_plan, recorded_runtime, require_applied
 
 Printer = Callable[[str], None]
@@ -34,6 +34,8 @@ def down(settings: Settings, remove_data: bool = False, force: bool = False, out
             continue
         # Draining is pointless when the data goes too, unless it lives in a database the user keeps.
         keeps_data = not remove_data or component.data_kept_elsewhere(settings, runtime.name) is not None
+        if component.queued_bytes is not None and keeps_data:
+            _drain_queue(settings, runtime, component, out)
         if component.stores_spans and keeps_data and not lifecycle.drain(settings, runtime, out) and not force:
             raise StackError(
                 f"{component.name} was left running: it could not confirm every span it accepted is written (see "
@@ -53,6 +55,18 @@ def down(settings: Settings, remove_data: bool = False, force: bool = False, out
         for component in components.ALL:
             if note := component.data_kept_elsewhere(settings, runtime.name):
                 out(note)
+
+
+def _drain_queue(settings: Settings, runtime: Runtime, component: Component, out: Printer) -> None:
+    """A fan-out sends its queue into the still-running Phoenix before it stops, or `down` says what stays in it
+    (measured), never that every span is written while spans wait there."""
+    if runtime.state(component.name).running:
+        fan_out_queue.drain(settings, runtime, component, out)
+    elif (left := fan_out_queue.left_on_disk(settings, component)) is not None and left.bytes:
+        out(
+            f"{component.name}: not running; its on-disk queue holds {left.bytes} bytes ({left.how}): they are "
+            f"sent at the next `invoke up` with STACK_COLLECTOR={component.name}"
+        )
 
 
 def restart(settings: Settings, component: str, out: Printer = _print) -> None:

@@ -11,7 +11,7 @@ from stackkit.phoenix.upgrade import upgrade_if_wanted
 from stackkit.render import render
 from stackkit.runtimes.base import Runtime, RuntimeUnavailable
 from stackkit.settings import Settings
-from stackkit.stack import applied, components, lifecycle
+from stackkit.stack import applied, components, fan_out_queue, lifecycle
 from stackkit.stack.component import Plan, Started
 from stackkit.stack.lifecycle import Clock, is_healthy, make_plan, make_runtime, resolve_runtime
 
@@ -48,9 +48,79 @@ def up(
     for name, reason in plan.skipped.items():
         say(f"{name}: skipped ({reason})")
     state = applied.read(settings)
+    _refuse_versions_that_cannot_run(settings, runtime, whole)
+    if problem := fan_out_queue.stranded_problem(settings, runtime):
+        raise UsageError(problem)
+    stopped_for_change: list[str] = []
     if state is not None and any(runtime.state(name).running for name in components.NAMES):
         state = upgrade_if_wanted(settings, state, say)
-        _apply_changes(settings, state, applied.changes(state, settings), say)
+        stopped_for_change = _apply_changes(settings, state, applied.changes(state, settings), say)
+    try:
+        return _bring_up(settings, runtime, whole, plan, state, say, out)
+    except StackkitError as error:
+        if not stopped_for_change or state is None:
+            raise
+        _bring_back(settings, state, runtime, stopped_for_change, error, say)
+        raise  # _bring_back raises; this keeps type checkers sure
+
+
+def _bring_back(
+    settings: Settings,
+    state: applied.AppliedState,
+    runtime: Runtime,
+    stopped: list[str],
+    error: StackkitError,
+    out: Printer,
+) -> None:
+    """The changed settings failed to start: start again what the change stopped, with the settings it ran
+    with (its record), so a failed change leaves the stack as it was; then fail, saying both."""
+    before = applied.applied_settings(settings, state)
+    out(f"applying the change failed: {error}")
+    out(f"bringing back what ran before with the previous settings: {', '.join(reversed(stopped))}")
+    back = make_runtime(before, state.runtime)
+    whole = make_plan(back)
+    for name in reversed(stopped):
+        if back.state(name).running:
+            back.stop(name)  # what the failed change left of it
+    render(before, whole, secrets.ensure(before))
+    failed: list[str] = []
+    for name in reversed(stopped):
+        try:
+            lifecycle.start_and_wait(before, back, name, whole, out)
+        except StackkitError:
+            failed.append(name)
+    applied.record(before, lifecycle.running_plan(back, whole))
+    if failed:
+        raise StackError(
+            f"applying the change failed ({error}), and bringing back the previous settings failed too for "
+            f"{', '.join(failed)}: read `invoke logs --service {failed[0]}`"
+        ) from None
+    raise StackError(
+        f"applying the change failed ({error}); the stack runs again with its previous settings "
+        f"({', '.join(reversed(stopped))} started again). Fix the setting named above and run `invoke up` again"
+    ) from None
+
+
+def _refuse_versions_that_cannot_run(settings: Settings, runtime: Runtime, whole: Plan) -> None:
+    """A version setting this runtime cannot run is bad input: refused before anything stops or starts."""
+    problems = [
+        problem
+        for name in whole.components
+        if (problem := components.get(name).version_problem(settings, runtime.name))
+    ]
+    if problems:
+        raise UsageError("\n".join(problems))
+
+
+def _bring_up(
+    settings: Settings,
+    runtime: Runtime,
+    whole: Plan,
+    plan: Plan,
+    state: applied.AppliedState | None,
+    say: Printer,
+    out: Printer,
+) -> Plan:
 
     _secure_state_dir(settings, say)
     to_start = [name for name in plan.components if not is_healthy(settings, runtime, name)]
@@ -90,6 +160,7 @@ def up(
         applied.record(settings, Plan(runtime=runtime.name, components=(), skipped=whole.skipped))
 
     started: list[str] = []
+    healthy: set[str] = set()
     until_ready: list[Callable[[], None]] = []
 
     def after_healthy(name: str) -> None:
@@ -116,11 +187,13 @@ def up(
                 runtime.start(name, plan)
                 continue
             lifecycle.start_and_wait(settings, runtime, name, plan, say)
+            healthy.add(name)
             after_healthy(name)
         until_ready_steps()
         for name in started:
             if components.get(name).sends_to_phoenix:
                 lifecycle.wait_or_fail(settings, runtime, name, say)
+                healthy.add(name)
                 after_healthy(name)
         until_ready_steps()
     except (StackkitError, KeyboardInterrupt) as error:
@@ -130,9 +203,14 @@ def up(
         for name in reversed(started):
             runtime.stop(name)
             say(f"{name}: stopped (started by this run)")
+            if name not in healthy:
+                lifecycle.forget_failed_start(settings, runtime, name)
         raise
     _when_running(settings, runtime, to_start, say)
     applied.record(settings, lifecycle.running_plan(runtime, whole))
+    for component in fan_out_queue.fan_outs():
+        if component.name in started:  # it sends what it queued: the last `down`'s measure is history
+            fan_out_queue.forget(settings, component.name)
     _print_urls(settings, whole, out)
     _warn_exposure(settings, runtime, out)
     if first_time:
@@ -166,11 +244,11 @@ def _warn_exposure(settings: Settings, runtime: Runtime, out: Printer) -> None:
 
 def _apply_changes(
     settings: Settings, state: applied.AppliedState, pending: list[applied.Change], out: Printer
-) -> None:
+) -> list[str]:
     """Stop what the changed settings affect, with the settings it runs with (draining Phoenix first); the
-    bring-up that follows starts it again with the new ones."""
+    bring-up that follows starts it again with the new ones. The names stopped, newest first."""
     if not pending:
-        return
+        return []
     refused = [change for change in pending if not change.in_place]
     if refused:
         raise UsageError(
@@ -186,10 +264,18 @@ def _apply_changes(
         affected |= {sender.name for sender in components.senders()}
     before = applied.applied_settings(settings, state)
     runtime = make_runtime(before, state.runtime)
+    if problem := fan_out_queue.running_switch_problem(settings, before, runtime, out):
+        raise UsageError(problem)
+    leaving = fan_out_queue.leaving(settings, runtime)
+    stopped = []
     for component in reversed(components.ALL):
         if component.name in affected and runtime.state(component.name).running:
+            if component in leaving:  # what the demo flushed into it as it stopped, sent before it goes
+                fan_out_queue.drain(before, runtime, component, out)
             lifecycle.stop(before, runtime, component.name, out)
             out(f"{component.name}: stopped to apply the change")
+            stopped.append(component.name)
+    return stopped
 
 
 def _check_destinations(settings: Settings, runtime: Runtime, whole: Plan, plan: Plan) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
 
 import requests
 
@@ -23,6 +24,7 @@ from stackkit.verify.live import (
     external,
     rendered_env,
     running,
+    runtime_and_plan,
 )
 from stackkit.verify.registry import CheckResult, Stage, VerifyContext, check
 
@@ -63,6 +65,36 @@ def _alloy_counters(settings: Settings) -> dict[str, float]:
     return counters
 
 
+@dataclass(frozen=True)
+class AppsRoute:
+    """Where the apps are told to send their spans (the demo's rendered AI_DEMO_OTLP_ENDPOINT), as reached from
+    this host: the fan-out when one is planned, else Phoenix."""
+
+    fan_out: str | None  # the fan-out's component name; None: straight to Phoenix
+    url: str  # .../v1/traces
+    told: str  # the endpoint as the demo has it (a container name on docker)
+
+
+def apps_route(settings: Settings) -> AppsRoute:
+    """The route the canary takes: the one the apps are told, never one chosen by what runs, so a dead fan-out
+    fails the canary as it fails the apps."""
+    _, plan = runtime_and_plan(settings)
+    told = rendered_env(settings, AI_DEMO.name).get("AI_DEMO_OTLP_ENDPOINT", "").rstrip("/")
+    to_phoenix = PHOENIX.reached_at(settings, plan.runtime).rstrip("/")
+    if told == to_phoenix or (not told and plan.fan_out is None):
+        return AppsRoute(None, f"{settings.phoenix_url}/v1/traces", told or to_phoenix)
+    fan_out = plan.fan_out or settings.stack_collector
+    endpoint = components.get(fan_out).reached_at(settings, "native").rstrip("/")  # from this host
+    return AppsRoute(fan_out, f"{endpoint}/v1/traces", told or endpoint)
+
+
+def _fan_out_counters(settings: Settings, fan_out: str) -> dict[str, float] | None:
+    try:
+        return counters(settings) if fan_out == OTELCOL.name else _alloy_counters(settings)
+    except requests.RequestException:
+        return None  # its metrics do not answer either: the send below says what that means
+
+
 @check("pipeline.canary", static=False, stage=Stage.PIPELINE)
 def pipeline_canary(ctx: VerifyContext) -> CheckResult:
     settings = ctx.settings
@@ -70,25 +102,36 @@ def pipeline_canary(ctx: VerifyContext) -> CheckResult:
         return CheckResult.failed(
             "Phoenix is not answering, so nothing can land", UP_FIX.format(component=PHOENIX.name)
         )
-    via_collector = running(settings, OTELCOL.name)
-    via_alloy = not via_collector and (running(settings, ALLOY.name) or external(settings, ALLOY.name))
-    if via_collector:
-        url, token, hop = f"{settings.alloy_otlp_http_url}/v1/traces", "", "the Collector's OTLP/HTTP receiver"
-        before = counters(settings)
-    elif via_alloy:
-        url, token, hop = f"{settings.alloy_otlp_http_url}/v1/traces", "", "Alloy's OTLP/HTTP receiver"
-        before = _alloy_counters(settings)
+    route = apps_route(settings)
+    url, fan_out = route.url, route.fan_out
+    before: dict[str, float] | None = None
+    if fan_out:
+        token, hop = "", f"the fan-out ({fan_out})'s OTLP/HTTP receiver, where the apps send"
+        before = _fan_out_counters(settings, fan_out)
     else:
-        url = f"{settings.phoenix_url}/v1/traces"
         token = rendered_env(settings, AI_DEMO.name).get("AI_DEMO_PHOENIX_API_KEY", "")
-        hop = "Phoenix's /v1/traces (no Alloy in this stack)"
+        hop = "Phoenix's /v1/traces (the apps send straight to Phoenix: no fan-out in this stack)"
     sent_at = time.monotonic()
     try:
         result = canary.send_canary(url, token, verify=settings.phoenix_tls_verify)
     except requests.RequestException as error:
+        if fan_out:
+            answer = (
+                "did not answer in time (frozen or overloaded?)"
+                if isinstance(error, requests.Timeout)
+                else (
+                    "refused the connection (not running?)" if isinstance(error, requests.ConnectionError) else "failed"
+                )
+            )
+            return CheckResult.failed(
+                f"the fan-out ({fan_out}) at {url}, where the apps are told to send (AI_DEMO_OTLP_ENDPOINT="
+                f"{route.told}), {answer}: {type(error).__name__}. Every span the apps send now is refused; "
+                "their SDKs retry for a while, then drop it",
+                f"`invoke up` starts {fan_out} again (`invoke restart {fan_out}` when it runs but does not answer); "
+                f"`invoke logs --service {fan_out}` shows why it stopped",
+            )
         return CheckResult.failed(
-            f"the canary could not be sent to {url}: {type(error).__name__}",
-            UP_FIX.format(component=OTELCOL.name if via_collector else ALLOY.name if via_alloy else PHOENIX.name),
+            f"the canary could not be sent to {url}: {type(error).__name__}", UP_FIX.format(component=PHOENIX.name)
         )
     if result.status_code == 401:
         return CheckResult.failed(
@@ -113,17 +156,18 @@ def pipeline_canary(ctx: VerifyContext) -> CheckResult:
             f"canary {result.trace_id} sent to {hop}, queryable in Phoenix after {elapsed:.2f}s "
             f"(in the stack's own project {canary.STACK_PROJECT}, then deleted)"
         )
-    return CheckResult.failed(
-        f"canary {result.trace_id} accepted by {hop} but not in Phoenix after {CANARY_DEADLINE_S:g}s"
-        + (f": {_which_hop_lost_it(settings, before)}" if via_alloy else "")
-        + (f": {which_hop_lost_it(settings, before)}" if via_collector else "")
-        + (
+    why = ""
+    if fan_out and before is not None:
+        lost = which_hop_lost_it if fan_out == OTELCOL.name else _which_hop_lost_it
+        why = f": {lost(settings, before)}"
+    elif not fan_out and settings.phoenix_external_url:
+        why = (
             ": something between took it with a 2xx and did not forward it (a proxy or tunnel answering for "
             "Phoenix; see phoenix.remote)"
-            if settings.phoenix_external_url and not via_alloy and not via_collector
-            else ""
-        ),
-        f"see the hop named above; `invoke logs --service {OTELCOL.name if via_collector else ALLOY.name}` and "
+        )
+    return CheckResult.failed(
+        f"canary {result.trace_id} accepted by {hop} but not in Phoenix after {CANARY_DEADLINE_S:g}s{why}",
+        f"see the hop named above; `invoke logs --service {fan_out or PHOENIX.name}` and "
         "`invoke logs --service phoenix`",
     )
 

@@ -1,0 +1,145 @@
+"""`up` applying a change that fails to start brings back what ran before, with the settings it ran with, and
+says so (issue 32). The ordering runs on an in-process fake runtime (tests/fake_runtime.py): milliseconds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fake_runtime import FakeRuntime
+from isolation import isolated_environ
+
+from stackkit import envfile
+from stackkit.errors import StackError
+from stackkit.render import ENV_DIR
+from stackkit.setting_values import SettingsError
+from stackkit.settings import Settings, load_settings
+from stackkit.stack import applied, lifecycle
+from stackkit.stack.component import Plan
+from stackkit.tasks import up as up_task
+
+QUEUE = "PHOENIX_MAX_SPANS_QUEUE_SIZE"
+
+
+def _running_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, str], FakeRuntime]:
+    environ = isolated_environ(tmp_path / "state", **{QUEUE: "5000"})
+    before = load_settings(environ=environ)
+    runtime = FakeRuntime(before, running={"phoenix", "ai-demo"}, missing={"alloy": "no alloy binary here"})
+    applied.record(before, Plan(runtime="native", components=("phoenix", "ai-demo"), skipped={}))
+    monkeypatch.setattr(up_task, "resolve_runtime", lambda *args, **kwargs: runtime)
+    monkeypatch.setattr(up_task, "make_runtime", lambda settings, name: runtime)
+    monkeypatch.setattr(lifecycle, "drain", lambda settings, runtime, out: True)  # Phoenix's drain is real elsewhere
+
+    def healthy_if_running(settings: Settings, runtime: FakeRuntime, component: str, out: object) -> None:
+        if not runtime.state(component).running:
+            raise StackError(f"{component} did not become healthy")
+
+    monkeypatch.setattr(lifecycle, "wait_or_fail", healthy_if_running)
+    return environ, runtime
+
+
+def test_a_change_that_fails_to_start_brings_back_the_previous_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environ, runtime = _running_stack(tmp_path, monkeypatch)
+
+    def phoenix_dies_with_the_new_value(settings: Settings, runtime: FakeRuntime, *args: object) -> Plan:
+        assert dict(settings.phoenix_passthrough)[QUEUE] == "7000"
+        runtime.start("phoenix", Plan(runtime="native", components=("phoenix",), skipped={}))
+        runtime.stop("phoenix")  # what _bring_up does with what it started and never became healthy
+        raise StackError("phoenix did not become healthy at http://127.0.0.1:1/healthz (exited)")
+
+    monkeypatch.setattr(up_task, "_bring_up", phoenix_dies_with_the_new_value)
+    lines: list[str] = []
+    after = load_settings(environ=environ | {QUEUE: "7000"})
+    with pytest.raises(StackError) as failed:
+        up_task.up(after, out=lines.append)
+
+    assert runtime.events == [
+        "stop ai-demo",  # stopped to apply the change, the sender first
+        "stop phoenix",
+        "start phoenix",  # with 7000: dies
+        "stop phoenix",
+        "start phoenix",  # brought back, in bring-up order
+        "start ai-demo",
+    ]
+    assert runtime.running == {"phoenix", "ai-demo"}
+    assert "the stack runs again with its previous settings (phoenix, ai-demo started again)" in str(failed.value)
+    rendered = envfile.read(after.rendered_dir / ENV_DIR / "phoenix.env")
+    assert rendered[QUEUE] == "5000"
+    state = applied.read(after)
+    assert state is not None and state.phoenix_passthrough[QUEUE] == "5000"
+    assert any("bringing back what ran before with the previous settings: phoenix, ai-demo" in line for line in lines)
+
+
+def test_a_failed_bring_back_names_what_did_not_come_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    environ, runtime = _running_stack(tmp_path, monkeypatch)
+
+    def always_fails(settings: Settings, runtime: FakeRuntime, *args: object) -> Plan:
+        raise StackError("phoenix did not become healthy")
+
+    monkeypatch.setattr(up_task, "_bring_up", always_fails)
+    original_start = runtime.start
+
+    def demo_never_starts(component: str, plan: Plan) -> None:
+        if component != "ai-demo":
+            original_start(component, plan)
+
+    monkeypatch.setattr(runtime, "start", demo_never_starts)
+    with pytest.raises(StackError) as failed:
+        up_task.up(load_settings(environ=environ | {QUEUE: "7000"}), out=lambda line: None)
+    assert "bringing back the previous settings failed too for ai-demo" in str(failed.value)
+    assert runtime.running == {"phoenix"}
+
+
+def test_a_bad_pass_through_value_is_refused_with_every_other_problem(tmp_path: Path) -> None:
+    environ = isolated_environ(
+        tmp_path / "state",
+        **{QUEUE: "0", "PHOENIX_LOG_SQL": "yes", "ALERT_QUEUE_PERCENT": "100", "PHOENIX_LOGGING_MODE": "loud"},
+    )
+    with pytest.raises(SettingsError) as refused:
+        load_settings(environ=environ)
+    text = str(refused.value)
+    assert refused.value.exit_code == 2
+    assert f"{QUEUE}='0': Phoenix refuses to start with it: expected a positive integer" in text
+    assert "PHOENIX_LOG_SQL='yes': Phoenix refuses to start with it: expected true or false" in text
+    assert "PHOENIX_LOGGING_MODE='loud': Phoenix refuses to start with it: expected one of default, structured" in text
+    assert "ALERT_QUEUE_PERCENT='100': expected a percentage from 1 to below 100" in text
+    assert not (tmp_path / "state").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        (QUEUE, "20000"),
+        (QUEUE, " 5 "),  # Phoenix strips the value
+        ("PHOENIX_LOG_SQL", "TRUE"),
+        ("PHOENIX_LOGGING_LEVEL", "warning"),
+        ("PHOENIX_DEFAULT_RETENTION_POLICY_DAYS", "0"),
+        ("PHOENIX_ACCESS_TOKEN_EXPIRY_MINUTES", "0.5"),
+        ("ALERT_QUEUE_PERCENT", "99.5"),
+    ],
+)
+def test_values_phoenix_takes_are_accepted(tmp_path: Path, name: str, value: str) -> None:
+    load_settings(environ=isolated_environ(tmp_path / "state", **{name: value}))
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        (QUEUE, "-3"),
+        (QUEUE, "1.5"),
+        ("PHOENIX_DEFAULT_RETENTION_POLICY_DAYS", "-1"),
+        ("PHOENIX_ACCESS_TOKEN_EXPIRY_MINUTES", "0"),
+        ("PHOENIX_DATABASE_USAGE_EMAIL_WARNING_THRESHOLD_PERCENTAGE", "101"),
+        ("PHOENIX_SMTP_PORT", "70000"),
+        ("PHOENIX_LOGGING_LEVEL", "loud"),
+        ("ALERT_STORAGE_PERCENT", "100"),
+        ("ALERT_DEMO_ERROR_PERCENT", "150"),
+    ],
+)
+def test_values_phoenix_refuses_are_refused(tmp_path: Path, name: str, value: str) -> None:
+    with pytest.raises(SettingsError) as refused:
+        load_settings(environ=isolated_environ(tmp_path / "state", **{name: value}))
+    assert refused.value.exit_code == 2
+    assert f"{name}={value!r}" in str(refused.value)
