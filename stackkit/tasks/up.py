@@ -89,6 +89,8 @@ def _bring_back(
             lifecycle.start_and_wait(before, back, name, whole, out)
         except StackkitError:
             failed.append(name)
+            back.stop(name)
+            lifecycle.forget_failed_start(before, back, name)
     applied.record(before, lifecycle.running_plan(back, whole))
     if failed:
         raise StackError(
