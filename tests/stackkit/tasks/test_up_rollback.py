@@ -10,11 +10,12 @@ from fake_runtime import FakeRuntime
 from isolation import isolated_environ
 
 from stackkit import envfile
-from stackkit.errors import StackError
+from stackkit.errors import StackError, UsageError
+from stackkit.otelcol import component as otelcol
 from stackkit.render import ENV_DIR
 from stackkit.setting_values import SettingsError
 from stackkit.settings import Settings, load_settings
-from stackkit.stack import applied, lifecycle
+from stackkit.stack import applied, fan_out_queue, lifecycle
 from stackkit.stack.component import Plan
 from stackkit.tasks import up as up_task
 
@@ -26,8 +27,13 @@ def _running_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[dic
     before = load_settings(environ=environ)
     runtime = FakeRuntime(before, running={"phoenix", "ai-demo"}, missing={"alloy": "no alloy binary here"})
     applied.record(before, Plan(runtime="native", components=("phoenix", "ai-demo"), skipped={}))
-    monkeypatch.setattr(up_task, "resolve_runtime", lambda *args, **kwargs: runtime)
-    monkeypatch.setattr(up_task, "make_runtime", lambda settings, name: runtime)
+
+    def with_settings(settings: Settings, *args: object, **kwargs: object) -> FakeRuntime:
+        runtime.settings = settings  # as a real runtime is made with the settings it acts with
+        return runtime
+
+    monkeypatch.setattr(up_task, "resolve_runtime", with_settings)
+    monkeypatch.setattr(up_task, "make_runtime", with_settings)
     monkeypatch.setattr(lifecycle, "drain", lambda settings, runtime, out: True)  # Phoenix's drain is real elsewhere
 
     def healthy_if_running(settings: Settings, runtime: FakeRuntime, component: str, out: object) -> None:
@@ -143,3 +149,34 @@ def test_values_phoenix_refuses_are_refused(tmp_path: Path, name: str, value: st
         load_settings(environ=isolated_environ(tmp_path / "state", **{name: value}))
     assert refused.value.exit_code == 2
     assert f"{name}={value!r}" in str(refused.value)
+
+
+def test_an_otelcol_version_the_native_build_cannot_run_is_refused_before_anything_stops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environ, runtime = _running_stack(tmp_path, monkeypatch)
+    monkeypatch.setattr(otelcol, "binary", lambda: str(otelcol.built_binary()))  # the stack's build is the one run
+    given = load_settings(environ=environ | {"STACK_COLLECTOR": "otelcol", "OTELCOL_VERSION": "0.150.0"})
+    with pytest.raises(UsageError) as refused:
+        up_task.up(given, out=lambda line: None)
+    assert refused.value.exit_code == 2
+    assert (
+        f"OTELCOL_VERSION=0.150.0: the native runtime runs the stack's own Collector build, "
+        f"core v{otelcol.build_core_version()}" in str(refused.value)
+    )
+    assert runtime.events == []
+
+
+def test_switching_fan_out_with_spans_in_the_old_queue_is_refused_with_the_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environ, runtime = _running_stack(tmp_path, monkeypatch)
+    runtime.running.clear()  # the stack is down; the Collector's queue kept 4096 bytes at that `down`
+    fan_out_queue.record(load_settings(environ=environ), "otelcol", 4096)
+    with pytest.raises(UsageError) as refused:
+        up_task.up(load_settings(environ=environ | {"STACK_COLLECTOR": "alloy"}), out=lambda line: None)
+    assert refused.value.exit_code == 2
+    text = str(refused.value)
+    assert "STACK_COLLECTOR=alloy: the otelcol fan-out's on-disk queue still holds 4096 bytes of spans" in text
+    assert "`STACK_COLLECTOR=otelcol invoke up`" in text and "then `invoke down` (which drains its queue)" in text
+    assert runtime.events == []
