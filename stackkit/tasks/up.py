@@ -52,15 +52,18 @@ def up(
     if problem := fan_out_queue.stranded_problem(settings, runtime):
         raise UsageError(problem)
     stopped_for_change: list[str] = []
+    changed = ""
     if state is not None and any(runtime.state(name).running for name in components.NAMES):
         state = upgrade_if_wanted(settings, state, say)
-        stopped_for_change = _apply_changes(settings, state, applied.changes(state, settings), say)
+        pending = applied.changes(state, settings)
+        changed = ", ".join(change.name for change in pending)
+        stopped_for_change = _apply_changes(settings, state, pending, say)
     try:
         return _bring_up(settings, runtime, whole, plan, state, say, out)
     except StackkitError as error:
         if not stopped_for_change or state is None:
             raise
-        _bring_back(settings, state, runtime, stopped_for_change, error, say)
+        _bring_back(settings, state, runtime, stopped_for_change, changed, error, say)
         raise  # _bring_back raises; this keeps type checkers sure
 
 
@@ -69,13 +72,14 @@ def _bring_back(
     state: applied.AppliedState,
     runtime: Runtime,
     stopped: list[str],
+    changed: str,
     error: StackkitError,
     out: Printer,
 ) -> None:
     """The changed settings failed to start: start again what the change stopped, with the settings it ran
     with (its record), so a failed change leaves the stack as it was; then fail, saying both."""
     before = applied.applied_settings(settings, state)
-    out(f"applying the change failed: {error}")
+    out(f"applying the change of {changed} failed: {error}")
     out(f"bringing back what ran before with the previous settings: {', '.join(reversed(stopped))}")
     back = make_runtime(before, state.runtime)
     whole = make_plan(back)
@@ -94,12 +98,13 @@ def _bring_back(
     applied.record(before, lifecycle.running_plan(back, whole))
     if failed:
         raise StackError(
-            f"applying the change failed ({error}), and bringing back the previous settings failed too for "
-            f"{', '.join(failed)}: read `invoke logs --service {failed[0]}`"
+            f"applying the change of {changed} failed ({error}), and bringing back the previous settings failed "
+            f"too for {', '.join(failed)}: read `invoke logs --service {failed[0]}`"
         ) from None
     raise StackError(
-        f"applying the change failed ({error}); the stack runs again with its previous settings "
-        f"({', '.join(reversed(stopped))} started again). Fix the setting named above and run `invoke up` again"
+        f"applying the change of {changed} failed ({error}); the stack runs again with its previous settings "
+        f"({', '.join(reversed(stopped))} started again). Fix {changed} (the log above says why it failed) and run "
+        "`invoke up` again"
     ) from None
 
 

@@ -41,6 +41,7 @@ def test_a_bad_pass_through_value_leaves_a_running_stack_alone(tmp_path: Path) -
         failed = invoke(environ | {"PHOENIX_CSRF_TRUSTED_ORIGINS": "bogus"}, "up")
         print(failed.stdout[-3000:], failed.stderr)
         assert failed.returncode == 1
+        assert "applying the change of PHOENIX_CSRF_TRUSTED_ORIGINS failed" in failed.stderr
         assert "the stack runs again with its previous settings (phoenix, ai-demo started again)" in failed.stderr
         assert all(runtime.process(name).pid() for name in names)
         status = invoke(environ, "status")

@@ -70,6 +70,7 @@ def test_a_change_that_fails_to_start_brings_back_the_previous_settings(
         "start ai-demo",
     ]
     assert runtime.running == {"phoenix", "ai-demo"}
+    assert "applying the change of PHOENIX_MAX_SPANS_QUEUE_SIZE failed" in str(failed.value)
     assert "the stack runs again with its previous settings (phoenix, ai-demo started again)" in str(failed.value)
     rendered = envfile.read(after.rendered_dir / ENV_DIR / "phoenix.env")
     assert rendered[QUEUE] == "5000"
