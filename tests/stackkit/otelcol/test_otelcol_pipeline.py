@@ -180,7 +180,7 @@ def test_every_trace_lands_through_the_collector_with_the_key_and_verify_passes(
     for check_id in ("otelcol.config", "otelcol.ready", "otelcol.errors", "otelcol.queue", "phoenix.auth"):
         assert checks[check_id]["status"] == "pass", checks[check_id]
     assert checks["pipeline.canary"]["status"] == "pass", checks["pipeline.canary"]
-    assert "the Collector's OTLP/HTTP receiver" in checks["pipeline.canary"]["summary"]
+    assert "the fan-out (otelcol)'s OTLP/HTTP receiver, where the apps send" in checks["pipeline.canary"]["summary"]
     assert checks["alloy.ready"]["status"] == "skip"
 
 
