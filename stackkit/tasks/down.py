@@ -28,6 +28,7 @@ def down(settings: Settings, remove_data: bool = False, force: bool = False, out
     elsewhere = components.external_urls(settings)
     for warning in lifecycle.unexpected_exit_notes(settings):
         out(f"WARNING: {warning}")
+    still_queued: list[str] = []
     for component in reversed(components.ALL):
         if component.name in elsewhere:
             out(f"{component.name}: external at {elsewhere[component.name]}, left alone")
@@ -35,7 +36,7 @@ def down(settings: Settings, remove_data: bool = False, force: bool = False, out
         # Draining is pointless when the data goes too, unless it lives in a database the user keeps.
         keeps_data = not remove_data or component.data_kept_elsewhere(settings, runtime.name) is not None
         if component.queued_bytes is not None and keeps_data:
-            _drain_queue(settings, runtime, component, out)
+            still_queued += _drain_queue(settings, runtime, component, out)
         if component.stores_spans and keeps_data and not lifecycle.drain(settings, runtime, out) and not force:
             raise StackError(
                 f"{component.name} was left running: it could not confirm every span it accepted is written (see "
@@ -46,6 +47,8 @@ def down(settings: Settings, remove_data: bool = False, force: bool = False, out
             out(f"{component.name}: stopped")
         else:
             out(f"{component.name}: not running")
+    for line in still_queued:  # Phoenix's "every received span is written" is about what reached Phoenix
+        out(f"not yet in Phoenix: {line}")
     lifecycle.forget_unexpected_exits(settings)
     applied.record_stopped(settings)
     if remove_data:
@@ -57,16 +60,22 @@ def down(settings: Settings, remove_data: bool = False, force: bool = False, out
                 out(note)
 
 
-def _drain_queue(settings: Settings, runtime: Runtime, component: Component, out: Printer) -> None:
+def _drain_queue(settings: Settings, runtime: Runtime, component: Component, out: Printer) -> list[str]:
     """A fan-out sends its queue into the still-running Phoenix before it stops, or `down` says what stays in it
-    (measured), never that every span is written while spans wait there."""
+    (measured), never that every span is written while spans wait there. What stays, for the closing line."""
     if runtime.state(component.name).running:
-        fan_out_queue.drain(settings, runtime, component, out)
-    elif (left := fan_out_queue.left_on_disk(settings, component)) is not None and left.bytes:
-        out(
-            f"{component.name}: not running; its on-disk queue holds {left.bytes} bytes ({left.how}): they are "
-            f"sent at the next `invoke up` with STACK_COLLECTOR={component.name}"
-        )
+        queued = fan_out_queue.drain(settings, runtime, component, out)
+        if queued is None:
+            return [f"{component.name}'s on-disk queue (unread: its metrics did not answer)"]
+        return [f"{queued.bytes} bytes in {component.name}'s on-disk queue"] if queued.bytes else []
+    left = fan_out_queue.left_on_disk(settings, component)
+    if left is None or not left.bytes:
+        return []
+    out(
+        f"{component.name}: not running; its on-disk queue holds {left.bytes} bytes ({left.how}): they are "
+        f"sent at the next `invoke up` with STACK_COLLECTOR={component.name}"
+    )
+    return [f"{left.bytes} bytes in {component.name}'s on-disk queue"]
 
 
 def restart(settings: Settings, component: str, out: Printer = _print) -> None:

@@ -132,6 +132,7 @@ def test_down_says_what_stays_queued_and_up_sends_it(stack: dict[str, str]) -> N
     assert queued > 0
     assert "they are sent at the next `invoke up` with STACK_COLLECTOR=otelcol" in stays
     assert lines.index(stays) < next(i for i, line in enumerate(lines) if "phoenix: stopped" in line)
+    assert f"not yet in Phoenix: {queued} bytes in otelcol's on-disk queue" in lines
 
     switched = _up(stack, STACK_COLLECTOR="alloy")
     print(switched.stderr)
