@@ -69,7 +69,7 @@ def _logging_level(value: str) -> str | None:
 
 # Each typed variable of phoenix/config.py (20.26.1) and its rule; the others are free text or lists Phoenix
 # parses leniently. A stack setting (stackkit.settings) is checked by its own parser and never passes through.
-_RULES: dict[str, Callable[[str], str | None]] = {
+RULES: dict[str, Callable[[str], str | None]] = {
     **{
         name: _boolean
         for name in (
@@ -127,7 +127,7 @@ def problems(passthrough: Mapping[str, str]) -> list[str]:
     """One line per pass-through value Phoenix would refuse to start with, naming it and what it takes."""
     found = []
     for name, value in sorted(passthrough.items()):
-        rule = _RULES.get(name)
+        rule = RULES.get(name)
         wanted = rule(value.strip()) if rule else None  # Phoenix strips the value (its getenv)
         if wanted:
             found.append(f"{name}={value!r}: Phoenix refuses to start with it: expected {wanted}")

@@ -9,12 +9,12 @@ import pytest
 from fake_runtime import FakeRuntime
 from isolation import isolated_environ
 
-from stackkit import envfile
+from stackkit import envfile, phoenix_values
 from stackkit.errors import StackError, UsageError
 from stackkit.otelcol import component as otelcol
 from stackkit.render import ENV_DIR
 from stackkit.setting_values import SettingsError
-from stackkit.settings import Settings, load_settings
+from stackkit.settings import Settings, load_settings, phoenix_setting_names
 from stackkit.stack import applied, fan_out_queue, lifecycle
 from stackkit.stack.component import Plan
 from stackkit.tasks import up as up_task
@@ -181,3 +181,8 @@ def test_switching_fan_out_with_spans_in_the_old_queue_is_refused_with_the_way(
     assert "STACK_COLLECTOR=alloy: the otelcol fan-out's on-disk queue still holds 4096 bytes of spans" in text
     assert "`STACK_COLLECTOR=otelcol invoke up`" in text and "then `invoke down` (which drains its queue)" in text
     assert runtime.events == []
+
+
+def test_every_checked_pass_through_name_is_one_the_pinned_phoenix_reads() -> None:
+    # A name Phoenix renamed or dropped would be a rule that never applies: phoenix_settings.txt follows its config.py.
+    assert set(phoenix_values.RULES) <= phoenix_setting_names()
