@@ -49,12 +49,13 @@ def logs(c, service, follow=False, tail=100):
     help={
         "print": "print one piece and write nothing: phoenix-exporter (for an Alloy you run), otelcol-config (for "
         "a Collector you run), prometheus-rules, prometheus-scrape, grafana-dashboard (for your Prometheus and "
-        "Grafana)"
+        "Grafana), app-env (the OTEL_* variables your app sends to the running stack with)",
+        "show": "with --print app-env: the ingestion key's value instead of a placeholder",
     }
 )
-def render(c, print=None):
+def render(c, print=None, show=False):
     """Render the .env-dependent pieces (Alloy pieces, env files) into the state folder and list them."""
-    cli.render(print)
+    cli.render(print, show)
 
 
 @task(help={"to": "the Phoenix release to run, such as 20.26.1"})

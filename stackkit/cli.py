@@ -24,6 +24,7 @@ from stackkit.tasks import status as status_task
 from stackkit.tasks import up as up_task
 
 DEBUG_VARIABLE = "STACKKIT_DEBUG"
+APP_ENV = "app-env"  # `render --print app-env`: the OTEL_* variables an app sends to the running stack with
 
 
 def run(
@@ -75,17 +76,24 @@ def _silence_stdout() -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
-def render(print_piece: str | None = None) -> None:
+def render(print_piece: str | None = None, show: bool = False) -> None:
     from stackkit import monitoring
     from stackkit.render import render as render_files
+    from stackkit.tasks import app_send
 
+    if show and print_piece != APP_ENV:
+        run(_usage_error("--show applies to `--print app-env` only (it prints the ingestion key)"))
+        return
+    if print_piece == APP_ENV:
+        run(lambda settings: print(app_send.app_env_text(settings, show), end=""))
+        return
     if print_piece is not None:
         if print_piece in monitoring.PRINTABLE:
             run(lambda settings: print(monitoring.printed(settings, print_piece), end=""))
             return
         printable = {name: text for component in components.ALL for name, text in component.printable_pieces}
         if print_piece not in printable:
-            choices = ", ".join((*printable, *monitoring.PRINTABLE))
+            choices = ", ".join((*printable, *monitoring.PRINTABLE, APP_ENV))
             run(_usage_error(f"--print {print_piece}: choose from {choices}"))
         run(lambda settings: print(printable[print_piece](settings), end=""))
         return

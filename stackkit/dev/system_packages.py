@@ -129,10 +129,23 @@ PROGRAMS: tuple[SystemProgram, ...] = (
     ),
     SystemProgram("promtool", "prometheus", ("tests",), "checks the alert rules and runs their unit cases"),
     SystemProgram(
+        "node",
+        "nodejs",
+        ("tests",),
+        "the client matrix runs a stock Node.js app with the OpenTelemetry JS SDK against the stack",
+    ),
+    SystemProgram(
+        "npm",
+        "npm",
+        ("tests",),
+        "installs the OpenTelemetry JS SDK and its OTLP exporters for the client matrix into the user's cache",
+    ),
+    SystemProgram(
         "go",
         "",
         ("tests", "collector"),
-        "builds the OpenTelemetry Collector, Alloy's parser for the differential test of stackkit/alloy/syntax.py "
+        "builds the OpenTelemetry Collector, the client matrix's telemetrygen, Alloy's parser for the differential "
+        "test of stackkit/alloy/syntax.py "
         "(Go 1.21 or later: it fetches the toolchain go.mod asks for) and runs the Alloy schema deriver",
         ("go", "/usr/local/go/bin/go"),
         install_hint="install Go into /usr/local/go (https://go.dev/doc/install); it is not a Debian package here",

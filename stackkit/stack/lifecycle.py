@@ -133,9 +133,9 @@ def make_plan(runtime: Runtime, only: Iterable[str] | None = None) -> Plan:
 
 
 def running_plan(runtime: Runtime, whole: Plan) -> Plan:
-    """The plan as it runs now: the components of `whole` that are running."""
+    """The plan as it runs now: the components of `whole` that are running (and those the user runs elsewhere)."""
     running = tuple(name for name in whole.components if runtime.state(name).running)
-    return Plan(runtime=whole.runtime, components=running, skipped=whole.skipped)
+    return Plan(runtime=whole.runtime, components=running, skipped=whole.skipped, external=whole.external)
 
 
 # --- Start and wait ---------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from stackkit.phoenix import storage
 from stackkit.settings import Settings
 from stackkit.stack import applied, components, lifecycle
 from stackkit.stack.lifecycle import health_url, recorded_runtime
+from stackkit.tasks import app_send
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,20 @@ def status_notes(settings: Settings) -> list[str]:
             notes += [f"  {change.describe()}" for change in pending]
     if state is not None:
         notes += storage.usage_lines(settings, state.runtime)
+    notes += _how_to_send(settings)
     if settings.phoenix_passthrough:
         notes.append("Phoenix settings passed through to Phoenix:")
         notes += [f"  {name}={_shown(name, value)}" for name, value in settings.phoenix_passthrough]
     return notes
+
+
+def _how_to_send(settings: Settings) -> list[str]:
+    """Where an app sends, while something runs that takes its spans."""
+    runtime = recorded_runtime(settings)
+    plan = lifecycle.running_plan(runtime, lifecycle.make_plan(runtime))
+    if not plan.components and not plan.external:
+        return []
+    return app_send.how_to_send_lines(settings, plan)
 
 
 def format_status(rows: list[StatusRow]) -> str:

@@ -14,6 +14,7 @@ from stackkit.settings import Settings
 from stackkit.stack import applied, components, fan_out_queue, lifecycle
 from stackkit.stack.component import Plan, Started
 from stackkit.stack.lifecycle import Clock, is_healthy, make_plan, make_runtime, resolve_runtime
+from stackkit.tasks import app_send
 
 Printer = Callable[[str], None]
 _print = lifecycle.print_line
@@ -135,7 +136,7 @@ def _bring_up(
         applied.record(settings, lifecycle.running_plan(runtime, whole))
         _when_running(settings, runtime, to_start, say)
         say("every component is already running and healthy; nothing changed")
-        _print_urls(settings, whole, out)
+        _print_urls(settings, lifecycle.running_plan(runtime, whole), out)
         _warn_exposure(settings, runtime, out)
         return plan
     broken = [name for name in to_start if runtime.state(name).running]
@@ -214,11 +215,12 @@ def _bring_up(
                 lifecycle.forget_failed_start(settings, runtime, name)
         raise
     _when_running(settings, runtime, to_start, say)
-    applied.record(settings, lifecycle.running_plan(runtime, whole))
+    running = lifecycle.running_plan(runtime, whole)
+    applied.record(settings, running)
     for component in fan_out_queue.fan_outs():
         if component.name in started:  # it sends what it queued: the last `down`'s measure is history
             fan_out_queue.forget(settings, component.name)
-    _print_urls(settings, whole, out)
+    _print_urls(settings, running, out)
     _warn_exposure(settings, runtime, out)
     if first_time:
         _print_next_steps(settings, plan, out)
@@ -302,13 +304,8 @@ def _check_destinations(settings: Settings, runtime: Runtime, whole: Plan, plan:
 
 def _print_urls(settings: Settings, plan: Plan, out: Printer) -> None:
     out(f"Phoenix UI:        {settings.phoenix_url}")
-    if plan.with_alloy:
-        out(
-            f"OTLP for apps:     {settings.alloy_otlp_http_url}/v1/traces (HTTP), "
-            f"127.0.0.1:{settings.alloy_otlp_grpc_port} (gRPC)"
-        )
-    else:
-        out(f"OTLP for apps:     {settings.phoenix_url}/v1/traces (HTTP, straight to Phoenix: no Alloy)")
+    for line in app_send.how_to_send_lines(settings, plan):
+        out(line)
     if components.AI_DEMO.name in plan.components:
         out(f"AI demo:           {settings.ai_demo_url} (POST /chat)")
 

@@ -16,6 +16,7 @@ from stackkit.verify.checks import sdk  # noqa: F401
 from stackkit.verify.checks import security  # noqa: F401
 from stackkit.verify.checks import remote  # noqa: F401
 from stackkit.verify.checks import pipeline  # noqa: F401
+from stackkit.verify.checks import clients  # noqa: F401
 from stackkit.verify.checks import phoenix_health  # noqa: F401
 from stackkit.verify.checks import running  # noqa: F401
 # isort: on
