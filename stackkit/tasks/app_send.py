@@ -3,8 +3,9 @@ the standard OTEL_* variables `invoke render --print app-env` prints (a shell sn
 `environment:` block).
 
 The endpoint in use is the fan-out when one runs (it accepts OTLP/HTTP protobuf and JSON, OTLP/gRPC, and metrics,
-and holds Phoenix's key itself), else Phoenix, which takes OTLP/HTTP protobuf traces only (JSON: 415, metrics: 404)
-and the key when auth is on. Each limit named here is one the client matrix (tests/stackkit/clients/) measures.
+and holds Phoenix's key itself), else Phoenix, which takes OTLP/HTTP protobuf traces only (JSON: 415, metrics and
+logs: 405) and the key when auth is on. Each limit named here is one the client matrix
+(tests/stackkit/clients/) measures.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from stackkit.stack.component import Plan
 
 PROJECT_ATTRIBUTE = "openinference.project.name"
 PROJECT_HEADER = "x-project-name"
+COMPOSE_MARKER = "COMPOSE"
 KEY_HINT = "`invoke render --print app-env --show` prints it; `invoke credentials` says where it is kept"
 
 
@@ -90,7 +92,7 @@ def how_to_send_lines(settings: Settings, plan: Plan) -> list[str]:
         f"OTLP for apps:     {target.traces_url} (HTTP, straight to Phoenix: no fan-out runs)",
         "  protocol:        http/protobuf only: OTLP/JSON gets 415 (Node's exporter-trace-otlp-http sends JSON "
         "by default: set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf or use exporter-trace-otlp-proto); traces "
-        "only: metrics and logs get 404 (set OTEL_METRICS_EXPORTER=none OTEL_LOGS_EXPORTER=none)",
+        "only: metrics and logs get 405 (set OTEL_METRICS_EXPORTER=none OTEL_LOGS_EXPORTER=none)",
     ]
     if target.grpc_address:
         lines.append(f"  gRPC:            {target.grpc_address}")
@@ -110,7 +112,7 @@ def app_env_values(settings: Settings, target: AppEndpoint, show: bool, base: st
     if target.needs_key:
         values["OTEL_EXPORTER_OTLP_HEADERS"] = "authorization=Bearer%20" + quote(_key(settings, show), safe="<>")
     if target.straight_to_phoenix:
-        # Phoenix takes traces only: metrics and logs sent there are refused (404).
+        # Phoenix takes traces only: metrics and logs sent there are refused (405).
         values["OTEL_METRICS_EXPORTER"] = "none"
         values["OTEL_LOGS_EXPORTER"] = "none"
     return values
@@ -136,9 +138,13 @@ def app_env_text(settings: Settings, show: bool) -> str:
     lines += [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
     if target.container_base:
         block = {"environment": app_env_values(settings, target, show, target.container_base)}
+        # Inside a no-op here-document, so the whole output can still be pasted into a shell.
         lines += [
             "",
-            f"# The same for a compose service on the stack's network ({settings.stack_network}):",
+            f"# The same for a compose service on the stack's network ({settings.stack_network}), to copy into its",
+            "# service (the lines between the COMPOSE markers):",
+            f": <<'{COMPOSE_MARKER}'",
             yaml.safe_dump(block, default_flow_style=False, sort_keys=False, width=10_000).rstrip(),
+            COMPOSE_MARKER,
         ]
     return "\n".join(lines) + "\n"

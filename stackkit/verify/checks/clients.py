@@ -79,7 +79,7 @@ def refusals(lines: Iterable[str]) -> list[Refusal]:
     return [Refusal(address, path, status, count) for (address, path, status), count in counted.items()]
 
 
-@check("phoenix.refused_clients", static=False, stage=Stage.PIPELINE)
+@check("phoenix.refused-clients", static=False, stage=Stage.PIPELINE)
 def phoenix_refused_clients(ctx: VerifyContext) -> CheckResult:
     settings = ctx.settings
     if settings.phoenix_external_url:

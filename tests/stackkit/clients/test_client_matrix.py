@@ -3,7 +3,7 @@ default of @opentelemetry/exporter-trace-otlp-http, HTTP/protobuf and gRPC; the 
 over HTTP and gRPC) send traces through the upstream Collector (STACK_COLLECTOR=otelcol) and straight to Phoenix,
 with auth off and on. Each cell lands (read back through Phoenix's API, in the project its
 `openinference.project.name` resource attribute or `x-project-name` header names) or is a limit the stack names
-(`invoke up`'s lines, `invoke verify`'s phoenix.refused_clients). Alloy has no binary here: its column is a limit.
+(`invoke up`'s lines, `invoke verify`'s phoenix.refused-clients). Alloy has no binary here: its column is a limit.
 
 One Phoenix per auth setting serves every cell of it; the Collector in front of it is started for the fan-out
 cells and stopped for the straight ones (cells run grouped by route, so it changes twice per stack).
@@ -46,7 +46,7 @@ STRAIGHT = "phoenix"
 
 @dataclass(frozen=True)
 class Client:
-    sdk: str  # python, node, telemetrygen
+    sdk: str  # python, python-register, node, telemetrygen
     protocol: str  # http/protobuf, http/json, grpc
 
     @property
@@ -55,6 +55,7 @@ class Client:
 
 
 CLIENTS = (
+    Client("python-register", "http/protobuf"),  # phoenix.otel.register(), README's and the seed's call
     Client("python", "http/protobuf"),
     Client("python", "grpc"),
     Client("node", "http/json"),
@@ -116,11 +117,11 @@ class Stack:
         return len(self.reader().spans(project))
 
     def refused(self) -> dict[tuple[str, int], int]:
-        """verify's phoenix.refused_clients findings: count by (path, status)."""
+        """verify's phoenix.refused-clients findings: count by (path, status)."""
         result = self.invoke("verify", "--json")
         checks = {check["id"]: check for check in json.loads(result.stdout)}
         counts: dict[tuple[str, int], int] = {}
-        for finding in checks["phoenix.refused_clients"].get("findings") or []:
+        for finding in checks["phoenix.refused-clients"].get("findings") or []:
             found = re.search(r": (\d+) OTLP request\(s\) to (\S+) refused with (\d{3})", finding["message"])
             if found:
                 key = (found[2], int(found[3]))
@@ -203,6 +204,8 @@ def send(client: Client, environ: dict[str, str], tools: dict[str, str]) -> Sent
     if client.sdk == "node":
         command = [tools["node"], str(NODE_APP), client.protocol, str(SPANS)]
         clean["NODE_PATH"] = tools["node_path"]
+    elif client.sdk == "python-register":
+        command = [sys.executable, str(PYTHON_APP), "register", str(SPANS)]
     else:
         command = [sys.executable, str(PYTHON_APP), client.protocol, str(SPANS)]
     result = subprocess.run(command, env={**clean, **environ}, capture_output=True, text=True, timeout=120)
@@ -268,3 +271,100 @@ def test_cell(auth: str, via: str, client: Client, tools: dict[str, str], reques
     else:
         assert sent.export == "ok", sent
         assert landed == SPANS, (landed, sent)
+
+
+def _run_app(command: list[str], snippet: Path, tools: dict[str, str]) -> Sent:
+    """A stock app started from a shell that sourced the snippet `render --print app-env` printed."""
+    clean = {name: value for name, value in os.environ.items() if not name.startswith("OTEL_")}
+    clean["NODE_PATH"] = tools["node_path"]
+    shell = f". {snippet} && exec {' '.join(command)}"
+    result = subprocess.run(["bash", "-c", shell], env=clean, capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip(), result.stderr[-2000:]
+    reported = json.loads(result.stdout.strip().splitlines()[-1])
+    return Sent(reported["trace_id"], reported["export"])
+
+
+STOCK_APPS = {
+    "python": [sys.executable, str(PYTHON_APP), "env", str(SPANS)],
+    "node": ["node", str(NODE_APP), "env", str(SPANS)],
+}
+
+
+@pytest.mark.parametrize("via", [STRAIGHT, FAN_OUT])
+def test_app_env_pasted_into_a_shell_makes_stock_apps_land_with_auth_on(
+    via: str, auth_on: Stack, tools: dict[str, str], tmp_path: Path
+) -> None:
+    target = auth_on.route(via)
+    printed = auth_on.invoke("render", "--print", "app-env", "--show")
+    assert printed.returncode == 0, printed.stderr
+    snippet = tmp_path / "app-env.sh"
+    snippet.write_text(printed.stdout)
+    assert f"OTEL_EXPORTER_OTLP_ENDPOINT={target.http_base}" in printed.stdout, printed.stdout
+    assert "environment:" in printed.stdout, printed.stdout  # the compose block, inert in a shell
+    assert ("authorization=Bearer%20" in printed.stdout) == (via == STRAIGHT), printed.stdout
+    project = auth_on.settings.phoenix_project_name
+    for sdk, command in STOCK_APPS.items():
+        sent = _run_app(command, snippet, tools)
+        assert sent.export == "ok", (sdk, sent)
+        assert auth_on.landed(project, sent.trace_id) == SPANS, (sdk, sent)
+        print(f"APP-ENV via={via} {sdk}: {SPANS}/{SPANS} landed in {project}")
+    if via == STRAIGHT:
+        # Without --show the key is a placeholder: the shell snippet says how to get it, and never holds it.
+        hidden = auth_on.invoke("render", "--print", "app-env")
+        assert auth_on.key not in hidden.stdout and "<ingestion-key>" in hidden.stdout, hidden.stdout
+        assert "--show" in hidden.stdout
+
+
+def test_up_and_status_tell_a_node_app_and_verify_names_its_mistakes(auth_on: Stack, tools: dict[str, str]) -> None:
+    """A Node.js app with its default exporter pointed at the endpoint status prints (straight to Phoenix) is
+    refused 415 and verify names it; each other mistake too: no key (401), /v1/traces doubled and metrics (405)."""
+    target = auth_on.route(STRAIGHT)
+    status = auth_on.invoke("status").stdout
+    printed = re.search(r"OTLP for apps:\s+(\S+)/v1/traces", status)
+    assert printed and printed[1] == target.http_base, status
+    assert "OTLP/JSON gets 415" in status and "authorization: Bearer <ingestion key>" in status, status
+    before = auth_on.refused()
+    key_header = {"OTEL_EXPORTER_OTLP_HEADERS": f"authorization=Bearer%20{auth_on.key}"}
+    default_node = Client("node", "http/json")
+    base = {"OTEL_EXPORTER_OTLP_ENDPOINT": printed[1], "OTEL_RESOURCE_ATTRIBUTES": "service.name=mistakes"}
+    sent = send(default_node, {**base, **key_header}, tools)
+    assert "Unsupported Media Type" in sent.export, sent
+    assert send(Client("python", "http/protobuf"), base, tools).export != "ok"  # no key: 401
+    doubled = {**base, **key_header, "OTEL_EXPORTER_OTLP_ENDPOINT": f"{printed[1]}/v1/traces"}
+    assert send(Client("python", "http/protobuf"), doubled, tools).export != "ok"
+    address = printed[1].removeprefix("http://")
+    metrics_command = [tools["telemetrygen"], "metrics", f"--otlp-endpoint={address}", "--otlp-http", "--otlp-insecure"]
+    metrics_command += ["--metrics=1", "--rate=0", f'--otlp-header=authorization="Bearer {auth_on.key}"']
+    metrics = subprocess.run(metrics_command, capture_output=True, text=True, timeout=120)
+    assert metrics.returncode != 0 or "405" in metrics.stderr, metrics.stderr[-1000:]
+    after = auth_on.refused()
+    grew = {key: after.get(key, 0) - before.get(key, 0) for key in after}
+    print(f"REFUSED (path, status) -> count since the test started: {grew}")
+    assert grew.get(("/v1/traces", 415), 0) >= 1, (before, after)
+    assert grew.get(("/v1/traces", 401), 0) >= 1, (before, after)
+    assert grew.get(("/v1/traces/v1/traces", 405), 0) >= 1, (before, after)
+    assert grew.get(("/v1/metrics", 405), 0) >= 1, (before, after)
+    verify = auth_on.invoke("verify", "--json")
+    check = {item["id"]: item for item in json.loads(verify.stdout)}["phoenix.refused-clients"]
+    assert check["status"] == "warn", check
+    assert "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf" in check["fix"], check
+    assert "127.0.0.1:" in check["summary"] or "127.0.0.1" in check["summary"], check
+
+
+@pytest.mark.parametrize("via", [STRAIGHT, FAN_OUT])
+def test_the_project_header_is_honoured_straight_and_not_through_the_fan_out(
+    via: str, auth_off: Stack, tools: dict[str, str]
+) -> None:
+    """`x-project-name` picks the project at Phoenix; the Collector does not forward request headers, so through
+    it the resource attribute is what names the project (the header's spans land in Phoenix's `default`)."""
+    target = auth_off.route(via)
+    project = f"header-{via}"
+    environ = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": target.http_base,
+        "OTEL_EXPORTER_OTLP_HEADERS": f"x-project-name={project}",
+    }
+    sent = send(Client("python", "http/protobuf"), environ, tools)
+    assert sent.export == "ok", sent
+    where = project if via == STRAIGHT else "default"
+    assert auth_off.landed(where, sent.trace_id) == SPANS, (via, where)
+    print(f"HEADER via={via}: {SPANS}/{SPANS} landed in {where}")
