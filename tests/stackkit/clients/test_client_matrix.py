@@ -97,6 +97,10 @@ class Stack:
                 unavailable(f"{otelcol.MISSING_BINARY}: `.venv/bin/nox -s collector` builds it")
             started = self.invoke("up", "--only", FAN_OUT)
             assert started.returncode == 0, started.stdout + started.stderr
+            # up names the endpoint now in use: the Collector's, every encoding, no key.
+            assert f"(HTTP: protobuf or JSON), 127.0.0.1:{settings.alloy_otlp_grpc_port} (gRPC), through otelcol" in (
+                started.stdout
+            ), started.stdout
         elif via == STRAIGHT and running:
             runtime.stop(FAN_OUT)
         target = app_send.running_endpoint(settings)
@@ -139,6 +143,10 @@ def _bring_up(folder: Path, auth: bool) -> Stack:
     stack = Stack(environ, auth)
     started = stack.invoke("up", "--only", STRAIGHT)
     assert started.returncode == 0, started.stdout + started.stderr
+    settings = stack.settings
+    assert f"OTLP for apps:     {settings.phoenix_url}/v1/traces (HTTP, straight to Phoenix" in started.stdout
+    assert "OTLP/JSON gets 415" in started.stdout, started.stdout
+    assert ("authorization: Bearer <ingestion key>" in started.stdout) == auth, started.stdout
     return stack
 
 
