@@ -58,3 +58,15 @@ def test_app_env_text_sources_in_a_shell_compose_block_included(tmp_path: Path) 
     result = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"{settings.phoenix_url}|openinference.project.name=my.shop"
+
+
+def test_show_is_for_app_env_only(tmp_path: Path) -> None:
+    from isolation import invoke, isolated_environ
+
+    environ = isolated_environ(tmp_path / "state")
+    refused = invoke(environ, "render", "--print", "otelcol-config", "--show")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "--show applies to `--print app-env` only" in refused.stderr
+    unknown = invoke(environ, "render", "--print", "nope")
+    assert unknown.returncode == 2 and "app-env" in unknown.stderr, unknown.stderr
+    assert not (tmp_path / "state" / "rendered").exists()  # nothing written
