@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from isolation import isolated_settings
+from isolation import invoke, isolated_environ, isolated_settings
 
 from stackkit.stack.component import Plan
 from stackkit.tasks import app_send
@@ -61,8 +61,6 @@ def test_app_env_text_sources_in_a_shell_compose_block_included(tmp_path: Path) 
 
 
 def test_show_is_for_app_env_only(tmp_path: Path) -> None:
-    from isolation import invoke, isolated_environ
-
     environ = isolated_environ(tmp_path / "state")
     refused = invoke(environ, "render", "--print", "otelcol-config", "--show")
     assert refused.returncode == 2, refused.stdout + refused.stderr
