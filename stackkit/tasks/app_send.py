@@ -17,6 +17,7 @@ from urllib.parse import quote
 import yaml
 
 from stackkit import secrets
+from stackkit.errors import StackError
 from stackkit.settings import Settings
 from stackkit.stack import components, lifecycle
 from stackkit.stack.component import Plan
@@ -74,7 +75,10 @@ def endpoint(settings: Settings, plan: Plan) -> AppEndpoint:
 def running_endpoint(settings: Settings) -> AppEndpoint:
     """The endpoint of the stack that runs now (as `invoke status` finds it)."""
     runtime = lifecycle.recorded_runtime(settings)
-    return endpoint(settings, lifecycle.running_plan(runtime, lifecycle.make_plan(runtime)))
+    plan = lifecycle.running_plan(runtime, lifecycle.make_plan(runtime))
+    if not plan.components and not plan.external:
+        raise StackError(f"no stack runs from {settings.state_dir}: `invoke up` first, then ask again")
+    return endpoint(settings, plan)
 
 
 def how_to_send_lines(settings: Settings, plan: Plan) -> list[str]:
@@ -126,8 +130,12 @@ def _key(settings: Settings, show: bool) -> str:
 
 
 def app_env_text(settings: Settings, show: bool) -> str:
-    """What `invoke render --print app-env [--show]` prints."""
-    target = running_endpoint(settings)
+    """What `invoke render --print app-env [--show]` prints: the variables for the stack that runs now."""
+    return env_text(settings, running_endpoint(settings), show)
+
+
+def env_text(settings: Settings, target: AppEndpoint, show: bool) -> str:
+    """The OTEL_* variables for `target`: a shell snippet, then a compose `environment:` block."""
     values = app_env_values(settings, target, show, target.http_base)
     lines = [
         f"# OTLP for an app on this host, sending to {target.via} ({target.traces_url}).",

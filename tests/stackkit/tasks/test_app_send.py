@@ -48,9 +48,9 @@ def test_app_env_values_hold_the_key_only_when_shown(tmp_path: Path) -> None:
 
 
 def test_app_env_text_sources_in_a_shell_compose_block_included(tmp_path: Path) -> None:
-    """Nothing runs here: the text's endpoint is Phoenix's (nothing else runs), and bash takes all of it."""
+    """The text for Phoenix alone: bash takes all of it, the compose block included."""
     settings = isolated_settings(tmp_path / "state", PHOENIX_PROJECT_NAME="my.shop")
-    text = app_send.app_env_text(settings, show=False)
+    text = app_send.env_text(settings, app_send.endpoint(settings, PHOENIX_ONLY), show=False)
     assert "environment:" in text and "OTEL_EXPORTER_OTLP_ENDPOINT: http://phoenix:6006" in text
     script = tmp_path / "env.sh"
     script.write_text(text)
@@ -68,3 +68,5 @@ def test_show_is_for_app_env_only(tmp_path: Path) -> None:
     unknown = invoke(environ, "render", "--print", "nope")
     assert unknown.returncode == 2 and "app-env" in unknown.stderr, unknown.stderr
     assert not (tmp_path / "state" / "rendered").exists()  # nothing written
+    nothing_runs = invoke(environ, "render", "--print", "app-env")
+    assert nothing_runs.returncode == 1 and "`invoke up` first" in nothing_runs.stderr, nothing_runs.stderr
