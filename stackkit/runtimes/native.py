@@ -1,4 +1,6 @@
-"""The native runtime: no Docker. Phoenix and the demo run from this Python; Alloy from an `alloy` binary."""
+"""The native runtime: no Docker. Phoenix and the demo run from this Python; the fan-out from its binary; each
+under the state folder's supervisord (stackkit.supervision), which restarts what exits and gives up on a start
+that keeps failing."""
 
 from __future__ import annotations
 
@@ -11,12 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from stackkit import envfile
-from stackkit.processes import ManagedProcess
 from stackkit.render import ENV_DIR
 from stackkit.runtimes.base import ComponentState, RuntimeUnavailable
 from stackkit.settings import SPECS_BY_NAME, Settings
 from stackkit.stack import components
 from stackkit.stack.component import Plan
+from stackkit.supervision import Program, ProgramState, Supervisor
 
 # Variables of ours that must not leak from the invoking shell into a component's environment.
 _FOREIGN_PREFIXES = ("PHOENIX_", "AI_DEMO_", "OTEL_", "ALLOY_", "OTELCOL_")
@@ -28,15 +30,21 @@ class NativeRuntime:
     def __init__(self, settings: Settings):
         self.settings = settings
 
-    def process(self, component: str) -> ManagedProcess:
-        return ManagedProcess(
-            name=component,
-            pid_file=self.settings.run_dir / f"{component}.pid",
-            log_file=self.settings.logs_dir / f"{component}.log",
-        )
+    @property
+    def supervisor(self) -> Supervisor:
+        return Supervisor(self.settings.run_dir, self.settings.logs_dir)
+
+    def supervised(self, component: str) -> ProgramState:
+        """What supervisord says of the component: its state, PID, restarts, last exit."""
+        return self.supervisor.state(component)
+
+    def pid(self, component: str) -> int | None:
+        """The component's PID while it runs, else None."""
+        found = self.supervised(component)
+        return found.pid if found.running else None
 
     def check_available(self) -> None:
-        needed = [module for component in components.ALL for module in component.native_modules]
+        needed = ["supervisor", *(module for component in components.ALL for module in component.native_modules)]
         missing = [module for module in needed if importlib.util.find_spec(module) is None]
         if missing:
             raise RuntimeUnavailable(
@@ -61,28 +69,28 @@ class NativeRuntime:
     def command(self, component: str) -> list[str]:
         return components.get(component).native_command(self.settings)
 
-    def environment(self, component: str) -> dict[str, str]:
-        base = {
+    def base_environment(self) -> dict[str, str]:
+        """What supervisord, and so every component, inherits: the invoking shell without the stack's settings.
+        Each component adds its rendered env file at each start (stackkit.supervised_start)."""
+        return {
             key: value
             for key, value in os.environ.items()
             if key not in SPECS_BY_NAME and not key.startswith(_FOREIGN_PREFIXES)
         }
-        base.update(envfile.read(self.settings.rendered_dir / ENV_DIR / f"{component}.env"))
-        return base
+
+    def env_file(self, component: str) -> Path:
+        return self.settings.rendered_dir / ENV_DIR / f"{component}.env"
+
+    def environment(self, component: str) -> dict[str, str]:
+        """The environment the component runs with (for what runs it outside supervisord, e.g. the benchmarks)."""
+        return {**self.base_environment(), **envfile.read(self.env_file(component))}
 
     def start(self, component: str, plan: Plan) -> None:
-        process = self.process(component)
-        if process.pid() is not None:
-            return
-        process.start(
-            self.command(component),
-            self.environment(component),
-            cwd=self.settings.state_dir,
-            header=f"--- stackkit: starting {component} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n",
-        )
+        program = Program(component, self.command(component), self.env_file(component), self.settings.state_dir)
+        self.supervisor.start(program, self.base_environment())
 
     def stop(self, component: str, remove_data: bool = False) -> bool:
-        stopped = self.process(component).stop()
+        stopped = self.supervisor.stop(component)
         data = components.get(component).data_path(self.settings)
         if remove_data and data is not None:
             shutil.rmtree(data, ignore_errors=True)
@@ -92,13 +100,13 @@ class NativeRuntime:
         return False  # processes share the host's loopback: nothing to remove
 
     def state(self, component: str) -> ComponentState:
-        pid = self.process(component).pid()
-        if pid is None:
-            return ComponentState(False, "not running")
-        return ComponentState(True, f"pid {pid}")
+        found = self.supervised(component)
+        if found.running:
+            return ComponentState(True, found.describe())
+        return ComponentState(False, found.describe() if found.given_up else "not running")
 
     def logs(self, component: str, tail: int = 100, follow: bool = False) -> Iterator[str]:
-        log_file = self.process(component).log_file
+        log_file = self.supervisor.log_of(component)
         if not log_file.exists():
             return
         yield from _tail(log_file, tail)

@@ -131,7 +131,7 @@ def test_verify_lists_the_security_checks_and_passes(secured) -> None:
 def test_exposure_reads_the_real_listening_sockets(secured) -> None:
     _, settings, _ = secured
     runtime = NativeRuntime(settings)
-    pid = runtime.process("phoenix").pid()
+    pid = runtime.pid("phoenix")
     assert pid is not None
     listeners = {(listener.port, listener.loopback_only) for listener in exposure.process_listeners("phoenix", pid)}
     assert (settings.phoenix_ui_port, True) in listeners

@@ -94,7 +94,7 @@ def measure_ceiling(settings: Settings, out: Callable[[str], None]) -> float:
 
 def run(settings: Settings, seconds: float, out: Callable[[str], None]) -> dict[str, Any]:
     """Both paths at twice the ceiling for `seconds` each; the stack must run with STACK_COLLECTOR=otelcol."""
-    collector_pid = NativeRuntime(settings).process(OTELCOL_NAME).pid()
+    collector_pid = NativeRuntime(settings).pid(OTELCOL_NAME)
     if collector_pid is None:
         raise RuntimeError("the Collector is not running in this stack (STACK_COLLECTOR=otelcol, `invoke up`)")
     ceiling = measure_ceiling(settings, out)

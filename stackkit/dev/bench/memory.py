@@ -15,6 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from stackkit import envfile
 from stackkit.dev.smoke import smoke_environment
 from stackkit.health import wait_healthy
 from stackkit.render import render
@@ -71,7 +72,7 @@ def rss_mb(pid: int) -> float | None:
 
 
 def phoenix_pid(settings: Settings) -> int | None:
-    return NativeRuntime(settings).process(PHOENIX_NAME).pid()
+    return NativeRuntime(settings).pid(PHOENIX_NAME)
 
 
 def phoenix_rss_mb(settings: Settings) -> float | None:
@@ -89,7 +90,7 @@ def stack_rss_mb(settings: Settings) -> dict[str, float | None]:
     runtime = NativeRuntime(settings)
     by_component: dict[str, float | None] = {}
     for name in components.NAMES:
-        pid = runtime.process(name).pid()
+        pid = runtime.pid(name)
         if pid is not None:
             by_component[name] = rss_mb(pid)
     present = [mb for mb in by_component.values() if mb is not None]
@@ -106,8 +107,9 @@ def _start_bare_phoenix(variant: Mapping[str, str]) -> tuple[Settings, NativeRun
     render(settings, plan, {})
     runtime = NativeRuntime(settings)
     runtime.prepare(plan)
-    env = runtime.environment(PHOENIX_NAME) | dict(variant)
-    runtime.process(PHOENIX_NAME).start(runtime.command(PHOENIX_NAME), env, cwd=settings.state_dir)
+    # The variant goes into this throwaway folder's rendered env file: what Phoenix reads at each start.
+    envfile.write(runtime.env_file(PHOENIX_NAME), envfile.read(runtime.env_file(PHOENIX_NAME)) | dict(variant))
+    runtime.start(PHOENIX_NAME, plan)
     return settings, runtime
 
 

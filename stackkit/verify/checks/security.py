@@ -73,7 +73,7 @@ def _listeners(ctx: VerifyContext) -> list[exposure.Listener]:
         if not runtime.state(component.name).running:
             continue
         if runtime.name == "native":
-            pid = runtime.process(component.name).pid()  # type: ignore[attr-defined]
+            pid = runtime.pid(component.name)  # type: ignore[attr-defined]
             if pid is not None:
                 found += exposure.process_listeners(component.name, pid)
         else:

@@ -201,7 +201,7 @@ def test_a_60s_phoenix_outage_loses_nothing_even_with_the_collector_restarted_in
         assert not stack.missing(before["kept"], 60)
         assert not stack.missing(before["restarted"], 60, project=other_project)
         runtime = NativeRuntime(stack.settings)
-        phoenix_pid = runtime.process("phoenix").pid()
+        phoenix_pid = runtime.pid("phoenix")
         assert runtime.stop("phoenix"), "Phoenix was not stopped"  # SIGTERM to its PID
         down_at = time.monotonic()
         during: dict[str, list[str]] = {"kept": [], "restarted": []}

@@ -14,6 +14,7 @@ from isolation import isolated_settings
 from stackkit.dev.bench import bringup
 from stackkit.dev.bench.memory import stack_rss_mb, vmrss_kb
 from stackkit.runtimes.native import NativeRuntime
+from stackkit.supervision import Program
 
 # A process that holds `size` bytes until it is stopped.
 HOLDER = "import sys, time; data = bytearray(int(sys.argv[1])); time.sleep(120)"
@@ -34,9 +35,10 @@ def test_stack_rss_counts_every_running_component_and_their_total(tmp_path: Path
     sizes = {"phoenix": 60_000_000, "ai-demo": 30_000_000}
     try:
         for name, size in sizes.items():
-            runtime.process(name).start([sys.executable, "-c", HOLDER, str(size)], {}, cwd=tmp_path)
+            holder = Program(name, [sys.executable, "-c", HOLDER, str(size)], tmp_path / "none.env", tmp_path)
+            runtime.supervisor.start(holder, {})
         for name, size in sizes.items():
-            status = Path(f"/proc/{runtime.process(name).pid()}/status")
+            status = Path(f"/proc/{runtime.pid(name)}/status")
             deadline = time.monotonic() + 20
             while vmrss_kb(status.read_text()) < size // 1024 and time.monotonic() < deadline:
                 time.sleep(0.02)
@@ -47,7 +49,7 @@ def test_stack_rss_counts_every_running_component_and_their_total(tmp_path: Path
         assert measured["total"] == pytest.approx(measured["phoenix"] + measured["ai-demo"])
     finally:
         for name in sizes:
-            runtime.process(name).stop()
+            runtime.stop(name)
 
 
 @pytest.mark.phoenix
