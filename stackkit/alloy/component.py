@@ -196,7 +196,8 @@ ALLOY = Component(
     not_chosen=_not_chosen,
     queued_bytes=queued_bytes,
     exit_consequence=(
-        "spans in Alloy's on-disk queue (every span it accepted) are sent when it starts again; while it is down "
-        "the apps' exports fail, and their SDKs retry for a while, then drop"
+        "until it answers again (natively supervisord starts it at once; docker, its restart policy) the apps' "
+        "exports to it are refused and their OTLP SDK retries for a while, then drops that batch; spans in "
+        "Alloy's on-disk queue (every span it accepted) are sent when it starts again"
     ),
 )

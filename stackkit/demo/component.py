@@ -87,5 +87,8 @@ AI_DEMO = Component(
     build_image=_build_image,
     build_before_start=True,
     destination=lambda plan: plan.fan_out or PHOENIX.name,
-    exit_consequence="requests it was serving failed, and spans its exporter had not yet sent are lost",
+    exit_consequence=(
+        "requests it was serving failed, and spans its exporter had not yet sent are lost; requests sent "
+        "before it answers again are refused"
+    ),
 )

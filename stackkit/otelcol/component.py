@@ -250,7 +250,9 @@ OTELCOL = Component(
     native_missing=_native_missing,
     # stacks/otelcol/config.yaml.j2: the receiver answers only once the spans are in the on-disk queue (fsync).
     exit_consequence=(
-        "spans in the Collector's on-disk sending queue (every span it accepted) are sent when it starts again; "
-        "while it is down the apps' exports fail, and their SDKs retry for a while, then drop"
+        "until it answers again (natively supervisord starts it at once; docker, its restart policy) the apps' "
+        "exports to it are refused and their OTLP SDK retries (the Python one with backoff, within its 10 s "
+        "export timeout), then drops that batch; spans in the Collector's on-disk sending queue (every span it "
+        "accepted) are sent when it starts again"
     ),
 )

@@ -260,8 +260,9 @@ PHOENIX = Component(
     data_kept_elsewhere=database.external_data_note,
     exit_consequence=(
         "Phoenix answers 200 to an export before it writes the spans, so spans it accepted in its last seconds "
-        "(up to PHOENIX_MAX_SPANS_QUEUE_SIZE of them) may be lost, and no sender will resend them. Alloy's "
-        "sending queue holds only what Phoenix had not yet accepted (see `alloy.queue` in `invoke verify`); "
+        "(up to PHOENIX_MAX_SPANS_QUEUE_SIZE of them) may be lost, and no sender will resend them. The fan-out's "
+        "(Alloy's or the Collector's) sending queue holds what Phoenix had not yet accepted and resends it once "
+        "Phoenix answers again (natively supervisord starts it at once); "
         "Phoenix's own metrics (phoenix_span_queue_size, phoenix_span_ingestion_failed_spans_total on :9090, "
         "with STACK_PHOENIX_METRICS=true) show how much was waiting"
     ),

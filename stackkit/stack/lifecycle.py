@@ -21,6 +21,7 @@ from stackkit.runtimes.native import NativeRuntime
 from stackkit.settings import Settings
 from stackkit.stack import applied, components
 from stackkit.stack.component import Plan
+from stackkit.supervision import START_SECONDS
 
 Printer = Callable[[str], None]
 RUNTIMES = ("docker", "native")
@@ -154,12 +155,15 @@ def wait_or_fail(settings: Settings, runtime: Runtime, component: str, out: Prin
     if result.ok:
         out(f"{component}: healthy ({url})")
         return
-    out(f"{component}: FAILED: {result.detail}")
+    detail = result.detail
+    if (now := runtime.state(component)).detail not in ("not running", "") and not now.running:
+        detail += f"; {now.detail}"  # e.g. given up by supervisord after N starts, and how it last ended
+    out(f"{component}: FAILED: {detail}")
     out(f"--- last 30 log lines of {component} ---")
     for line in runtime.logs(component, tail=30):
         out(line)
     raise StackError(
-        f"{component} did not become healthy at {url} ({result.detail}). "
+        f"{component} did not become healthy at {url} ({detail}). "
         f"Hint: read the log above; `invoke logs --service {component}` shows more; "
         "STACK_HEALTH_TIMEOUT raises the wait."
     )
@@ -214,29 +218,51 @@ def pause_senders(settings: Settings, runtime: Runtime, out: Printer) -> list[st
 
 
 def unexpected_exit_notes(settings: Settings) -> list[str]:
-    """A line for each component of the native runtime that exited without `invoke down` since the last one
-    (killed, crashed, out of memory): the stack cannot save what it lost, but says so."""
+    """A line for each native component that exited without `invoke down` since its last start by a task (killed,
+    crashed, out of memory), as supervisord measured it: how many times it was restarted and when, how it last
+    ended, or that supervisord gave it up. The stack cannot save what was lost, but says so."""
     runtime = recorded_runtime(settings)
     if not isinstance(runtime, NativeRuntime):
         return []
     notes = []
+    gone = runtime.supervisor.unexpected_exit()
+    if gone is not None:
+        notes.append(
+            f"supervisord (which restarts the native components) exited without `invoke down`: {gone.describe()}; "
+            "nothing restarts a component that exits now: `invoke down` then `invoke up` brings it back"
+        )
     for component in components.ALL:
-        runtime.state(component.name)  # a PID file whose process is gone is recorded now
-        found = runtime.process(component.name).unexpected_exit()
-        if found is not None:
-            consequence = component.exit_consequence
-            notes.append(
-                f"{component.name} exited without `invoke down`: {found.describe()}. {consequence}. "
-                f"`invoke logs --service {component.name}` may say why; this note stays until `invoke down`"
+        found = runtime.supervised(component.name)
+        if not found.restarts and not found.given_up:
+            continue
+        how = f"; last exit: {found.last_exit.how}, at {found.last_exit.at}" if found.last_exit else ""
+        if found.given_up:
+            outcome = (
+                f"supervisord gave it up after {len(found.starts)} starts in a row that did not last "
+                f"{START_SECONDS} s{how}; it is not running"
             )
+        else:
+            times = "time" if found.restarts == 1 else "times"
+            outcome = (
+                f"supervisord restarted it {found.restarts} {times}, last at {_local(found.starts[-1])}{how}; "
+                f"now {found.state.lower()}" + (f" as pid {found.pid}" if found.pid else "")
+            )
+        notes.append(
+            f"{component.name} exited without `invoke down`: {outcome}. {component.exit_consequence}. "
+            f"`invoke logs --service {component.name}` may say why; this note stays until `invoke down`"
+        )
     return notes
 
 
+def _local(stamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
+
+
 def forget_unexpected_exits(settings: Settings) -> None:
+    """After a planned `down`: each component's restart record went with its stop; supervisord's own exit goes."""
     runtime = recorded_runtime(settings)
     if isinstance(runtime, NativeRuntime):
-        for component in components.ALL:
-            runtime.process(component.name).forget_exit()
+        runtime.supervisor.forget_exit()
 
 
 def forget_failed_start(settings: Settings, runtime: Runtime, component: str) -> None:

@@ -42,7 +42,13 @@ def status(settings: Settings) -> list[StatusRow]:
         else:
             result = probe(url)
             health = "healthy" if result.ok else f"unhealthy ({result.detail})"
-        shown_state = f"running, {run_state.detail}" if run_state.running else ("skipped" if skipped else "stopped")
+        # Natively the detail is supervisord's: its PID, restarts and when, or that it gave the component up.
+        if run_state.running:
+            shown_state = f"running, {run_state.detail}"
+        elif run_state.detail.startswith("given up"):
+            shown_state = run_state.detail
+        else:
+            shown_state = "skipped" if skipped else "stopped"
         configured = settings.value_of(component.version_setting) if component.version_setting else "local"
         version = running_versions.get(component.name, configured) if run_state.running else configured
         rows.append(StatusRow(component.name, runtime.name, shown_state, health, url, version))
