@@ -39,7 +39,8 @@ LOG_MAX_BYTES = "20MB"
 LOG_BACKUPS = 3
 # A unix socket's path is at most 107 bytes; a deeper state folder gets its socket in a private temp folder.
 _SOCKET_PATH_LIMIT = 100
-_RUNNING_STATES = ("STARTING", "RUNNING", "BACKOFF")
+# UNSUPERVISED: supervisord is gone (killed) but the component it ran still does (known by its PID file).
+_RUNNING_STATES = ("STARTING", "RUNNING", "BACKOFF", "UNSUPERVISED")
 # supervisord's own log lines: "2026-12-07 20:04:32,117 INFO spawned: 'demo' with pid 25254" and
 # "2026-12-07 20:04:33,628 WARN exited: demo (terminated by SIGKILL; not expected)".
 _EVENT_LINE = re.compile(
@@ -99,6 +100,8 @@ class ProgramState:
             return f"given up by supervisord after {len(self.starts)} starts (FATAL{why})"
         if self.state == "BACKOFF":
             return f"restarting (backoff after {len(self.starts)} starts)"
+        if self.state == "UNSUPERVISED":
+            return f"pid {self.pid}, unsupervised: supervisord is gone, nothing restarts it"
         if self.state == "STARTING" and self.pid:
             return f"pid {self.pid}, starting{restarted}"
         if self.pid:
@@ -311,7 +314,7 @@ class Supervisor:
         """Stop the program (SIGTERM to its group, SIGKILL after the grace) and forget it; supervisord itself
         is shut down once it runs nothing. True when the program was running."""
         if self.pid() is None:
-            return False
+            return self._orphan(name).stop(grace_seconds=STOP_GRACE_SECONDS)  # by its PID file, if it outlived us
         was_running = self.state(name).running
         rpc = self._rpc()
         try:
@@ -329,9 +332,14 @@ class Supervisor:
             self.shutdown()
         return was_running
 
+    def _orphan(self, name: str) -> ManagedProcess:
+        """The component as its PID file knows it (creation stamp checked): what outlives a killed supervisord."""
+        return ManagedProcess(name, self.pid_file(name), self.log_of(name))
+
     def state(self, name: str) -> ProgramState:
         if self.pid() is None:
-            return ProgramState(name, "ABSENT", None, (), "", None)
+            orphan = self._orphan(name).pid() if self.pid_file(name).exists() else None
+            return ProgramState(name, "UNSUPERVISED" if orphan else "ABSENT", orphan, (), "", None)
         try:
             info = self._rpc().getProcessInfo(name)
         except xmlrpc.client.Fault:

@@ -239,3 +239,27 @@ def test_phoenix_killed_under_traffic_through_the_collector_loses_at_most_what_i
         print(f"MEASURED lost with Phoenix killed: {answered - landed} of {answered} traces")
     finally:
         invoke(environ, "down", "--force")
+
+
+def test_a_program_outliving_a_killed_supervisord_is_named_and_stopped_by_its_pid(tmp_path: Path) -> None:
+    supervisor = Supervisor(tmp_path / "run", tmp_path / "logs")
+    env_file = tmp_path / "none.env"
+    command = [sys.executable, "-c", "import time; time.sleep(600)"]
+    supervisor.start(Program("sleeper", command, env_file, tmp_path), {"PATH": os.environ["PATH"]})
+    daemon = supervisor.pid()
+    try:
+        deadline = time.monotonic() + 60
+        while not supervisor.pid_file("sleeper").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)  # the launcher writes it once it runs
+        pid = supervisor.state("sleeper").pid
+        assert daemon is not None and pid is not None
+        os.kill(daemon, signal.SIGKILL)
+        while alive(daemon):
+            time.sleep(0.05)
+        orphan = supervisor.state("sleeper")
+        assert orphan.running and orphan.pid == pid and "unsupervised: supervisord is gone" in orphan.describe()
+        gone = supervisor.unexpected_exit()
+        assert gone is not None and gone.pid == daemon
+    finally:
+        supervisor.stop("sleeper")
+    assert not alive(pid), "stopped by its PID file"
