@@ -106,7 +106,7 @@ def test_a_command_that_keeps_failing_is_given_up_named_by_up_and_nothing_is_lef
 ) -> None:
     """The demo's command fails at every start (a real process exiting 3): `up` names it given up, prints its log
     lines, fails, and stops what it started: Phoenix and supervisord are gone (by PID)."""
-    settings = isolated_settings(tmp_path / "state")
+    settings = isolated_settings(tmp_path / "state", STACK_HEALTH_TIMEOUT="300")  # 2 shared cores: Phoenix is slow
     failing = [sys.executable, "-c", "import sys; print('demo: cannot load its model', flush=True); sys.exit(3)"]
     real_command = NativeRuntime.command
     monkeypatch.setattr(
