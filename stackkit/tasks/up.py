@@ -132,6 +132,10 @@ def _bring_up(
 
     _secure_state_dir(settings, say)
     to_start = [name for name in plan.components if not is_healthy(settings, runtime, name)]
+    # One its supervisor is starting again (it exited) is waited for, not called broken.
+    for name in [name for name in to_start if "starting" in runtime.state(name).detail]:
+        lifecycle.wait_or_fail(settings, runtime, name, say)
+    to_start = [name for name in to_start if not is_healthy(settings, runtime, name)]
     if not to_start:
         applied.record(settings, lifecycle.running_plan(runtime, whole))
         _when_running(settings, runtime, to_start, say)
