@@ -265,13 +265,6 @@ def forget_unexpected_exits(settings: Settings) -> None:
         runtime.supervisor.forget_exit()
 
 
-def forget_failed_start(settings: Settings, runtime: Runtime, component: str) -> None:
-    """A component `up` started that never became healthy did not crash with spans in it: its exit is the
-    failed start `up` reports, not an exit nobody asked for (which `status` and `up` would warn lost spans)."""
-    if isinstance(runtime, NativeRuntime):
-        runtime.process(component).forget_exit()
-
-
 def resume_senders(settings: Settings, runtime: Runtime, plan: Plan, names: list[str], out: Printer) -> None:
     """Start again what pause_senders stopped, in bring-up order, each waited for; every one is tried, the
     first failure is raised after."""

@@ -94,8 +94,7 @@ def _bring_back(
             lifecycle.start_and_wait(before, back, name, whole, out)
         except StackkitError:
             failed.append(name)
-            back.stop(name)
-            lifecycle.forget_failed_start(before, back, name)
+            back.stop(name)  # its restart record goes with the stop: a failed start is not reported as a crash
     applied.record(before, lifecycle.running_plan(back, whole))
     if failed:
         raise StackError(
@@ -172,7 +171,6 @@ def _bring_up(
         applied.record(settings, Plan(runtime=runtime.name, components=(), skipped=whole.skipped))
 
     started: list[str] = []
-    healthy: set[str] = set()
     until_ready: list[Callable[[], None]] = []
 
     def after_healthy(name: str) -> None:
@@ -199,13 +197,11 @@ def _bring_up(
                 runtime.start(name, plan)
                 continue
             lifecycle.start_and_wait(settings, runtime, name, plan, say)
-            healthy.add(name)
             after_healthy(name)
         until_ready_steps()
         for name in started:
             if components.get(name).sends_to_phoenix:
                 lifecycle.wait_or_fail(settings, runtime, name, say)
-                healthy.add(name)
                 after_healthy(name)
         until_ready_steps()
     except (StackkitError, KeyboardInterrupt) as error:
@@ -215,8 +211,6 @@ def _bring_up(
         for name in reversed(started):
             runtime.stop(name)
             say(f"{name}: stopped (started by this run)")
-            if name not in healthy:
-                lifecycle.forget_failed_start(settings, runtime, name)
         raise
     _when_running(settings, runtime, to_start, say)
     running = lifecycle.running_plan(runtime, whole)

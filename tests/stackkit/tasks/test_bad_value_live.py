@@ -21,7 +21,7 @@ def test_a_bad_pass_through_value_leaves_a_running_stack_alone(tmp_path: Path) -
         assert started.returncode == 0, started.stdout + started.stderr
         runtime = NativeRuntime(load_settings(environ=environ))
         names = ("phoenix", "ai-demo")
-        before = {name: runtime.process(name).pid() for name in names}
+        before = {name: runtime.pid(name) for name in names}
         assert all(before.values()), before
 
         refused = invoke(environ | {"PHOENIX_MAX_SPANS_QUEUE_SIZE": "0"}, "up")
@@ -33,7 +33,7 @@ def test_a_bad_pass_through_value_leaves_a_running_stack_alone(tmp_path: Path) -
         )
         assert "Traceback" not in refused.stdout + refused.stderr
         assert "stopped" not in refused.stdout
-        assert {name: runtime.process(name).pid() for name in names} == before
+        assert {name: runtime.pid(name) for name in names} == before
         assert invoke(environ, "status").returncode == 0
 
         # A value the check cannot know Phoenix dies on (a CSRF origin without a host): the change is applied,
@@ -43,7 +43,7 @@ def test_a_bad_pass_through_value_leaves_a_running_stack_alone(tmp_path: Path) -
         assert failed.returncode == 1
         assert "applying the change of PHOENIX_CSRF_TRUSTED_ORIGINS failed" in failed.stderr
         assert "the stack runs again with its previous settings (phoenix, ai-demo started again)" in failed.stderr
-        assert all(runtime.process(name).pid() for name in names)
+        assert all(runtime.pid(name) for name in names)
         status = invoke(environ, "status")
         # A Phoenix that never became healthy is a failed start, not a crash that may have lost spans.
         assert "exited without `invoke down`" not in status.stdout + status.stderr
