@@ -4,7 +4,9 @@ own metrics.
 
 Natively it runs the stack's own build (`nox -s collector`, from stacks/otelcol/builder-config.yaml, cached
 outside the repository by the manifest's hash) or an `otelcol-contrib` on PATH; on docker the official
-`otel/opentelemetry-collector-contrib` image at OTELCOL_VERSION.
+`otel/opentelemetry-collector-contrib` image at OTELCOL_VERSION, or where no registry serves it the same build
+as a local image (OTELCOL_IMAGE=stackkit/otelcol:<manifest hash>, stacks/otelcol/image, built by the
+`build_image` hook).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import jinja2
@@ -22,9 +25,10 @@ import requests
 
 from stackkit.alloy.component import fan_out_environment, phoenix_metrics_address, queue_batch
 from stackkit.phoenix.component import PHOENIX
+from stackkit.runtimes import images
 from stackkit.setting_values import OTELCOL_NAME
 from stackkit.settings import REPO_ROOT, Settings
-from stackkit.stack.component import Component, Plan, ca_bundle_path
+from stackkit.stack.component import Component, Plan, Printer, ca_bundle_path
 
 STACK_DIR = "otelcol"  # in the repository's stacks/ and in the rendered folder
 DATA_FOLDER = "otelcol"
@@ -69,6 +73,15 @@ def binary() -> str | None:
     if own.is_file() and os.access(own, os.X_OK):
         return str(own)
     return shutil.which(CONTRIB_BINARY)
+
+
+def local_image() -> str:
+    """The stack's own build as a local image: one name per manifest, as the binary's folder."""
+    return f"stackkit/otelcol:{manifest_hash()}"
+
+
+def _build_image(settings: Settings, client: Any, progress: Printer) -> str:
+    return images.ensure_otelcol_image(settings, client, built_binary(), local_image(), progress=progress)
 
 
 MISSING_BINARY = (
@@ -233,6 +246,8 @@ OTELCOL = Component(
     compose_dir=f"stacks/{STACK_DIR}",
     compose_project="otelcol",
     compose_service="otelcol",
+    # With no registry (OTELCOL_IMAGE=local_image()): stacks/otelcol/image around the binary above.
+    build_image=_build_image,
     sends_to_phoenix=True,
     optional=True,
     native_command=_command,

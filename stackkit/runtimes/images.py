@@ -4,6 +4,8 @@
 2. `docker import` of it as LOCAL_BASE_IMAGE, with a venv first on PATH so `python` and `pip` behave as
    in python:3.11-slim (Debian's own python3 has no `python`, no `pip` and refuses system installs).
 3. Phoenix (stacks/arize-phoenix/image) and the AI demo (services/ai-demo) built on it with pip from PyPI.
+4. The upstream Collector (stacks/otelcol/image): the stack's own build (`nox -s collector`) copied onto it,
+   nothing downloaded at all.
 
 Builds run with the host network (the default bridge cannot reach the package index here) and the host's
 CA bundle in the build context as `host-ca.crt` (egress goes through a proxy whose CA only the host
@@ -36,6 +38,9 @@ HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 CA_IN_CONTEXT = "host-ca.crt"
 PHOENIX_CONTEXT = REPO_ROOT / "stacks" / "arize-phoenix" / "image"
 AI_DEMO_CONTEXT = REPO_ROOT / "services/ai-demo"
+OTELCOL_CONTEXT = REPO_ROOT / "stacks" / "otelcol" / "image"
+# The name the Collector's Dockerfile copies the binary from (its build context).
+OTELCOL_BINARY_IN_CONTEXT = "otelcol-stackkit"
 # The venv that stands in for python:3.11-slim's /usr/local python.
 BASE_VENV = "/opt/python"
 BASE_IMAGE_CHANGES = [
@@ -127,12 +132,16 @@ def build_image(
     tag: str,
     buildargs: dict[str, str],
     progress: Printer = print,
+    extra_files: dict[str, Path] | None = None,
 ) -> None:
-    """`docker build --network host` of a copy of `context` with the host CA bundle added to it."""
+    """`docker build --network host` of a copy of `context` with the host CA bundle added to it, and
+    `extra_files` (name in the context -> file here) copied in beside it."""
     with tempfile.TemporaryDirectory(prefix="stackkit-build-") as copy:
         shutil.copytree(context, copy, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         if HOST_CA_BUNDLE.exists():
             shutil.copyfile(HOST_CA_BUNDLE, Path(copy) / CA_IN_CONTEXT)
+        for name, source in (extra_files or {}).items():
+            shutil.copy2(source, Path(copy) / name)  # copy2: the binary keeps its executable bit
         output: list[str] = []
         # The low-level API streams the build's JSON messages; the high-level one hides them until the end.
         for message in client.api.build(
@@ -195,6 +204,36 @@ def ensure_ai_demo_image(
             f"{error}\nThe base image {settings.ai_demo_base_image} is not present locally and could not be "
             f"pulled; with no registry set AI_DEMO_BASE_IMAGE={LOCAL_BASE_IMAGE} (built here)"
         ) from None
+    return tag
+
+
+def ensure_otelcol_image(
+    settings: Settings,
+    client: docker.DockerClient,
+    binary: Path,
+    local_tag: str,
+    cache_dir: Path = DEFAULT_CACHE_DIR,
+    progress: Printer = print,
+) -> str:
+    """OTELCOL_IMAGE, built from `binary` (the stack's own Collector build) on the local base when missing.
+    `local_tag` is the name a local build goes by (it carries the build's manifest hash)."""
+    tag = settings.otelcol_image
+    if image_exists(client, tag):
+        progress(f"{tag}: present")
+        return tag
+    if not tag.startswith("stackkit/"):
+        # A local build must not pass for the official image (or for one the user names).
+        raise ImageBuildError(
+            f"{tag} is not present locally; to run the stack's own Collector build in a container set "
+            f"OTELCOL_IMAGE={local_tag}"
+        )
+    if not binary.is_file():
+        raise ImageBuildError(
+            f"{tag} needs the stack's own Collector build, which is missing ({binary}): `nox -s collector` builds it"
+        )
+    base = ensure_base_image(client, cache_dir, progress)
+    progress(f"{tag}: building from {binary} on {base}")
+    build_image(client, OTELCOL_CONTEXT, tag, {"BASE_IMAGE": base}, progress, {OTELCOL_BINARY_IN_CONTEXT: binary})
     return tag
 
 

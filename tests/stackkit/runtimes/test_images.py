@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import time
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from docker.errors import ImageNotFound
 from isolation import isolated_settings
 
+from stackkit.otelcol import component as otelcol
 from stackkit.runtimes import images
 
 
@@ -70,5 +72,45 @@ def test_build_all_builds_once_then_skips(tmp_path: Path, docker_engine: object)
             remove=True,
         ).decode()
         assert listing.split() == ["False", "/phoenix/env/phoenix/__init__.py"]
+    finally:
+        client.close()
+
+
+def test_a_missing_official_collector_image_is_not_built_under_its_name(tmp_path: Path) -> None:
+    settings = isolated_settings(tmp_path / "state", STACK_COLLECTOR="otelcol")  # the official image by default
+    binary = tmp_path / "otelcol-stackkit"
+    binary.write_bytes(b"")
+    with pytest.raises(images.ImageBuildError, match=re.escape("set OTELCOL_IMAGE=stackkit/otelcol:0123")):
+        images.ensure_otelcol_image(settings, _NoImages(), binary, "stackkit/otelcol:0123", tmp_path, lambda _: None)
+
+
+def test_a_local_collector_image_needs_the_stacks_own_build(tmp_path: Path) -> None:
+    settings = isolated_settings(tmp_path / "state", OTELCOL_IMAGE="stackkit/otelcol:0123")
+    missing = tmp_path / "not-built" / "otelcol-stackkit"
+    with pytest.raises(images.ImageBuildError, match=re.escape(f"missing ({missing}): `nox -s collector` builds it")):
+        images.ensure_otelcol_image(settings, _NoImages(), missing, "stackkit/otelcol:0123", tmp_path, lambda _: None)
+
+
+@pytest.mark.docker
+def test_the_collector_image_is_the_stacks_own_build_on_the_local_base(tmp_path: Path, docker_engine: object) -> None:
+    tag = otelcol.local_image()
+    settings = isolated_settings(tmp_path / "state", STACK_COLLECTOR="otelcol", OTELCOL_IMAGE=tag)
+    client = images.docker_client()
+    try:
+        started = time.monotonic()
+        assert otelcol.OTELCOL.build_image is not None
+        assert otelcol.OTELCOL.build_image(settings, client, print) == tag
+        print(f"{tag}: ready in {time.monotonic() - started:.1f}s ({images.image_size_mb(client, tag):.0f} MB)")
+        config = client.images.get(tag).attrs["Config"]
+        assert config["Entrypoint"] == ["/usr/local/bin/otelcol-stackkit"]
+        assert config["Cmd"] == ["--config=/etc/otelcol-contrib/config.yaml"]
+        assert set(config["ExposedPorts"]) == {f"{port}/tcp" for port in otelcol.CONTAINER_PORTS.values()}
+        # Exec form with the base's python3, against the health_check extension's port.
+        check = config["Healthcheck"]["Test"]
+        assert check[:3] == ["CMD", "python3", "-c"] and f":{otelcol.CONTAINER_PORTS['health']}/" in check[3]
+        # The very binary of `nox -s collector`, runnable with no network at all.
+        version = client.containers.run(tag, ["--version"], network_mode="none", remove=True).decode()
+        host = subprocess.run([str(otelcol.built_binary()), "--version"], capture_output=True, text=True, check=True)
+        assert version.strip() == host.stdout.strip()
     finally:
         client.close()
