@@ -125,10 +125,13 @@ def ui(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none", default=False)
 def smoke_docker(session: nox.Session) -> None:
-    """The smoke path on the docker runtime, with a local engine and locally built images."""
+    """The smoke path on the docker runtime, with a local engine and locally built images: app -> the stack's own
+    Collector build -> Phoenix, each in a container."""
     if not install_system_programs(session):
         session.skip("the docker path's programs are not installed (the line above says how)")
-    run_in_stack_env(session, "pytest", "-m", "docker", junit_report(session))
+    # The Collector's image is that build copied onto the local base: built first (a no-op when it is).
+    run_in_stack_env(session, "python", "-m", "stackkit.dev.collector_build")
+    run_in_stack_env(session, "pytest", "-m", "docker", "-s", junit_report(session))
     run_in_stack_env(session, "python", "-m", "stackkit.dev.smoke", "--runtime", "docker", *session.posargs)
 
 

@@ -3,6 +3,11 @@
 `invoke up` -> `invoke verify` -> `invoke traffic` -> every trace read back from Phoenix -> `invoke down`.
 It never touches a stack the user already runs, always tears down, and on failure shows the logs of the
 component that failed.
+
+On docker (`--runtime docker`, no registry here) every image is built locally through its component's
+`build_image` hook, and the apps send through the fan-out: STACK_COLLECTOR=otelcol, the stack's own Collector
+build in a container, so the path is app -> Collector -> Phoenix, each in a container; the Collector's own
+counters must show the spans Phoenix holds went through it.
 """
 
 from __future__ import annotations
@@ -18,10 +23,13 @@ from pathlib import Path
 import requests
 
 from stackkit.errors import OperationFailed
+from stackkit.otelcol import component as otelcol
 from stackkit.phoenix.api import PhoenixError, phoenix_client
 from stackkit.ports import free_ports
-from stackkit.setting_values import PHOENIX_NAME
+from stackkit.runtimes import images
+from stackkit.setting_values import OTELCOL_NAME, PHOENIX_NAME
 from stackkit.settings import HOST_PORT_SETTINGS, REPO_ROOT, load_settings
+from stackkit.stack import components
 
 
 class SmokeFailure(OperationFailed):
@@ -44,7 +52,7 @@ def invoke(env: dict[str, str], *args: str) -> None:
         raise SmokeFailure(f"`invoke {' '.join(args)}` exited {result.returncode}")
 
 
-def read_back(env: dict[str, str], report_file: Path, expected: int) -> None:
+def read_back(env: dict[str, str], report_file: Path, expected: int) -> int:
     settings = load_settings(environ=env)
     report = json.loads(report_file.read_text())
     trace_ids = report["trace_ids"]
@@ -62,6 +70,7 @@ def read_back(env: dict[str, str], report_file: Path, expected: int) -> None:
         raise SmokeFailure(f"{len(missing)} of {expected} traces not (fully) in Phoenix: {missing[:3]}")
     spans = sum(len(spans) for spans in by_trace.values())
     print(f"read back {len(by_trace)} traces ({spans} spans) from Phoenix's REST API", flush=True)
+    return spans
 
 
 def show_failing_logs(env: dict[str, str]) -> None:
@@ -80,16 +89,44 @@ def show_failing_logs(env: dict[str, str]) -> None:
 
 
 def docker_images_environment(env: dict[str, str]) -> dict[str, str]:
-    """No registry here: build the images locally and point the settings at them."""
-    from stackkit.runtimes import images
-
+    """No registry here: point the settings at local images, the Collector as the fan-out, and build every
+    chosen component's image through its `build_image` hook (each skips what is already built)."""
     settings = load_settings(environ=env)
     local = {
         "PHOENIX_IMAGE": f"stackkit/phoenix:{settings.phoenix_version}",
         "AI_DEMO_BASE_IMAGE": images.LOCAL_BASE_IMAGE,
+        "STACK_COLLECTOR": OTELCOL_NAME,
+        "OTELCOL_IMAGE": otelcol.local_image(),
     }
-    images.build_all(load_settings(environ=env | local))
+    settings = load_settings(environ=env | local)
+    client = images.docker_client()
+    progress = images.ElapsedPrinter(print)
+    try:
+        for component in components.ALL:
+            if component.build_image and not component.not_chosen(settings):
+                component.build_image(settings, client, progress)
+    finally:
+        client.close()
     return env | local
+
+
+def collector_carried(env: dict[str, str], spans_in_phoenix: int) -> None:
+    """The Collector's own counters: the demo's spans went app -> Collector -> Phoenix, not around it."""
+    settings = load_settings(environ=env)
+    try:
+        text = otelcol.metrics(settings)
+    except requests.RequestException as error:
+        raise SmokeFailure(
+            f"the Collector's metrics ({otelcol.metrics_url(settings)}) did not answer: {error}"
+        ) from None
+    accepted = otelcol.metric_sum(text, "otelcol_receiver_accepted_spans")
+    sent = otelcol.metric_sum(text, "otelcol_exporter_sent_spans", exporter=otelcol.EXPORTER_ID)
+    print(f"the Collector accepted {accepted:.0f} spans and sent {sent:.0f} to Phoenix", flush=True)
+    if sent < spans_in_phoenix:
+        raise SmokeFailure(
+            f"Phoenix holds {spans_in_phoenix} spans of the demo but the Collector sent only {sent:.0f}: "
+            "the demo did not export through the Collector"
+        )
 
 
 def span_count(env: dict[str, str]) -> int:
@@ -139,8 +176,9 @@ def main(argv: list[str] | None = None) -> int:
         invoke(env, "status")
         invoke(env, "verify")
         invoke(env, "traffic", "--requests", str(args.requests), "--sessions", "3", "--save", str(report_file))
-        read_back(env, report_file, args.requests)
+        spans = read_back(env, report_file, args.requests)
         if args.runtime == "docker":
+            collector_carried(env, spans)
             docker_extras(env)
     except SmokeFailure as error:
         failure = error
