@@ -169,7 +169,12 @@ def main(argv: list[str] | None = None) -> int:
         except docker_engine.EngineUnavailable as error:
             print(f"\nSMOKE FAILED: {error}", flush=True)
             return 1
-        env = docker_images_environment(env)
+        try:
+            env = docker_images_environment(env)
+        except images.ImageBuildError as error:  # e.g. the Collector not built: its message says how
+            engine.stop()
+            print(f"\nSMOKE FAILED: {error}", flush=True)
+            return 1
     failure = None
     try:
         invoke(env, "up")
