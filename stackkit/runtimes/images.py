@@ -38,7 +38,7 @@ HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 CA_IN_CONTEXT = "host-ca.crt"
 PHOENIX_CONTEXT = REPO_ROOT / "stacks" / "arize-phoenix" / "image"
 AI_DEMO_CONTEXT = REPO_ROOT / "services/ai-demo"
-OTELCOL_CONTEXT = REPO_ROOT / "stacks" / "otelcol" / "image"
+OTELCOL_CONTEXT = REPO_ROOT / "stacks/otelcol/image"
 # The name the Collector's Dockerfile copies the binary from (its build context).
 OTELCOL_BINARY_IN_CONTEXT = "otelcol-stackkit"
 # The venv that stands in for python:3.11-slim's /usr/local python.
