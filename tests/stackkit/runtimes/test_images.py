@@ -109,8 +109,9 @@ def test_the_collector_image_is_the_stacks_own_build_on_the_local_base(tmp_path:
         check = config["Healthcheck"]["Test"]
         assert check[:3] == ["CMD", "python3", "-c"] and f":{otelcol.CONTAINER_PORTS['health']}/" in check[3]
         # The very binary of `nox -s collector`, runnable with no network at all.
-        version = client.containers.run(tag, ["--version"], network_mode="none", remove=True).decode()
-        host = subprocess.run([str(otelcol.built_binary()), "--version"], capture_output=True, text=True, check=True)
-        assert version.strip() == host.stdout.strip()
+        listed = client.containers.run(tag, ["components"], network_mode="none", remove=True).decode()
+        host = subprocess.run([str(otelcol.built_binary()), "components"], capture_output=True, text=True, check=True)
+        assert listed.strip() == host.stdout.strip()
+        assert "otelcol-stackkit" in listed
     finally:
         client.close()
