@@ -69,8 +69,7 @@ def environ(tmp_path: Path) -> Iterator[dict[str, str]]:
         yield environ
     finally:
         settings = load_settings(environ=environ)
-        process = NativeRuntime(settings).process("phoenix")
-        if (pid := process.pid()) is not None:
+        if (pid := NativeRuntime(settings).pid("phoenix")) is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGCONT)  # never leave a frozen Phoenix behind
         if invoke(environ, "down").returncode != 0:
@@ -79,7 +78,7 @@ def environ(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 def test_a_full_queue_refuses_with_503_and_every_accepted_span_lands(environ: dict[str, str]) -> None:
     settings = load_settings(environ=environ)
-    phoenix_pid = NativeRuntime(settings).process("phoenix").pid()
+    phoenix_pid = NativeRuntime(settings).pid("phoenix")
     assert phoenix_pid is not None
     receiver = f"http://127.0.0.1:{settings.alloy_otlp_http_port}/v1/traces"
     os.kill(phoenix_pid, signal.SIGSTOP)

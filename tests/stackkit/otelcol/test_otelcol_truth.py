@@ -53,7 +53,7 @@ def _settings(environ: dict[str, str]) -> Settings:
 
 
 def _pid(environ: dict[str, str], component: str) -> int:
-    pid = NativeRuntime(_settings(environ)).process(component).pid()
+    pid = NativeRuntime(_settings(environ)).pid(component)
     assert pid, f"{component} is not running"
     return pid
 
