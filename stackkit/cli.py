@@ -6,7 +6,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,6 +38,7 @@ def run(
     it changes the stack); turn every way it can end into one message and an exit code."""
     # Whatever a task writes (state folder, backups, reports) may hold traces or secrets: owner only.
     os.umask(PRIVATE_UMASK)
+    answer_ctrl_c()
     try:
         if check_arguments is not None:
             check_arguments()
@@ -63,6 +66,14 @@ def run(
             "for the traceback and report it)",
             code=EXIT_FAILED,
         ) from None
+
+
+def answer_ctrl_c() -> None:
+    """Ctrl-C (SIGINT) interrupts every task, also one started with SIGINT ignored: a shell without job control
+    (a script, CI, `cmd &` in a subshell) starts its background commands so, and Python keeps an ignored SIGINT
+    ignored. A SIGINT sent to such an `invoke up` went unanswered: the stack came up, exit 0."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _message(error: StackkitError) -> str:

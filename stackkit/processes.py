@@ -10,8 +10,9 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,7 +108,7 @@ class ManagedProcess:
         # Logs hold prompts and answers: only the owner reads them.
         fd = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.chmod(self.log_file, 0o600)
-        with os.fdopen(fd, "ab") as log:
+        with os.fdopen(fd, "ab") as log, ctrl_c_held():
             log.write(header.encode())
             log.flush()
             # A new session: the process outlives `invoke up` and gets no Ctrl-C from its terminal.
@@ -122,10 +123,16 @@ class ManagedProcess:
                 # What it creates (Phoenix's database and its -wal/-shm, Alloy's queue) holds traces.
                 umask=PRIVATE_UMASK,
             )
-        fd = os.open(self.pid_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as pid_file:
-            pid_file.write(f"{process.pid} {creation_stamp(process.pid)}\n")
+            self._write_pid_file(process.pid)
         return process.pid
+
+    def _write_pid_file(self, pid: int) -> None:
+        # Written whole, then renamed into place: a reader never finds it empty or half written.
+        partial = self.pid_file.with_suffix(".pid.partial")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"{pid} {creation_stamp(pid)}\n")
+        os.replace(partial, self.pid_file)
 
     def stop(self, grace_seconds: float = 20.0) -> bool:
         """SIGTERM, then SIGKILL after the grace period; True when a process was stopped."""
@@ -144,6 +151,27 @@ class ManagedProcess:
                 time.sleep(0.05)
         self.pid_file.unlink(missing_ok=True)
         return True
+
+
+@contextlib.contextmanager
+def ctrl_c_held() -> Iterator[None]:
+    """A Ctrl-C that arrives while a process is spawned and its PID recorded is raised once both are done: raised
+    in between, the process would run on with no PID file, and the undo that follows (`up` stops what it
+    started) could not find it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        if callable(previous):
+            previous(signal.SIGINT, None)  # Python's own handler raises KeyboardInterrupt
+        elif previous == signal.SIG_DFL:
+            signal.raise_signal(signal.SIGINT)
 
 
 def creation_stamp(pid: int) -> str:

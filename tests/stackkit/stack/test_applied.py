@@ -21,6 +21,7 @@ from stackkit import secrets
 from stackkit.phoenix.api import PhoenixClient
 from stackkit.ports import free_ports
 from stackkit.processes import alive
+from stackkit.runtimes.native import NativeRuntime
 from stackkit.settings import REPO_ROOT, load_settings
 
 pytestmark = pytest.mark.phoenix
@@ -123,7 +124,15 @@ def test_three_ups_at_once_never_tell_anyone_to_run_down(tmp_path: Path) -> None
         invoke(environ, "down")
 
 
-def test_ctrl_c_during_up_undoes_what_it_started(tmp_path: Path) -> None:
+def _ctrl_c_ignored() -> None:
+    # What a shell without job control (a script, CI, `cmd &` in a subshell) gives its background commands.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("inherited", ["default", "ignored"])
+def test_ctrl_c_during_up_undoes_what_it_started(tmp_path: Path, inherited: str) -> None:
+    """Also when `invoke up` was started with SIGINT ignored, as CI's run started it once: that Ctrl-C was
+    lost (the stack came up, exit 0)."""
     environ = isolated_environ(tmp_path / "state")
     settings = load_settings(environ=environ)
     process = subprocess.Popen(
@@ -133,16 +142,19 @@ def test_ctrl_c_during_up_undoes_what_it_started(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_ctrl_c_ignored if inherited == "ignored" else None,
     )
-    pid_file = settings.run_dir / "phoenix.pid"
-    deadline = time.monotonic() + 60
-    while not pid_file.exists() and time.monotonic() < deadline:
+    process_of_phoenix = NativeRuntime(settings).process("phoenix")
+    deadline = time.monotonic() + 120
+    while (phoenix_pid := process_of_phoenix.pid()) is None and time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
         time.sleep(0.1)
-    phoenix_pid = int(pid_file.read_text().split()[0])
+    assert phoenix_pid is not None, "phoenix was not started within 120 s"
     process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=60)
+    stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stdout + stderr
     assert "interrupted (Ctrl-C): stopping what this run started" in stdout
+    assert "phoenix: stopped (started by this run)" in stdout
     assert "Traceback" not in stderr
     assert not alive(phoenix_pid)
 
