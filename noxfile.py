@@ -104,8 +104,16 @@ def tests(session: nox.Session) -> None:
     # The client matrix's Node.js SDK and telemetrygen, once into the user's cache (a test without them skips
     # locally, fails under CI=true).
     run_in_stack_env(session, "python", "-m", "stackkit.dev.client_tools", success_codes=[0, 1])
+    # The 20 slowest tests end the report (so `.ci/run` shows where the suite's time goes).
     run_in_stack_env(
-        session, "pytest", "--cov", "--cov-report=term", "--cov-report=xml", junit_report(session), *pytest_args
+        session,
+        "pytest",
+        "--durations=20",
+        "--cov",
+        "--cov-report=term",
+        "--cov-report=xml",
+        junit_report(session),
+        *pytest_args,
     )
 
 
