@@ -1,14 +1,29 @@
-"""An in-process runtime that records what a task starts and stops, for ordering and rollback logic only (what
-runs for real is tested with the real programs): its components are running or not, nothing more."""
+"""An in-process runtime that records what a task starts and stops, for ordering, rollback and Ctrl-C logic only
+(what runs for real is tested with the real programs): its components are running or not, healthy when
+running, nothing more. `probes()` answers the health, drain and after-healthy questions a task asks
+(stackkit.stack.lifecycle.Probes), recording each; a failure or a KeyboardInterrupt is injected at a chosen step.
+
+    runtime = FakeRuntime(settings, fail={"wait ai-demo": KeyboardInterrupt()})
+    up(settings, runtimes=runtime.maker, probes=runtime.probes())
+    runtime.events  # ["start phoenix", "wait phoenix", "steps phoenix", "start ai-demo", ...]
+
+Steps: "start X" (raised after X started: it runs and must be undone), "wait X" (its health awaited),
+"steps X" (its steps once healthy), "ready X" (a wait X's steps asked for before the stack is ready),
+"drain phoenix" (Phoenix's drain before it stops), "queue X" (a running fan-out's queue sent into Phoenix before
+it stops), "stop X".
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from stackkit.runtimes.base import ComponentState
+from stackkit.errors import StackError
+from stackkit.runtimes.base import ComponentState, Runtime
 from stackkit.settings import Settings
-from stackkit.stack.component import Plan
+from stackkit.stack.component import Component, Plan, Started
+from stackkit.stack.fan_out_queue import Queued
+from stackkit.stack.lifecycle import Printer, Probes
 
 
 @dataclass
@@ -18,6 +33,24 @@ class FakeRuntime:
     running: set[str] = field(default_factory=set)
     missing: dict[str, str] = field(default_factory=dict)  # component -> why it cannot run here
     events: list[str] = field(default_factory=list)  # "start phoenix", "stop ai-demo", ...
+    # step -> what is raised there: StackError("...") as a failure, KeyboardInterrupt() as a Ctrl-C.
+    fail: dict[str, BaseException] = field(default_factory=dict)
+    drains: bool = True  # whether Phoenix's drain confirms every span is written
+    drained_with: list[Settings] = field(default_factory=list)  # the settings each drain reached Phoenix with
+    queued: dict[str, int] = field(default_factory=dict)  # fan-out -> bytes its queue keeps (none: it empties)
+
+    def _step(self, step: str) -> None:
+        self.events.append(step)
+        if step in self.fail:
+            raise self.fail.pop(step)
+
+    def maker(self, settings: Settings, name: str) -> Runtime:
+        """For a task's `runtimes=`: this runtime, whatever name it is asked for, with the settings given (as a
+        real runtime is made with the settings it acts with)."""
+        self.settings = settings
+        return self
+
+    # --- stackkit.runtimes.base.Runtime --------------------------------------------------------------------
 
     def check_available(self) -> None:
         return None
@@ -29,14 +62,14 @@ class FakeRuntime:
         return None
 
     def start(self, component: str, plan: Plan) -> None:
-        self.events.append(f"start {component}")
         self.running.add(component)
+        self._step(f"start {component}")
 
     def stop(self, component: str, remove_data: bool = False) -> bool:
         if component not in self.running:
             return False
-        self.events.append(f"stop {component}")
         self.running.discard(component)
+        self._step(f"stop {component}")
         return True
 
     def remove_network(self) -> bool:
@@ -48,3 +81,40 @@ class FakeRuntime:
 
     def logs(self, component: str, tail: int = 100, follow: bool = False) -> Iterator[str]:
         return iter(())
+
+    # --- stackkit.stack.lifecycle.Probes -------------------------------------------------------------------
+
+    def probes(self) -> Probes:
+        return Probes(
+            healthy=self._healthy,
+            wait=self._wait,
+            drain=self._drain,
+            queued=self._queued,
+            after_healthy=self._after_healthy,
+        )
+
+    def _healthy(self, settings: Settings, runtime: Runtime, component: str) -> bool:
+        return component in self.running
+
+    def _wait(self, settings: Settings, runtime: Runtime, component: str, out: Printer) -> None:
+        self._step(f"wait {component}")
+        if component not in self.running:
+            raise StackError(f"{component} did not become healthy (fake: not running)")
+        out(f"{component}: healthy (fake)")
+
+    def _drain(self, settings: Settings, runtime: Runtime, out: Printer) -> bool:
+        if "phoenix" not in self.running:
+            return True
+        self.drained_with.append(settings)
+        self._step("drain phoenix")
+        return self.drains
+
+    def _queued(self, settings: Settings, runtime: Runtime, component: Component, out: Printer) -> Queued | None:
+        self._step(f"queue {component.name}")
+        return Queued(self.queued.get(component.name, 0), "fake")
+
+    def _after_healthy(self, component: str, started: Started) -> None:
+        self._step(f"steps {component}")
+        # As Phoenix's own steps do (the price live): a wait run once the others have started.
+        if component == "phoenix":
+            started.until_ready.append(lambda: self._step("ready phoenix"))

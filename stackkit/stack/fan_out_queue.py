@@ -37,6 +37,9 @@ class Queued:
     how: str  # where the number comes from, said with it
 
 
+Drainer = Callable[[Settings, Runtime, Component, Printer], Queued | None]
+
+
 def fan_outs() -> list[Component]:
     return [component for component in components.ALL if component.queued_bytes is not None]
 
@@ -131,12 +134,14 @@ def leaving(settings: Settings, runtime: Runtime) -> list[Component]:
     return [c for c in fan_outs() if c.not_chosen(settings) and runtime.state(c.name).running]
 
 
-def running_switch_problem(settings: Settings, before: Settings, runtime: Runtime, out: Printer) -> str | None:
+def running_switch_problem(
+    settings: Settings, before: Settings, runtime: Runtime, out: Printer, drained: Drainer | None = None
+) -> str | None:
     """Changing STACK_COLLECTOR on a running stack: the fan-out leaving is drained into Phoenix first (read with
-    the settings it runs with, `before`), while everything still runs; refused (nothing stopped) when its queue
-    does not empty."""
+    the settings it runs with, `before`; `drained` is `drain` unless a test's fake runtime answers), while
+    everything still runs; refused (nothing stopped) when its queue does not empty."""
     for component in leaving(settings, runtime):
-        queued = drain(before, runtime, component, out)
+        queued = (drained or drain)(before, runtime, component, out)
         if queued is None or queued.bytes > 0:
             shown = "an unknown number of" if queued is None else str(queued.bytes)
             return (

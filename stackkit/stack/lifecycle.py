@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 
 import docker
 
@@ -19,11 +20,12 @@ from stackkit.runtimes.base import Runtime
 from stackkit.runtimes.docker import DockerRuntime
 from stackkit.runtimes.native import NativeRuntime
 from stackkit.settings import Settings
-from stackkit.stack import applied, components
-from stackkit.stack.component import Plan
+from stackkit.stack import applied, components, fan_out_queue
+from stackkit.stack.component import Plan, Started
 from stackkit.supervision import START_SECONDS
 
 Printer = Callable[[str], None]
+RuntimeMaker = Callable[[Settings, str], Runtime]  # the runtime of a name ("docker", "native") for settings
 RUNTIMES = ("docker", "native")
 
 
@@ -77,15 +79,17 @@ def make_runtime(settings: Settings, name: str) -> Runtime:
     return NativeRuntime(settings)
 
 
-def resolve_runtime(settings: Settings, requested: str | None, out: Printer = print_line) -> Runtime:
+def resolve_runtime(
+    settings: Settings, requested: str | None, out: Printer = print_line, make: RuntimeMaker = make_runtime
+) -> Runtime:
     """The runtime a running stack already uses, else the requested one, else auto-detected."""
     recorded = applied.running_runtime(settings) or ""
     choice = requested or settings.stack_runtime
     if choice not in ("auto", *RUNTIMES):
         raise UsageError(f"--runtime {choice}: choose auto, docker or native")
     if recorded and (choice in ("auto", recorded)):
-        return make_runtime(settings, recorded)
-    if recorded and any(make_runtime(settings, recorded).state(name).running for name in components.NAMES):
+        return make(settings, recorded)
+    if recorded and any(make(settings, recorded).state(name).running for name in components.NAMES):
         raise UsageError(
             f"the stack in {settings.state_dir} runs on the {recorded} runtime; "
             f"run `invoke down` before switching to {choice}"
@@ -94,12 +98,12 @@ def resolve_runtime(settings: Settings, requested: str | None, out: Printer = pr
         choice = "docker" if docker_engine_answers() else "native"
         reason = "a Docker engine answers" if choice == "docker" else "no Docker engine answers"
         out(f"runtime: {choice} ({reason}; set STACK_RUNTIME or --runtime to choose)")
-    return make_runtime(settings, choice)
+    return make(settings, choice)
 
 
-def recorded_runtime(settings: Settings) -> Runtime:
+def recorded_runtime(settings: Settings, make: RuntimeMaker = make_runtime) -> Runtime:
     """The runtime the stack was brought up with (native when nothing was ever brought up)."""
-    return make_runtime(settings, applied.running_runtime(settings) or "native")
+    return make(settings, applied.running_runtime(settings) or "native")
 
 
 def require_applied(settings: Settings) -> applied.AppliedState:
@@ -142,11 +146,13 @@ def running_plan(runtime: Runtime, whole: Plan) -> Plan:
 # --- Start and wait ---------------------------------------------------------------------------------------
 
 
-def start_and_wait(settings: Settings, runtime: Runtime, component: str, plan: Plan, out: Printer) -> None:
+def start_and_wait(
+    settings: Settings, runtime: Runtime, component: str, plan: Plan, out: Printer, probes: Probes | None = None
+) -> None:
     """Start one component and wait for its health; on failure print its last log lines and raise."""
     out(f"{component}: starting on {runtime.name}")
     runtime.start(component, plan)
-    wait_or_fail(settings, runtime, component, out)
+    (probes or LIVE).wait(settings, runtime, component, out)
 
 
 def wait_or_fail(settings: Settings, runtime: Runtime, component: str, out: Printer) -> None:
@@ -193,14 +199,22 @@ def drain(settings: Settings, runtime: Runtime, out: Printer) -> bool:
     return True
 
 
-def stop(settings: Settings, runtime: Runtime, component: str, out: Printer, drain_first: bool = True) -> bool:
+def stop(
+    settings: Settings,
+    runtime: Runtime,
+    component: str,
+    out: Printer,
+    drain_first: bool = True,
+    probes: Probes | None = None,
+) -> bool:
     """Stop one component; the span store is drained first (its senders are stopped by then)."""
-    if drain_first and components.get(component).stores_spans and not drain(settings, runtime, out):
+    drained = (probes or LIVE).drain
+    if drain_first and components.get(component).stores_spans and not drained(settings, runtime, out):
         out(f"{component}: stopping it anyway ({DROPPED_AT_STOP})")
     return runtime.stop(component)
 
 
-def pause_senders(settings: Settings, runtime: Runtime, out: Printer) -> list[str]:
+def pause_senders(settings: Settings, runtime: Runtime, out: Printer, probes: Probes | None = None) -> list[str]:
     """Stop what sends to Phoenix (newest first, each flushing on SIGTERM), then let Phoenix drain; returns
     the names stopped, for resume_senders."""
     stopped = []
@@ -209,7 +223,7 @@ def pause_senders(settings: Settings, runtime: Runtime, out: Printer) -> list[st
             runtime.stop(sender.name)
             stopped.append(sender.name)
             out(f"{sender.name}: stopped (sends to {components.span_store().name})")
-    if not drain(settings, runtime, out):
+    if not (probes or LIVE).drain(settings, runtime, out):
         out(f"{components.span_store().name}: going on anyway ({DROPPED_AT_STOP})")
     return stopped
 
@@ -265,13 +279,15 @@ def forget_unexpected_exits(settings: Settings) -> None:
         runtime.supervisor.forget_exit()
 
 
-def resume_senders(settings: Settings, runtime: Runtime, plan: Plan, names: list[str], out: Printer) -> None:
+def resume_senders(
+    settings: Settings, runtime: Runtime, plan: Plan, names: list[str], out: Printer, probes: Probes | None = None
+) -> None:
     """Start again what pause_senders stopped, in bring-up order, each waited for; every one is tried, the
     first failure is raised after."""
     failure: StackkitError | None = None
     for name in reversed(names):
         try:
-            start_and_wait(settings, runtime, name, plan, out)
+            start_and_wait(settings, runtime, name, plan, out, probes)
         except StackkitError as error:
             failure = failure or error
     if failure is not None:
@@ -279,14 +295,47 @@ def resume_senders(settings: Settings, runtime: Runtime, plan: Plan, names: list
 
 
 @contextmanager
-def senders_paused(settings: Settings, runtime: Runtime, plan: Plan, out: Printer) -> Iterator[list[str]]:
+def senders_paused(
+    settings: Settings, runtime: Runtime, plan: Plan, out: Printer, probes: Probes | None = None
+) -> Iterator[list[str]]:
     """Around a change of Phoenix: its senders stopped and Phoenix drained before, the senders started again
     after whatever happened (they buffer and retry while it is down)."""
-    stopped = pause_senders(settings, runtime, out)
+    stopped = pause_senders(settings, runtime, out, probes)
     try:
         yield stopped
     except BaseException:
         with suppress(StackkitError):  # the change's own failure is the one reported
-            resume_senders(settings, runtime, plan, stopped, out)
+            resume_senders(settings, runtime, plan, stopped, out, probes)
         raise
-    resume_senders(settings, runtime, plan, stopped, out)
+    resume_senders(settings, runtime, plan, stopped, out, probes)
+
+
+# --- What a task asks of running components -------------------------------------------------------------
+
+
+def _steps_after_healthy(component: str, started: Started) -> None:
+    components.get(component).after_healthy(started)
+
+
+@dataclass(frozen=True)
+class Probes:
+    """What a task asks of the components it runs, beyond starting and stopping them (their runtime's job): are
+    they healthy, wait until one is (StackError when it does not become so), drain the span store, send a
+    running fan-out's on-disk queue into Phoenix (what stays, measured; None when unread), run a component's
+    steps once it is healthy. LIVE asks the real components over HTTP; tests of the tasks' order pass those of
+    an in-process fake runtime (tests/fake_runtime.py)."""
+
+    healthy: Callable[[Settings, Runtime, str], bool]
+    wait: Callable[[Settings, Runtime, str, Printer], None]
+    drain: Callable[[Settings, Runtime, Printer], bool]
+    queued: fan_out_queue.Drainer
+    after_healthy: Callable[[str, Started], None]
+
+
+LIVE = Probes(
+    healthy=is_healthy,
+    wait=wait_or_fail,
+    drain=drain,
+    queued=fan_out_queue.drain,
+    after_healthy=_steps_after_healthy,
+)

@@ -9,22 +9,39 @@ from stackkit.runtimes.base import Runtime
 from stackkit.settings import Settings
 from stackkit.stack import applied, components, fan_out_queue, lifecycle
 from stackkit.stack.component import Component, Plan
-from stackkit.stack.lifecycle import Clock, make_plan, recorded_runtime, require_applied
+from stackkit.stack.lifecycle import (
+    LIVE,
+    Clock,
+    Probes,
+    RuntimeMaker,
+    make_plan,
+    make_runtime,
+    recorded_runtime,
+    require_applied,
+)
 
 Printer = Callable[[str], None]
 _print = lifecycle.print_line
 
 
-def down(settings: Settings, remove_data: bool = False, force: bool = False, out: Printer = _print) -> None:
+def down(
+    settings: Settings,
+    remove_data: bool = False,
+    force: bool = False,
+    out: Printer = _print,
+    runtimes: RuntimeMaker = make_runtime,
+    probes: Probes = LIVE,
+) -> None:
     """Reverse order, so the demo and Alloy flush their queued spans into a still-running Phoenix, which is
     then drained with the settings it runs with (whatever the shell says now). When the drain cannot confirm
-    every span is written, Phoenix is left running (StackError) unless `force`."""
+    every span is written, Phoenix is left running (StackError) unless `force`. `runtimes` and `probes` reach
+    the components (tests pass a fake's)."""
     given, state = settings, applied.read(settings)
     settings = lifecycle.running_settings(given)
     if state is not None and (pending := applied.changes(state, given)):
         shown = ", ".join(change.name for change in pending)
         out(f"down acts on the stack as it runs: {shown} given now apply at the next `invoke up`")
-    runtime = recorded_runtime(settings)
+    runtime = recorded_runtime(settings, runtimes)
     elsewhere = components.external_urls(settings)
     for warning in lifecycle.unexpected_exit_notes(settings):
         out(f"WARNING: {warning}")
@@ -36,8 +53,8 @@ def down(settings: Settings, remove_data: bool = False, force: bool = False, out
         # Draining is pointless when the data goes too, unless it lives in a database the user keeps.
         keeps_data = not remove_data or component.data_kept_elsewhere(settings, runtime.name) is not None
         if component.queued_bytes is not None and keeps_data:
-            still_queued += _drain_queue(settings, runtime, component, out)
-        if component.stores_spans and keeps_data and not lifecycle.drain(settings, runtime, out) and not force:
+            still_queued += _drain_queue(settings, runtime, component, out, probes)
+        if component.stores_spans and keeps_data and not probes.drain(settings, runtime, out) and not force:
             raise StackError(
                 f"{component.name} was left running: it could not confirm every span it accepted is written (see "
                 "the line above), and stopping it now drops what it still queues. Run `invoke down` again once "
@@ -60,11 +77,11 @@ def down(settings: Settings, remove_data: bool = False, force: bool = False, out
                 out(note)
 
 
-def _drain_queue(settings: Settings, runtime: Runtime, component: Component, out: Printer) -> list[str]:
+def _drain_queue(settings: Settings, runtime: Runtime, component: Component, out: Printer, probes: Probes) -> list[str]:
     """A fan-out sends its queue into the still-running Phoenix before it stops, or `down` says what stays in it
     (measured), never that every span is written while spans wait there. What stays, for the closing line."""
     if runtime.state(component.name).running:
-        queued = fan_out_queue.drain(settings, runtime, component, out)
+        queued = probes.queued(settings, runtime, component, out)
         if queued is None:
             return [f"{component.name}'s on-disk queue (unread: its metrics did not answer)"]
         return [f"{queued.bytes} bytes in {component.name}'s on-disk queue"] if queued.bytes else []
@@ -78,14 +95,20 @@ def _drain_queue(settings: Settings, runtime: Runtime, component: Component, out
     return [f"{left.bytes} bytes in {component.name}'s on-disk queue"]
 
 
-def restart(settings: Settings, component: str, out: Printer = _print) -> None:
+def restart(
+    settings: Settings,
+    component: str,
+    out: Printer = _print,
+    runtimes: RuntimeMaker = make_runtime,
+    probes: Probes = LIVE,
+) -> None:
     """Restart one component; restarting Phoenix stops its senders first and always brings them back."""
     target = components.get(component)
     state = require_applied(settings)
     settings = lifecycle.running_settings(settings)  # where it listens and how to log in, whatever the shell says
     if target.name in state.skipped:
         raise StackError(f"{target.name} is not part of this stack ({state.skipped[target.name]}): nothing to restart")
-    runtime = recorded_runtime(settings)
+    runtime = recorded_runtime(settings, runtimes)
     if not runtime.state(target.name).running:
         raise StackError(f"{target.name} is not running: `invoke up` starts it")
     say = Clock().printer(out)
@@ -95,15 +118,15 @@ def restart(settings: Settings, component: str, out: Printer = _print) -> None:
     try:
         if target.stores_spans:
             # What sends to Phoenix stops first (flushing on SIGTERM) and comes back after it, whatever happened.
-            with lifecycle.senders_paused(settings, runtime, plan, say):
-                _restart_one(settings, runtime, target.name, plan, say)
+            with lifecycle.senders_paused(settings, runtime, plan, say, probes):
+                _restart_one(settings, runtime, target.name, plan, say, probes)
         else:
-            _restart_one(settings, runtime, target.name, plan, say)
+            _restart_one(settings, runtime, target.name, plan, say, probes)
     except StackkitError as error:
         raise StackError(f"restarting {target.name} failed: {error}") from None
 
 
-def _restart_one(settings: Settings, runtime: Runtime, name: str, plan: Plan, out: Printer) -> None:
+def _restart_one(settings: Settings, runtime: Runtime, name: str, plan: Plan, out: Printer, probes: Probes) -> None:
     runtime.stop(name)
     out(f"{name}: stopped")
-    lifecycle.start_and_wait(settings, runtime, name, plan, out)
+    lifecycle.start_and_wait(settings, runtime, name, plan, out, probes)

@@ -13,7 +13,7 @@ from stackkit.runtimes.base import Runtime, RuntimeUnavailable
 from stackkit.settings import Settings
 from stackkit.stack import applied, components, fan_out_queue, lifecycle
 from stackkit.stack.component import Plan, Started
-from stackkit.stack.lifecycle import Clock, is_healthy, make_plan, make_runtime, resolve_runtime
+from stackkit.stack.lifecycle import LIVE, Clock, Probes, RuntimeMaker, make_plan, make_runtime, resolve_runtime
 from stackkit.tasks import app_send
 
 Printer = Callable[[str], None]
@@ -32,12 +32,14 @@ def up(
     requested_runtime: str | None = None,
     only: Iterable[str] | None = None,
     out: Printer = _print,
+    runtimes: RuntimeMaker = make_runtime,
+    probes: Probes = LIVE,
 ) -> Plan:
     """Preflight, apply what changed since the last `up`, then start each missing component in order and wait
-    for its health. Raises StackkitError."""
+    for its health. Raises StackkitError. `runtimes` and `probes` reach the components (tests pass a fake's)."""
     clock = Clock()
     say = clock.printer(out)
-    runtime = resolve_runtime(settings, requested_runtime, out)
+    runtime = resolve_runtime(settings, requested_runtime, out, runtimes)
     try:
         runtime.check_available()
     except RuntimeUnavailable as error:
@@ -58,31 +60,32 @@ def up(
         state = upgrade_if_wanted(settings, state, say)
         pending = applied.changes(state, settings)
         changed = ", ".join(change.name for change in pending)
-        stopped_for_change = _apply_changes(settings, state, pending, say)
+        stopped_for_change = _apply_changes(settings, state, pending, say, runtimes, probes)
     try:
-        return _bring_up(settings, runtime, whole, plan, state, say, out)
+        return _bring_up(settings, runtime, whole, plan, state, say, out, probes)
     except StackkitError as error:
         if not stopped_for_change or state is None:
             raise
-        _bring_back(settings, state, runtime, stopped_for_change, changed, error, say)
+        _bring_back(settings, state, stopped_for_change, changed, error, say, runtimes, probes)
         raise  # _bring_back raises; this keeps type checkers sure
 
 
 def _bring_back(
     settings: Settings,
     state: applied.AppliedState,
-    runtime: Runtime,
     stopped: list[str],
     changed: str,
     error: StackkitError,
     out: Printer,
+    runtimes: RuntimeMaker,
+    probes: Probes,
 ) -> None:
     """The changed settings failed to start: start again what the change stopped, with the settings it ran
     with (its record), so a failed change leaves the stack as it was; then fail, saying both."""
     before = applied.applied_settings(settings, state)
     out(f"applying the change of {changed} failed: {error}")
     out(f"bringing back what ran before with the previous settings: {', '.join(reversed(stopped))}")
-    back = make_runtime(before, state.runtime)
+    back = runtimes(before, state.runtime)
     whole = make_plan(back)
     for name in reversed(stopped):
         if back.state(name).running:
@@ -91,7 +94,7 @@ def _bring_back(
     failed: list[str] = []
     for name in reversed(stopped):
         try:
-            lifecycle.start_and_wait(before, back, name, whole, out)
+            lifecycle.start_and_wait(before, back, name, whole, out, probes)
         except StackkitError:
             failed.append(name)
             back.stop(name)  # its restart record goes with the stop: a failed start is not reported as a crash
@@ -127,17 +130,18 @@ def _bring_up(
     state: applied.AppliedState | None,
     say: Printer,
     out: Printer,
+    probes: Probes,
 ) -> Plan:
 
     _secure_state_dir(settings, say)
-    to_start = [name for name in plan.components if not is_healthy(settings, runtime, name)]
+    to_start = [name for name in plan.components if not probes.healthy(settings, runtime, name)]
     # One its supervisor is starting again (it exited) is waited for, not called broken.
     for name in [name for name in to_start if "starting" in runtime.state(name).detail]:
-        lifecycle.wait_or_fail(settings, runtime, name, say)
-    to_start = [name for name in to_start if not is_healthy(settings, runtime, name)]
+        probes.wait(settings, runtime, name, say)
+    to_start = [name for name in to_start if not probes.healthy(settings, runtime, name)]
     if not to_start:
         applied.record(settings, lifecycle.running_plan(runtime, whole))
-        _when_running(settings, runtime, to_start, say)
+        _when_running(settings, runtime, to_start, say, probes)
         say("every component is already running and healthy; nothing changed")
         _print_urls(settings, lifecycle.running_plan(runtime, whole), out)
         _warn_exposure(settings, runtime, out)
@@ -148,7 +152,7 @@ def _bring_up(
             f"{', '.join(broken)} running but not healthy: see `invoke logs --service {broken[0]}`, "
             "then `invoke down` and `invoke up`"
         )
-    _check_destinations(settings, runtime, whole, plan)
+    _check_destinations(settings, runtime, whole, plan, probes)
     busy = ports.busy(settings.host_ports(), [components.get(name) for name in to_start])
     if busy:
         raise StackError("host ports are busy; nothing was started:\n  " + "\n  ".join(busy))
@@ -176,7 +180,7 @@ def _bring_up(
     def after_healthy(name: str) -> None:
         nonlocal stored
         step = Started(settings, whole, stored, say, rerender=lambda new: _rerender(settings, whole, new))
-        components.get(name).after_healthy(step)
+        probes.after_healthy(name, step)
         stored = step.secrets
         until_ready.extend(step.until_ready)
 
@@ -196,12 +200,12 @@ def _bring_up(
                 say(f"{name}: starting on {runtime.name}")
                 runtime.start(name, plan)
                 continue
-            lifecycle.start_and_wait(settings, runtime, name, plan, say)
+            lifecycle.start_and_wait(settings, runtime, name, plan, say, probes)
             after_healthy(name)
         until_ready_steps()
         for name in started:
             if components.get(name).sends_to_phoenix:
-                lifecycle.wait_or_fail(settings, runtime, name, say)
+                probes.wait(settings, runtime, name, say)
                 after_healthy(name)
         until_ready_steps()
     except (StackkitError, KeyboardInterrupt) as error:
@@ -212,7 +216,7 @@ def _bring_up(
             runtime.stop(name)
             say(f"{name}: stopped (started by this run)")
         raise
-    _when_running(settings, runtime, to_start, say)
+    _when_running(settings, runtime, to_start, say, probes)
     running = lifecycle.running_plan(runtime, whole)
     applied.record(settings, running)
     for component in fan_out_queue.fan_outs():
@@ -229,10 +233,10 @@ def _rerender(settings: Settings, whole: Plan, stored: dict[str, str]) -> None:
     render(settings, whole, stored)
 
 
-def _when_running(settings: Settings, runtime: Runtime, started: list[str], out: Printer) -> None:
+def _when_running(settings: Settings, runtime: Runtime, started: list[str], out: Printer, probes: Probes) -> None:
     """The steps of each healthy component this run did not start (e.g. Phoenix's admin kept secured)."""
     for component in components.ALL:
-        if component.name not in started and is_healthy(settings, runtime, component.name):
+        if component.name not in started and probes.healthy(settings, runtime, component.name):
             component.when_running(settings, out)
 
 
@@ -250,7 +254,12 @@ def _warn_exposure(settings: Settings, runtime: Runtime, out: Printer) -> None:
 
 
 def _apply_changes(
-    settings: Settings, state: applied.AppliedState, pending: list[applied.Change], out: Printer
+    settings: Settings,
+    state: applied.AppliedState,
+    pending: list[applied.Change],
+    out: Printer,
+    runtimes: RuntimeMaker,
+    probes: Probes,
 ) -> list[str]:
     """Stop what the changed settings affect, with the settings it runs with (draining Phoenix first); the
     bring-up that follows starts it again with the new ones. The names stopped, newest first."""
@@ -270,22 +279,22 @@ def _apply_changes(
     if any(components.get(name).stores_spans for name in affected):
         affected |= {sender.name for sender in components.senders()}
     before = applied.applied_settings(settings, state)
-    runtime = make_runtime(before, state.runtime)
-    if problem := fan_out_queue.running_switch_problem(settings, before, runtime, out):
+    runtime = runtimes(before, state.runtime)
+    if problem := fan_out_queue.running_switch_problem(settings, before, runtime, out, probes.queued):
         raise UsageError(problem)
     leaving = fan_out_queue.leaving(settings, runtime)
     stopped = []
     for component in reversed(components.ALL):
         if component.name in affected and runtime.state(component.name).running:
             if component in leaving:  # what the demo flushed into it as it stopped, sent before it goes
-                fan_out_queue.drain(before, runtime, component, out)
-            lifecycle.stop(before, runtime, component.name, out)
+                probes.queued(before, runtime, component, out)
+            lifecycle.stop(before, runtime, component.name, out, probes=probes)
             out(f"{component.name}: stopped to apply the change")
             stopped.append(component.name)
     return stopped
 
 
-def _check_destinations(settings: Settings, runtime: Runtime, whole: Plan, plan: Plan) -> None:
+def _check_destinations(settings: Settings, runtime: Runtime, whole: Plan, plan: Plan, probes: Probes) -> None:
     """A component started without the one it sends to needs that one running, or its spans go nowhere."""
     for component in components.ALL:
         if component.name in whole.external and (problem := component.external_problem(settings)):
@@ -293,7 +302,7 @@ def _check_destinations(settings: Settings, runtime: Runtime, whole: Plan, plan:
             raise StackError(f"{component.external_url_setting}: {summary}\nfix: {fix}")
     for name in plan.components:
         destination = components.get(name).destination(whole)
-        if destination and destination not in plan.components and not is_healthy(settings, runtime, destination):
+        if destination and destination not in plan.components and not probes.healthy(settings, runtime, destination):
             raise StackError(
                 f"{name} sends its spans to {destination}, which is not running and healthy: run `invoke up` "
                 f"(or add {destination} to --only)"
