@@ -1,7 +1,8 @@
-"""`invoke down` acts on the stack as it runs (the applied settings, whatever the shell says now) and never
-reports success without draining (a component that exits without `down` is restarted and reported:
-tests/stackkit/runtimes/test_native_supervision.py). Real Phoenix and demo on the native runtime. MEASURED lines
-give the counts (pytest -s)."""
+"""`invoke down` never reports success without draining a real Phoenix (a component that exits without `down` is
+restarted and reported: tests/stackkit/runtimes/test_native_supervision.py). Real Phoenix and demo on the native
+runtime. MEASURED lines give the counts (pytest -s). That `down` acts with the running settings whatever the shell
+says, in order, is tests/stackkit/tasks/test_order.py's (a fake runtime); a drain with the key from another shell,
+losing nothing, is test_applied.py's."""
 
 from __future__ import annotations
 
@@ -14,12 +15,8 @@ import pytest
 from isolation import isolated_environ
 from reliability_helpers import invoke, invoke_ok
 
-from stackkit import secrets
-from stackkit.phoenix.api import PhoenixClient
-from stackkit.ports import free_ports
 from stackkit.processes import alive
 from stackkit.settings import Settings, load_settings
-from stackkit.traffic import run_traffic
 
 pytestmark = pytest.mark.phoenix
 
@@ -35,33 +32,6 @@ def environ(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 def _pid(settings: Settings, component: str) -> int:
     return int((settings.run_dir / f"{component}.pid").read_text().split()[0])
-
-
-def _admin_client(settings: Settings) -> PhoenixClient:
-    token = secrets.load(settings)["PHOENIX_ADMIN_SECRET"]
-    return PhoenixClient(settings.phoenix_url, token=token, timeout=60)
-
-
-@pytest.mark.parametrize("shell", ["PHOENIX_ENABLE_AUTH=false", "PHOENIX_UI_PORT=another"])
-def test_down_drains_with_the_running_settings_whatever_the_shell_says(environ: dict[str, str], shell: str) -> None:
-    """Auth `up`, 300 requests, then `down` from a shell that says otherwise: every trace is kept."""
-    invoke_ok(environ, "up")
-    settings = load_settings(environ=environ)
-    report = run_traffic(settings.ai_demo_url, requests=300, sessions=5, concurrency=8, progress=False)
-    assert report.succeeded == 300
-    name, value = shell.split("=")
-    value = str(free_ports(1)[0]) if value == "another" else value
-
-    down = invoke({**environ, name: value}, "down")
-    assert down.returncode == 0, down.stdout + down.stderr
-    assert "every received span is written" in down.stdout
-    assert f"{name} given now apply at the next `invoke up`" in down.stdout
-
-    invoke_ok(environ, "up", "--only", "phoenix")
-    found = _admin_client(settings).spans_by_trace(settings.phoenix_project_name, report.trace_ids)
-    kept = sum(bool(spans) for spans in found.values())
-    print(f"\nMEASURED down with {shell} in the shell: 300 traces sent, {kept} kept")
-    assert kept == 300
 
 
 def test_down_that_cannot_drain_keeps_phoenix_running_and_fails(environ: dict[str, str]) -> None:

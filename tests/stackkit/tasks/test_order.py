@@ -4,6 +4,7 @@ and a real Ctrl-C are tested with the real programs (test_applied.py, test_down.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from stackkit.settings import Settings, load_settings
 from stackkit.stack import applied
 from stackkit.stack.component import Plan
 from stackkit.tasks import down as down_task
+from stackkit.tasks import logs as logs_task
 from stackkit.tasks import up as up_task
 
 STACK = ("phoenix", "alloy", "ai-demo")
@@ -259,3 +261,16 @@ def test_restarting_phoenix_pauses_its_senders_and_brings_them_back_when_it_fail
         "wait ai-demo",
     ]
     assert runtime.running == set(STACK)
+
+
+def test_restart_and_logs_name_a_component_up_skipped(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    reason = "no `alloy` binary on PATH; the demo exports straight to Phoenix's /v1/traces"
+    runtime = FakeRuntime(settings, missing={"alloy": reason})
+    _up(settings, runtime, [], only=("phoenix",))
+    runtime.events.clear()
+    with pytest.raises(StackError, match=re.escape(f"alloy is not part of this stack ({reason})")):
+        down_task.restart(settings, "alloy", out=[].append, runtimes=runtime.maker, probes=runtime.probes())
+    with pytest.raises(StackError, match=re.escape(f"alloy is not part of this stack ({reason}): it has no logs")):
+        logs_task.logs(settings, "alloy")
+    assert runtime.events == []
