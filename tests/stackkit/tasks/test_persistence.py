@@ -94,6 +94,14 @@ def _traffic_until(base_url: str, stop: threading.Event, reports: list) -> None:
             time.sleep(0.2)  # the demo is down: retry like a client would, without spinning the CPU
 
 
+def _answered_after(reports: list, count: int, timeout: float = 60) -> None:
+    """Until a round of traffic after the first `count` had a request answered (not a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while not any(report.succeeded for report in reports[count:]):
+        assert time.monotonic() < deadline, f"no request answered within {timeout:g}s"
+        time.sleep(0.1)
+
+
 def test_demo_traffic_during_a_phoenix_restart(environ: dict[str, str]) -> None:
     """The demo sends straight to Phoenix (no Alloy): traffic keeps coming while Phoenix restarts. The
     restart stops the demo first (it flushes on SIGTERM), so requests fail visibly instead of losing
@@ -108,11 +116,11 @@ def test_demo_traffic_during_a_phoenix_restart(environ: dict[str, str]) -> None:
     stop, reports = threading.Event(), []
     traffic = threading.Thread(target=_traffic_until, args=(settings.ai_demo_url, stop, reports))
     traffic.start()
-    time.sleep(2)  # traffic is flowing when the restart begins
+    _answered_after(reports, 0)  # traffic is flowing when the restart begins
     started = time.monotonic()
     restart = invoke(environ, "restart", "--service", "phoenix")
     restart_seconds = time.monotonic() - started
-    time.sleep(2)  # and keeps flowing after it
+    _answered_after(reports, len(reports))  # and keeps flowing after it
     stop.set()
     traffic.join(timeout=120)
     assert restart.returncode == 0, restart.stdout + restart.stderr
