@@ -4,7 +4,9 @@ have data; Phoenix stopped while traffic goes on fires FanoutQueueNearFull (a wa
 and no critical alert; spans the full queue cannot take are refused to the sender (HTTP 503: the receiver hands
 them straight to the queue) and fire FanoutQueueOverflow and FanoutRefusingSpans; Phoenix back drains the queue
 and the warning resolves; a revoked key (401, not retried) fires FanoutExportFailing; the Collector stopped fires
-FanoutMetricsDown. The delays are printed (MEASURED lines), not asserted.
+FanoutMetricsDown. The delays are printed (MEASURED lines), not asserted. The rules' expressions are the printed
+ones; their `for:` holds are cut tenfold in this Prometheus's copy (2m -> 12s), so the test does not sit out
+minutes of hold to see an alert fire.
 
 That nothing queued in an outage is lost is tests/stackkit/otelcol/test_otelcol_pipeline.py's claim; this file
 asserts the alerts only."""
@@ -46,6 +48,31 @@ JOB = "otelcol"
 QUEUE_MIB = "16"
 QUEUE_PERCENT = "1"
 CRITICAL_FANOUT = ("FanoutExportFailing", "FanoutQueueOverflow", "FanoutRefusingSpans", "FanoutMetricsDown")
+# What the rules' `for:` holds are divided by in the test's Prometheus: how long a failure must last before its
+# alert fires is Prometheus's own logic; what is tested is that each expression catches its failure.
+HOLD_DIVISOR = 10
+SECONDS_PER_UNIT = {"s": 1, "m": 60, "h": 3600}
+
+
+def _shortened(duration: str) -> str:
+    """A Prometheus duration ("2m", "90s", "0s") divided by HOLD_DIVISOR, in seconds."""
+    parts = re.findall(r"(\d+)([smh])", duration)
+    assert parts and "".join(f"{count}{unit}" for count, unit in parts) == duration, duration
+    seconds = sum(int(count) * SECONDS_PER_UNIT[unit] for count, unit in parts)
+    return f"{seconds / HOLD_DIVISOR:g}s"
+
+
+def _with_short_holds(rules: str) -> tuple[str, dict[str, str]]:
+    """The printed rules with every `for:` shortened (the expressions as printed), and each alert's hold as
+    printed -> as loaded, for the MEASURED lines."""
+    loaded = yaml.safe_load(rules)
+    holds = {}
+    for group in loaded["groups"]:
+        for rule in group["rules"]:
+            if "for" in rule:
+                holds[rule["alert"]] = f"for: {rule['for']} printed, {_shortened(rule['for'])} here"
+                rule["for"] = _shortened(rule["for"])
+    return yaml.safe_dump(loaded, sort_keys=False), holds
 
 
 def test_the_fanout_rules_fire_and_resolve_against_the_real_collector_in_a_real_prometheus(tmp_path: Path) -> None:
@@ -68,9 +95,10 @@ def test_the_fanout_rules_fire_and_resolve_against_the_real_collector_in_a_real_
         assert scrape == [{"job_name": JOB, "static_configs": [{"targets": [target]}]}], scrape
         rules = printed(environ, "prometheus-rules")
         assert f"> {int(QUEUE_PERCENT) / 100:g}" in rules
-        prometheus = start_prometheus(tmp_path / "prometheus", scrape, rules)
+        short, holds = _with_short_holds(rules)
+        prometheus = start_prometheus(tmp_path / "prometheus", scrape, short)
         try:
-            _check_against(prometheus, environ, settings, target)
+            _check_against(prometheus, environ, settings, target, holds)
         finally:
             prometheus.stop()
     finally:
@@ -126,7 +154,9 @@ def _measured(name: str, began: float, first_sample: float, alert: dict[str, Any
     )
 
 
-def _check_against(prometheus: PrometheusServer, environ: dict[str, str], settings: Settings, target: str) -> None:
+def _check_against(
+    prometheus: PrometheusServer, environ: dict[str, str], settings: Settings, target: str, holds: dict[str, str]
+) -> None:
     poll(
         lambda: prometheus.query(f'up{{job="{JOB}"}} == 1') or None,
         60,
@@ -188,7 +218,11 @@ def _check_against(prometheus: PrometheusServer, environ: dict[str, str], settin
     first = _first_sample_at(
         prometheus, f'otelcol_exporter_queue_size{{job="{JOB}"}}', outage, lambda size: size > threshold
     )
-    measured.append(_measured("FanoutQueueNearFull", outage, first, near_full, seen, "Phoenix stopped (for: 2m)"))
+    measured.append(
+        _measured(
+            "FanoutQueueNearFull", outage, first, near_full, seen, f"Phoenix stopped ({holds['FanoutQueueNearFull']})"
+        )
+    )
 
     # --- spans the full queue cannot take: a flood of small spans straight into the Collector's receiver.
     receiver = f"http://127.0.0.1:{settings.alloy_otlp_http_port}/v1/traces"
@@ -208,13 +242,17 @@ def _check_against(prometheus: PrometheusServer, environ: dict[str, str], settin
     assert overflow["labels"]["exporter"] == otelcol.EXPORTER_ID and overflow["labels"]["severity"] == "critical"
     assert "its sending queue is full" in overflow["annotations"]["summary"]
     first = _first_sample_at(prometheus, '{__name__=~"otelcol_exporter_enqueue_failed_spans(_total)?"}', flood)
-    measured.append(_measured("FanoutQueueOverflow", flood, first, overflow, seen, "flood began (for: 0s)"))
+    measured.append(
+        _measured("FanoutQueueOverflow", flood, first, overflow, seen, f"flood began ({holds['FanoutQueueOverflow']})")
+    )
     refusing = poll(lambda: _firing(prometheus, "FanoutRefusingSpans"), 60, "FanoutRefusingSpans firing")
     seen = time.time()
     assert refusing["labels"]["severity"] == "critical", refusing["labels"]
     assert "to their senders with a retryable error" in refusing["annotations"]["summary"]
     first = _first_sample_at(prometheus, '{__name__=~"otelcol_receiver_refused_spans(_total)?"}', flood)
-    measured.append(_measured("FanoutRefusingSpans", flood, first, refusing, seen, "flood began (for: 0s)"))
+    measured.append(
+        _measured("FanoutRefusingSpans", flood, first, refusing, seen, f"flood began ({holds['FanoutRefusingSpans']})")
+    )
 
     # --- Phoenix back: the queue drains and the warning resolves (the overflow's lost spans stay counted for
     # the rule's 5m window, so FanoutQueueOverflow stays until then: not waited for).
@@ -242,7 +280,9 @@ def _check_against(prometheus: PrometheusServer, environ: dict[str, str], settin
     assert failing["labels"]["exporter"] == otelcol.EXPORTER_ID and failing["labels"]["severity"] == "critical"
     assert f"to Phoenix in the last 5m ({otelcol.EXPORTER_ID}): they are lost" in failing["annotations"]["summary"]
     first = _first_sample_at(prometheus, '{__name__=~"otelcol_exporter_send_failed_spans(_total)?"}', revoked)
-    measured.append(_measured("FanoutExportFailing", revoked, first, failing, seen, "key revoked (for: 0s)"))
+    measured.append(
+        _measured("FanoutExportFailing", revoked, first, failing, seen, f"key revoked ({holds['FanoutExportFailing']})")
+    )
 
     assert _fanout_panels_without_data(prometheus, settings, watched) == []
 
@@ -254,7 +294,9 @@ def _check_against(prometheus: PrometheusServer, environ: dict[str, str], settin
     assert down["labels"]["instance"] == target and down["labels"]["severity"] == "critical"
     assert f"at {target}: Alloy or the Collector is down" in down["annotations"]["summary"]
     first = _first_sample_at(prometheus, f'up{{job="{JOB}"}}', stopped, lambda up: up == 0)
-    measured.append(_measured("FanoutMetricsDown", stopped, first, down, seen, "Collector stopped (for: 1m)"))
+    measured.append(
+        _measured("FanoutMetricsDown", stopped, first, down, seen, f"Collector stopped ({holds['FanoutMetricsDown']})")
+    )
     print(
         "\n".join(measured)
         + f"\n(scrape {prometheus.scrape_interval:g}s, evaluation {prometheus.evaluation_interval:g}s)"
