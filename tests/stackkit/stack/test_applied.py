@@ -4,6 +4,7 @@ applied in place, a second task waits for the first, and nothing is lost on the 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -130,12 +131,13 @@ def test_ctrl_c_during_up_undoes_what_it_started(tmp_path: Path, inherited: str)
         text=True,
         preexec_fn=_ctrl_c_ignored if inherited == "ignored" else None,
     )
-    process_of_phoenix = NativeRuntime(settings).process("phoenix")
+    runtime = NativeRuntime(settings)
     deadline = time.monotonic() + 120
-    while (phoenix_pid := process_of_phoenix.pid()) is None and time.monotonic() < deadline:
+    while not (started := runtime.state("phoenix")).running and time.monotonic() < deadline:
         assert process.poll() is None, process.communicate()
         time.sleep(0.1)
-    assert phoenix_pid is not None, "phoenix was not started within 120 s"
+    assert started.running, "phoenix was not started within 120 s"
+    phoenix_pid = int(re.search(r"pid (\d+)", started.detail).group(1))  # type: ignore[union-attr]
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stdout + stderr
