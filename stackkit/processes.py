@@ -123,16 +123,8 @@ class ManagedProcess:
                 # What it creates (Phoenix's database and its -wal/-shm, Alloy's queue) holds traces.
                 umask=PRIVATE_UMASK,
             )
-            self._write_pid_file(process.pid)
+            write_pid_file(self.pid_file, process.pid)
         return process.pid
-
-    def _write_pid_file(self, pid: int) -> None:
-        # Written whole, then renamed into place: a reader never finds it empty or half written.
-        partial = self.pid_file.with_suffix(".pid.partial")
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(f"{pid} {creation_stamp(pid)}\n")
-        os.replace(partial, self.pid_file)
 
     def stop(self, grace_seconds: float = 20.0) -> bool:
         """SIGTERM, then SIGKILL after the grace period; True when a process was stopped."""
@@ -172,6 +164,16 @@ def ctrl_c_held() -> Iterator[None]:
             previous(signal.SIGINT, None)  # Python's own handler raises KeyboardInterrupt
         elif previous == signal.SIG_DFL:
             signal.raise_signal(signal.SIGINT)
+
+
+def write_pid_file(path: Path, pid: int) -> None:
+    """The PID and its creation stamp (0600), written whole, then renamed into place: a reader never finds the
+    file empty or half written (and takes the process for gone)."""
+    partial = path.with_suffix(".pid.partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(f"{pid} {creation_stamp(pid)}\n")
+    os.replace(partial, path)
 
 
 def creation_stamp(pid: int) -> str:

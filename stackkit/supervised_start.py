@@ -17,13 +17,7 @@ import time
 from pathlib import Path
 
 from stackkit import envfile
-from stackkit.processes import creation_stamp
-
-
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
+from stackkit.processes import write_pid_file
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -39,7 +33,8 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.update(envfile.read(args.env_file))
     pid = os.getpid()
     now = time.time()
-    _write_private(args.pid_file, f"{pid} {creation_stamp(pid)}\n")
+    # Written whole then renamed (as ManagedProcess does): a task reading it meanwhile never finds it empty.
+    write_pid_file(args.pid_file, pid)
     shown = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
     print(f"--- stackkit: starting {args.name} at {shown} (pid {pid}, under supervisord)", flush=True)
     try:

@@ -70,3 +70,24 @@ def test_ctrl_c_while_a_process_is_spawned_is_raised_once_its_pid_is_recorded(
     assert sleeper.stop(grace_seconds=2)
     assert not alive(pid)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_the_pid_file_supervisord_s_start_writes_is_the_component_s_own_written_whole(tmp_path: Path) -> None:
+    """stackkit.supervised_start records the PID then execs the component: the file names the process that runs
+    (ManagedProcess reads it, with its creation stamp), and it is renamed into place, no partial file left."""
+    pid_file = tmp_path / "run" / "sleeper.pid"
+    pid_file.parent.mkdir()
+    command = [sys.executable, "-m", "stackkit.supervised_start", "--name", "sleeper", "--env-file"]
+    command += [str(tmp_path / "none.env"), "--pid-file", str(pid_file), "--", "sleep", "30"]
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        sleeper = ManagedProcess("sleeper", pid_file, tmp_path / "sleeper.log")
+        assert sleeper.pid() == child.pid
+        assert oct(pid_file.stat().st_mode & 0o777) == "0o600"
+        assert [path.name for path in pid_file.parent.iterdir()] == ["sleeper.pid"]
+    finally:
+        child.kill()
+        child.wait()
