@@ -3,6 +3,7 @@ says so (issue 32). The ordering runs on an in-process fake runtime (tests/fake_
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,39 +16,29 @@ from stackkit.otelcol import component as otelcol
 from stackkit.render import ENV_DIR
 from stackkit.setting_values import SettingsError
 from stackkit.settings import Settings, load_settings, phoenix_setting_names
-from stackkit.stack import applied, fan_out_queue, lifecycle
+from stackkit.stack import applied, fan_out_queue
 from stackkit.stack.component import Plan
 from stackkit.tasks import up as up_task
 
 QUEUE = "PHOENIX_MAX_SPANS_QUEUE_SIZE"
 
 
-def _running_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[dict[str, str], FakeRuntime]:
+def _running_stack(tmp_path: Path) -> tuple[dict[str, str], FakeRuntime]:
     environ = isolated_environ(tmp_path / "state", **{QUEUE: "5000"})
     before = load_settings(environ=environ)
     runtime = FakeRuntime(before, running={"phoenix", "ai-demo"}, missing={"alloy": "no alloy binary here"})
     applied.record(before, Plan(runtime="native", components=("phoenix", "ai-demo"), skipped={}))
-
-    def with_settings(settings: Settings, *args: object, **kwargs: object) -> FakeRuntime:
-        runtime.settings = settings  # as a real runtime is made with the settings it acts with
-        return runtime
-
-    monkeypatch.setattr(up_task, "resolve_runtime", with_settings)
-    monkeypatch.setattr(up_task, "make_runtime", with_settings)
-    monkeypatch.setattr(lifecycle, "drain", lambda settings, runtime, out: True)  # Phoenix's drain is real elsewhere
-
-    def healthy_if_running(settings: Settings, runtime: FakeRuntime, component: str, out: object) -> None:
-        if not runtime.state(component).running:
-            raise StackError(f"{component} did not become healthy")
-
-    monkeypatch.setattr(lifecycle, "wait_or_fail", healthy_if_running)
     return environ, runtime
+
+
+def _up(settings: Settings, runtime: FakeRuntime, out: Callable[[str], None] = lambda line: None) -> Plan:
+    return up_task.up(settings, out=out, runtimes=runtime.maker, probes=runtime.probes())
 
 
 def test_a_change_that_fails_to_start_brings_back_the_previous_settings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    environ, runtime = _running_stack(tmp_path, monkeypatch)
+    environ, runtime = _running_stack(tmp_path)
 
     def phoenix_dies_with_the_new_value(settings: Settings, runtime: FakeRuntime, *args: object) -> Plan:
         assert dict(settings.phoenix_passthrough)[QUEUE] == "7000"
@@ -59,16 +50,20 @@ def test_a_change_that_fails_to_start_brings_back_the_previous_settings(
     lines: list[str] = []
     after = load_settings(environ=environ | {QUEUE: "7000"})
     with pytest.raises(StackError) as failed:
-        up_task.up(after, out=lines.append)
+        _up(after, runtime, lines.append)
 
     assert runtime.events == [
         "stop ai-demo",  # stopped to apply the change, the sender first
+        "drain phoenix",  # with the settings it ran with
         "stop phoenix",
         "start phoenix",  # with 7000: dies
         "stop phoenix",
-        "start phoenix",  # brought back, in bring-up order
+        "start phoenix",  # brought back, in bring-up order, each waited for
+        "wait phoenix",
         "start ai-demo",
+        "wait ai-demo",
     ]
+    assert [dict(settings.phoenix_passthrough)[QUEUE] for settings in runtime.drained_with] == ["5000"]
     assert runtime.running == {"phoenix", "ai-demo"}
     assert "applying the change of PHOENIX_MAX_SPANS_QUEUE_SIZE failed" in str(failed.value)
     assert "the stack runs again with its previous settings (phoenix, ai-demo started again)" in str(failed.value)
@@ -80,23 +75,18 @@ def test_a_change_that_fails_to_start_brings_back_the_previous_settings(
 
 
 def test_a_failed_bring_back_names_what_did_not_come_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    environ, runtime = _running_stack(tmp_path, monkeypatch)
+    environ, runtime = _running_stack(tmp_path)
 
     def always_fails(settings: Settings, runtime: FakeRuntime, *args: object) -> Plan:
         raise StackError("phoenix did not become healthy")
 
     monkeypatch.setattr(up_task, "_bring_up", always_fails)
-    original_start = runtime.start
-
-    def demo_never_starts(component: str, plan: Plan) -> None:
-        if component != "ai-demo":
-            original_start(component, plan)
-
-    monkeypatch.setattr(runtime, "start", demo_never_starts)
+    runtime.fail["wait ai-demo"] = StackError("ai-demo did not become healthy")  # nor with the previous settings
     with pytest.raises(StackError) as failed:
-        up_task.up(load_settings(environ=environ | {QUEUE: "7000"}), out=lambda line: None)
+        _up(load_settings(environ=environ | {QUEUE: "7000"}), runtime)
     assert "bringing back the previous settings failed too for ai-demo" in str(failed.value)
     assert runtime.running == {"phoenix"}
+    assert runtime.events[-2:] == ["wait ai-demo", "stop ai-demo"]  # its start that failed is undone
 
 
 def test_a_bad_pass_through_value_is_refused_with_every_other_problem(tmp_path: Path) -> None:
@@ -155,11 +145,11 @@ def test_values_phoenix_refuses_are_refused(tmp_path: Path, name: str, value: st
 def test_an_otelcol_version_the_native_build_cannot_run_is_refused_before_anything_stops(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    environ, runtime = _running_stack(tmp_path, monkeypatch)
+    environ, runtime = _running_stack(tmp_path)
     monkeypatch.setattr(otelcol, "binary", lambda: str(otelcol.built_binary()))  # the stack's build is the one run
     given = load_settings(environ=environ | {"STACK_COLLECTOR": "otelcol", "OTELCOL_VERSION": "0.150.0"})
     with pytest.raises(UsageError) as refused:
-        up_task.up(given, out=lambda line: None)
+        _up(given, runtime)
     assert refused.value.exit_code == 2
     assert (
         f"OTELCOL_VERSION=0.150.0: the native runtime runs the stack's own Collector build, "
@@ -168,14 +158,12 @@ def test_an_otelcol_version_the_native_build_cannot_run_is_refused_before_anythi
     assert runtime.events == []
 
 
-def test_switching_fan_out_with_spans_in_the_old_queue_is_refused_with_the_way(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    environ, runtime = _running_stack(tmp_path, monkeypatch)
+def test_switching_fan_out_with_spans_in_the_old_queue_is_refused_with_the_way(tmp_path: Path) -> None:
+    environ, runtime = _running_stack(tmp_path)
     runtime.running.clear()  # the stack is down; the Collector's queue kept 4096 bytes at that `down`
     fan_out_queue.record(load_settings(environ=environ), "otelcol", 4096)
     with pytest.raises(UsageError) as refused:
-        up_task.up(load_settings(environ=environ | {"STACK_COLLECTOR": "alloy"}), out=lambda line: None)
+        _up(load_settings(environ=environ | {"STACK_COLLECTOR": "alloy"}), runtime)
     assert refused.value.exit_code == 2
     text = str(refused.value)
     assert "STACK_COLLECTOR=alloy: the otelcol fan-out's on-disk queue still holds 4096 bytes of spans" in text
