@@ -174,11 +174,9 @@ def test_a_killed_collector_container_is_restarted_and_the_traffic_lands(
         f"the demo's export errors logged: {len(demo_log)}" + "".join(f"\n  {line}" for line in demo_log[:5])
     )
     assert len(trace_ids) == REQUESTS, output
-    # Most land. Measured here: 200/200 in one run, 166 complete + 4 partial + 30 missing in another with no export
-    # error at the demo: the Collector had answered 200 for spans still in its batch processor (memory, in front
-    # of the on-disk queue) when it was killed. Batching inside the exporter's persistent sending_queue (issue 32,
-    # the config template's part) removes that loss; then this bound goes up to issue 32's 196 of 200.
-    assert complete > REQUESTS / 2
+    # The receiver answers only once the spans are in the on-disk sending queue (no batch processor in front of
+    # it), and the demo's exporter retries while the container restarts: issue 32's bound, 196 of 200.
+    assert complete >= 196, "fewer than 196 of 200 traces landed whole after the Collector was killed"
 
 
 @pytest.mark.docker
