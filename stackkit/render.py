@@ -20,7 +20,6 @@ from pathlib import Path
 import yaml
 
 from stackkit import envfile
-from stackkit.alloy.component import ALLOY_STABILITY_LEVEL
 from stackkit.settings import Settings
 from stackkit.stack import components
 from stackkit.stack.component import CA_BUNDLE_IN_CONTAINER, Plan
@@ -91,7 +90,7 @@ def compose_environment(settings: Settings) -> dict[str, str]:
         "PHOENIX_WORKING_DIR": settings.phoenix_working_dir,
         "POSTGRES_IMAGE": settings.postgres_image,
         "ALLOY_IMAGE": settings.alloy_image,
-        "ALLOY_STABILITY_LEVEL": ALLOY_STABILITY_LEVEL,
+        "ALLOY_STABILITY_LEVEL": settings.alloy_stability_level,
         "ALLOY_OTLP_GRPC_PORT": str(settings.alloy_otlp_grpc_port),
         "ALLOY_OTLP_HTTP_PORT": str(settings.alloy_otlp_http_port),
         "ALLOY_UI_PORT": str(settings.alloy_ui_port),

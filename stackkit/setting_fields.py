@@ -29,6 +29,7 @@ from stackkit.setting_values import (
     _positive_int,
     _queue_mib,
     _semver,
+    _surge_factor,
     _text,
     setting,
 )
@@ -63,6 +64,14 @@ class Settings(StackAndPhoenixSettings):
         "MiB of serialized spans the fan-out's on-disk queue (Alloy's or the Collector's) holds while Phoenix is "
         "unreachable, at most 16384 (README: sizing).",
         restarts=FAN_OUTS,
+    )
+    alloy_stability_level: str = setting(
+        "public-preview",
+        _choice("public-preview", "experimental"),
+        "The lowest stability level Alloy loads components at (--stability.level): public-preview (the on-disk "
+        "queue needs it), or experimental, which also sends LLM token sums per model (otelcol.connector."
+        "signaltometrics) with PROMETHEUS_REMOTE_WRITE_URL.",
+        restarts=(ALLOY_NAME,),
     )
     prometheus_remote_write_url: str = setting(
         "",
@@ -174,6 +183,19 @@ class Settings(StackAndPhoenixSettings):
         "5",
         _alert_percentage,
         "Alert when more than this share of the demo's requests fail or degrade over 5 minutes (percent).",
+    )
+    alert_tool_failure_percent: float = setting(
+        "10",
+            "Alert when more than this share of tool calls (TOOL spans) end in error over 5 minutes (percent, below 100).",
+    )
+    alert_llm_error_percent: float = setting(
+        "5",
+            "Alert when more than this share of LLM calls (LLM spans) end in error over 5 minutes (percent, below 100).",
+    )
+    alert_token_surge_factor: float = setting(
+        "3",
+        _surge_factor,
+        "Alert when a model's token use over the last hour runs this many times its rate over the last day.",
     )
     repo_root: Path = REPO_ROOT
     source: str = ".env"

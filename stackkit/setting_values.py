@@ -157,6 +157,16 @@ def _alert_percentage(raw: str) -> float:
     return value
 
 
+def _surge_factor(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("a factor above 1 (how many times the last day's rate)") from None
+    if not (1 < value <= 1000):
+        raise ValueError("a factor above 1 and at most 1000 (how many times the last day's rate)")
+    return value
+
+
 def _pem_file(raw: str) -> str:
     value = raw.strip()
     if not value:

@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 import jinja2
 import requests
 
+from stackkit import llm_metrics
 from stackkit.phoenix import metrics as phoenix_metrics
 from stackkit.phoenix.component import PHOENIX
 from stackkit.setting_values import ALLOY_NAME
@@ -39,9 +40,13 @@ DATA_FOLDER = ALLOY_NAME
 PRINTABLE_PIECES = ("phoenix-exporter",)
 # The lowest stability level Alloy loads components at (`alloy run --stability.level`, default
 # generally-available): otelcol.storage.file, the Phoenix exporter's on-disk queue, is public-preview at the
-# pinned Alloy, and Alloy refuses to start a configuration using a component below the level. Both runtimes
-# pass it (the compose file reads it as ALLOY_STABILITY_LEVEL); verify's alloy.stability checks it.
+# pinned Alloy, and Alloy refuses to start a configuration using a component below the level. It is the
+# ALLOY_STABILITY_LEVEL setting's default; both runtimes pass the setting (the compose file reads it as
+# ALLOY_STABILITY_LEVEL); verify's alloy.stability checks it.
 ALLOY_STABILITY_LEVEL = "public-preview"
+# At this level (the user's choice: ALLOY_STABILITY_LEVEL) the LLM piece also sums tokens per model:
+# otelcol.connector.signaltometrics and otelcol.processor.deltatocumulative are experimental in Alloy v1.18.1.
+TOKENS_STABILITY_LEVEL = "experimental"
 
 
 def _command(settings: Settings) -> list[str]:
@@ -51,7 +56,7 @@ def _command(settings: Settings) -> list[str]:
         str(settings.rendered_dir / ALLOY_DIR),
         f"--server.http.listen-addr=127.0.0.1:{settings.alloy_ui_port}",
         f"--storage.path={settings.data_dir / DATA_FOLDER}",
-        f"--stability.level={ALLOY_STABILITY_LEVEL}",
+        f"--stability.level={settings.alloy_stability_level}",
     ]
 
 
@@ -115,10 +120,12 @@ def pieces(settings: Settings, plan: Plan) -> dict[str, str]:
         "queue_consumers": ALLOY_QUEUE_CONSUMERS,
         "retry_max_elapsed": ALLOY_RETRY_MAX_ELAPSED,
         **queue_batch(settings.alloy_queue_mib * MIB),
-    }
+        "tokens_enabled": settings.alloy_stability_level == TOKENS_STABILITY_LEVEL,
+        "tokens_stability_level": TOKENS_STABILITY_LEVEL,
+    } | llm_metrics.template_context()
     return {
         name.removesuffix(".j2"): templates.get_template(name).render(context)
-        for name in ("phoenix-exporter.alloy.j2", "metrics.alloy.j2")
+        for name in ("phoenix-exporter.alloy.j2", "metrics.alloy.j2", "llm-metrics.alloy.j2")
     }
 
 
@@ -146,7 +153,7 @@ def piece_to_paste(settings: Settings, name: str) -> str:
         "// in front would answer your apps 200 when the queue is full and drop their spans):",
         "//   output { traces = [otelcol.exporter.otlphttp.phoenix.input] }.",
         f"// Its queue (otelcol.storage.file) is {ALLOY_STABILITY_LEVEL}: run your Alloy with "
-        f"--stability.level={ALLOY_STABILITY_LEVEL}.",
+        f"--stability.level={ALLOY_STABILITY_LEVEL} (or {TOKENS_STABILITY_LEVEL}).",
         "// It reads these variables from Alloy's environment:",
         *reads,
     ]

@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 import jinja2
 import requests
 
+from stackkit import llm_metrics
 from stackkit.alloy.component import fan_out_environment, phoenix_metrics_address, queue_batch
 from stackkit.phoenix.component import PHOENIX
 from stackkit.runtimes import images
@@ -133,7 +134,7 @@ def config_text(settings: Settings, plan: Plan) -> str:
         **queue_batch(settings.alloy_queue_mib * MIB),
         "exporter_id": EXPORTER_ID,
         "storage_id": STORAGE_ID,
-    }
+    } | llm_metrics.template_context()
     return templates.get_template(f"{CONFIG_NAME}.j2").render(context)
 
 

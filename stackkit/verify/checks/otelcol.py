@@ -26,10 +26,12 @@ def _structure_problems(parsed: object) -> list[str]:
         return ["it is not a YAML mapping"]
     problems = []
     service = parsed.get("service") or {}
+    # A connector is an exporter of one pipeline and a receiver of another.
+    connectors = parsed.get("connectors") or {}
     for pipeline, body in (service.get("pipelines") or {}).items():
         for kind in ("receivers", "processors", "exporters"):
             for name in body.get(kind) or []:
-                if name not in (parsed.get(kind) or {}):
+                if name not in (parsed.get(kind) or {}) and (kind == "processors" or name not in connectors):
                     problems.append(f"pipeline {pipeline} names {kind[:-1]} {name}, which is not defined")
     for name, endpoint in ((parsed.get("receivers") or {}).get("otlp", {}).get("protocols") or {}).items():
         if not str((endpoint or {}).get("endpoint", "")).startswith("0.0.0.0:"):

@@ -83,7 +83,7 @@ def stack_runners(ctx: VerifyContext) -> list[Runner]:
                 else compose.where("services", ALLOY.compose_service),
                 tuple(interpolate(arg, variables) for arg in args),
                 f"in {compose.shown}, add --{STABILITY_FLAG}=${{{{ALLOY_STABILITY_LEVEL:?run through invoke up}}}} "
-                "to services.alloy.command (ALLOY_STABILITY_LEVEL in stackkit/alloy/component.py: at least {level})",
+                "to services.alloy.command (the ALLOY_STABILITY_LEVEL setting: at least {level})",
             )
         )
     native = components.ALLOY.native_command
@@ -94,7 +94,7 @@ def stack_runners(ctx: VerifyContext) -> list[Runner]:
                 f"the native command ({shown})",
                 where,
                 tuple(native(ctx.settings)[1:]),
-                f"in {shown}, pass --{STABILITY_FLAG}=ALLOY_STABILITY_LEVEL (at least {{level}}) in "
+                f"in {shown}, pass --{STABILITY_FLAG}=ALLOY_STABILITY_LEVEL (the setting: at least {{level}}) in "
                 f"{getattr(native, '__name__', 'the native command')}",
             )
         )

@@ -50,7 +50,7 @@ def test_a_native_command_without_the_flag_fails_naming_it(copy: RepoCopy, monke
         "otelcol.storage.file is public-preview in Alloy v1.18.1, but tests/stackkit/verify/checks/test_stability.py:",
         "runs Alloy with no --stability.level (so generally-available)",
     )
-    assert "pass --stability.level=ALLOY_STABILITY_LEVEL (at least public-preview)" in result.fix
+    assert "pass --stability.level=ALLOY_STABILITY_LEVEL (the setting: at least public-preview)" in result.fix
 
 
 def test_an_unknown_level_fails(copy: RepoCopy) -> None:
