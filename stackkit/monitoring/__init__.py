@@ -20,16 +20,18 @@ names what the rest of stackkit uses.
 from __future__ import annotations
 
 from stackkit.monitoring.dashboard import DASHBOARD_UID, dashboard, dashboard_rows
-from stackkit.monitoring.rules import Rule, rules
-from stackkit.monitoring.signals import Signals, signals
+from stackkit.monitoring.rules import RecordingRule, Rule, recording_rules, rules
+from stackkit.monitoring.signals import COST_RECORD, Signals, signals
 from stackkit.monitoring.targets import PHOENIX_DEFAULT_MAX_SPANS_QUEUE, PHOENIX_JOB, Watched, watched
 from stackkit.monitoring.text import PRINTABLE, dashboard_text, printed, rules_text, scrape_text
 
 __all__ = [
+    "COST_RECORD",
     "DASHBOARD_UID",
     "PHOENIX_DEFAULT_MAX_SPANS_QUEUE",
     "PHOENIX_JOB",
     "PRINTABLE",
+    "RecordingRule",
     "Rule",
     "Signals",
     "Watched",
@@ -37,6 +39,7 @@ __all__ = [
     "dashboard_rows",
     "dashboard_text",
     "printed",
+    "recording_rules",
     "rules",
     "rules_text",
     "scrape_text",

@@ -2,38 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from stackkit.monitoring.llm_row import llm_row
+from stackkit.monitoring.panels import Panel, Query, Row
 from stackkit.monitoring.signals import WINDOW, signals
-from stackkit.monitoring.targets import PHOENIX_JOB, Watched
+from stackkit.monitoring.targets import Watched
 from stackkit.setting_values import PHOENIX_NAME
+
+__all__ = ["DASHBOARD_UID", "Panel", "Query", "Row", "dashboard", "dashboard_rows"]
 from stackkit.settings import Settings
 
 DASHBOARD_UID = "stackkit-traces"
-
-
-@dataclass(frozen=True)
-class Query:
-    expr: str
-    legend: str
-
-
-@dataclass(frozen=True)
-class Panel:
-    title: str
-    queries: tuple[Query, ...]
-    unit: str
-    when_red: str  # the panel's description: what it shows and what to do when it turns red
-    red_at: float | None = None  # None: never red
-    red_below: bool = False  # red when under red_at (a scrape that is down)
-    kind: str = "timeseries"  # or "stat"
-    about: str = PHOENIX_JOB  # phoenix, fanout or demo: where its numbers come from
-
-
-@dataclass(frozen=True)
-class Row:
-    title: str
-    panels: tuple[Panel, ...]
 
 
 def dashboard_rows(settings: Settings, watched: Watched) -> list[Row]:
@@ -241,6 +219,7 @@ def dashboard_rows(settings: Settings, watched: Watched) -> list[Row]:
                 ),
             ),
         ),
+        llm_row(settings, s),
     ]
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from stackkit.monitoring.signals import PHOENIX_BY, WINDOW, signals
+from stackkit import llm_metrics as llm
+from stackkit.monitoring.signals import BASELINE, COST_RECORD, LLM_BY, PHOENIX_BY, RECENT, WINDOW, signals
 from stackkit.monitoring.targets import Watched
+from stackkit.phoenix import pricing
 from stackkit.setting_values import ALLOY_NAME
 from stackkit.settings import Settings
 
@@ -20,8 +22,37 @@ class Rule:
     description: str
 
 
+@dataclass(frozen=True)
+class RecordingRule:
+    record: str
+    expr: str
+
+
+# The models whose price the stack knows (stackkit/phoenix/pricing.py), in US$ per million prompt and completion
+# tokens.
+PRICED_MODELS = ((pricing.OFFLINE_MODEL, pricing.INPUT_USD_PER_MILLION_TOKENS, pricing.OUTPUT_USD_PER_MILLION_TOKENS),)
+
+
 def _ratio(percent: float) -> str:
     return f"{percent / 100:g}"
+
+
+def cost_per_hour(model: str, prompt_per_million: float, completion_per_million: float) -> str:
+    """US$ per hour a model costs at the token rates of the last WINDOW."""
+    selector = f'{{{llm.MODEL_LABEL}="{model}"}}'
+
+    def usd_per_second(tokens: llm.TokenSum, per_million: float) -> str:
+        return f"sum by ({LLM_BY}) (rate({tokens.promql}{selector}[{WINDOW}])) * {per_million / 1e6:g}"
+
+    return (
+        f"3600 * ({usd_per_second(llm.PROMPT, prompt_per_million)} + "
+        f"{usd_per_second(llm.COMPLETION, completion_per_million)})"
+    )
+
+
+def recording_rules() -> list[RecordingRule]:
+    """What Prometheus computes ahead: the cost per hour of each priced model."""
+    return [RecordingRule(COST_RECORD, " or ".join(f"({cost_per_hour(*priced)})" for priced in PRICED_MODELS))]
 
 
 def rules(settings: Settings, watched: Watched) -> list[Rule]:
@@ -34,6 +65,12 @@ def rules(settings: Settings, watched: Watched) -> list[Rule]:
     component = "{{ $labels.component_id }}{{ $labels.exporter }}"
     receiver = "{{ $labels.component_id }}{{ $labels.receiver }}"
     phoenix_absent = f" or absent({s.phoenix_up})" if watched.phoenix_target else ""
+    model, tool = f"{{{{ $labels.{llm.MODEL_LABEL} }}}}", f"{{{{ $labels.{llm.TOOL_LABEL} }}}}"
+    service = f"{{{{ $labels.{llm.SERVICE_LABEL} }}}}"
+    closer = (
+        f"Look closer: `invoke eval`, and Phoenix's project {settings.phoenix_project_name} at "
+        f"{settings.phoenix_url}/projects."
+    )
     fanout_absent = f" or absent({s.fanout_up})" if watched.fanout_target else ""
     return [
         Rule(
@@ -197,5 +234,47 @@ def rules(settings: Settings, watched: Watched) -> list[Rule]:
             f"More than ALERT_DEMO_ERROR_PERCENT ({settings.alert_demo_error_percent:g}%) of /chat requests ended "
             "in an error or without the weather tool's answer (outcome degraded: every attempt timed out). "
             "`invoke eval` scores tool_ok per chain; `invoke logs --service ai-demo --tail 100` shows the errors.",
+        ),
+        Rule(
+            "LLMToolFailing",
+            f"{s.tool_failure_share} > {_ratio(settings.alert_tool_failure_percent)}",
+            "30s",
+            "warning",
+            f"{share} of the calls of tool {tool} in {service} ended in error over the last {WINDOW}. {closer}",
+            f"More than ALERT_TOOL_FAILURE_PERCENT ({settings.alert_tool_failure_percent:g}%) of the TOOL spans of "
+            "that tool have status ERROR (counted from the spans at the fan-out). The spans in Phoenix carry the "
+            "exception; `invoke eval` scores tool_ok per chain.",
+        ),
+        Rule(
+            "LLMErrorRateHigh",
+            f"{s.llm_error_share} > {_ratio(settings.alert_llm_error_percent)}",
+            "30s",
+            "warning",
+            f"{share} of the LLM calls to {model} from {service} ended in error over the last {WINDOW}. {closer}",
+            f"More than ALERT_LLM_ERROR_PERCENT ({settings.alert_llm_error_percent:g}%) of the LLM spans of that "
+            "model have status ERROR: the provider refuses (key, quota, rate limit) or times out. The spans in "
+            "Phoenix carry the provider's answer.",
+        ),
+        Rule(
+            "LLMLatencyHigh",
+            f"{s.llm_p95_ms} > {settings.eval_latency_threshold_ms}",
+            "5m",
+            "warning",
+            f'The p95 latency of LLM calls to {model} from {service} is {{{{ $value | printf "%.0f" }}}} ms over the '
+            f"last {WINDOW}, above EVAL_LATENCY_THRESHOLD_MS ({settings.eval_latency_threshold_ms} ms). {closer}",
+            "The provider is slow, or prompts grew (see the token panels). `invoke eval` scores latency per chain "
+            "against the same threshold.",
+        ),
+        Rule(
+            "LLMTokenSurge",
+            f"({s.llm_tokens_recent} > {settings.alert_token_surge_factor:g} * {s.llm_tokens_baseline}) "
+            f"and on ({LLM_BY}) {s.llm_tokens_a_day_ago}",
+            "15m",
+            "warning",
+            f"{service} used {count} tokens per second of {model} over the last {RECENT}, more than "
+            f"{settings.alert_token_surge_factor:g} times its rate over the last {BASELINE}. {closer}",
+            f"Token use ran ALERT_TOKEN_SURGE_FACTOR ({settings.alert_token_surge_factor:g}) times its last day's "
+            "rate for 15 minutes: longer prompts, a retry loop, or more traffic; it costs accordingly "
+            f"({COST_RECORD}). Compared only once the model has a day of history.",
         ),
     ]

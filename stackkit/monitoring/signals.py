@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from stackkit import llm_metrics as llm
 from stackkit.monitoring.targets import FANOUT_JOBS, PHOENIX_JOB, Watched
 
 # The window every "lost in the last ..." number counts over, and the demo's rates.
@@ -14,6 +15,14 @@ PHOENIX_BY = "job, instance"
 LAST_WRITE = "phoenix_span_ingestion_last_success_timestamp_seconds"
 FANOUT_BY = "job, instance, component_id, exporter"
 RECEIVER_BY = "job, instance, component_id, receiver, transport"
+# The LLM metrics (stackkit/llm_metrics.py) per service and model, and per service and tool.
+LLM_BY = f"{llm.SERVICE_LABEL}, {llm.MODEL_LABEL}"
+TOOL_BY = f"{llm.SERVICE_LABEL}, {llm.TOOL_LABEL}"
+# The recording rule (rules.recording_rules) of the priced models' cost, US$ per hour.
+COST_RECORD = "stackkit:llm_cost_usd_per_hour"
+# The token-surge baseline: the last day, and the recent window compared with it.
+BASELINE = "1d"
+RECENT = "1h"
 
 
 def lost(counter: str, by: str) -> str:
@@ -29,6 +38,31 @@ def rate(counter: str, by: str, selector: str = "") -> str:
 def collector_counter(name: str) -> str:
     """A fan-out counter under both of its names: Alloy exports `name_total`, the Collector (v0.165) `name`."""
     return f'{{__name__=~"{name}(_total)?"}}'
+
+
+def calls_of(kind: str, by: str, errors_only: bool = False) -> str:
+    status = f', {llm.STATUS_LABEL}="{llm.ERROR_STATUS}"' if errors_only else ""
+    return rate(llm.CALLS, by, f'{{{llm.KIND_LABEL}="{kind}"{status}}}')
+
+
+def error_share(kind: str, by: str) -> str:
+    """Errored calls of a span kind over all its calls; 0 (not nothing) while none failed."""
+    every = calls_of(kind, by)
+    return f"({calls_of(kind, by, errors_only=True)} or 0 * {every}) / {every}"
+
+
+def llm_quantile(q: float) -> str:
+    """The LLM calls' duration quantile, in milliseconds."""
+    return (
+        f"histogram_quantile({q}, sum by ({LLM_BY}, le) "
+        f'(rate({llm.DURATION_BUCKET}{{{llm.KIND_LABEL}="LLM"}}[{WINDOW}])))'
+    )
+
+
+def tokens_per_second(window: str, *sums: llm.TokenSum) -> str:
+    """Tokens per second per service and model: of one sum, or of several added (each its own sum first:
+    rate() drops the metric's name, and two names' series would collide)."""
+    return " + ".join(f"sum by ({LLM_BY}) (rate({tokens.promql}[{window}]))" for tokens in sums)
 
 
 def up_of(jobs: tuple[str, ...]) -> str:
@@ -62,6 +96,17 @@ class Signals:
     demo_error_ratio: str
     demo_p50: str
     demo_p95: str
+    llm_calls: str
+    llm_error_share: str
+    tool_failure_share: str
+    llm_p50_ms: str
+    llm_p95_ms: str
+    llm_prompt_tokens: str
+    llm_completion_tokens: str
+    llm_tokens_recent: str
+    llm_tokens_baseline: str
+    llm_tokens_a_day_ago: str
+    llm_cost_usd_per_hour: str
 
 
 def signals(watched: Watched) -> Signals:
@@ -104,4 +149,16 @@ def signals(watched: Watched) -> Signals:
         demo_error_ratio=f"{demo_bad} / {demo_all}",
         demo_p50=demo_quantile(0.5),
         demo_p95=demo_quantile(0.95),
+        llm_calls=rate(llm.CALLS, f"{LLM_BY}, {llm.KIND_LABEL}, {llm.STATUS_LABEL}"),
+        llm_error_share=error_share("LLM", LLM_BY),
+        tool_failure_share=error_share("TOOL", TOOL_BY),
+        llm_p50_ms=llm_quantile(0.5),
+        llm_p95_ms=llm_quantile(0.95),
+        llm_prompt_tokens=tokens_per_second(WINDOW, llm.PROMPT),
+        llm_completion_tokens=tokens_per_second(WINDOW, llm.COMPLETION),
+        llm_tokens_recent=f"({tokens_per_second(RECENT, *llm.TOKEN_SUMS)})",
+        llm_tokens_baseline=f"({tokens_per_second(BASELINE, *llm.TOKEN_SUMS)})",
+        # Token sums that were there a day ago: only they have a day's baseline to be compared with.
+        llm_cost_usd_per_hour=f"sum by ({LLM_BY}) ({COST_RECORD})",
+        llm_tokens_a_day_ago=(f"count by ({LLM_BY}) (present_over_time({llm.PROMPT.promql}[{RECENT}] offset 23h))"),
     )

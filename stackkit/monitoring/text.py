@@ -9,7 +9,7 @@ from collections.abc import Callable
 import jinja2
 
 from stackkit.monitoring.dashboard import dashboard
-from stackkit.monitoring.rules import rules
+from stackkit.monitoring.rules import recording_rules, rules
 from stackkit.monitoring.targets import PHOENIX_JOB, Watched, watched
 from stackkit.settings import Settings
 from stackkit.stack import lifecycle
@@ -32,10 +32,20 @@ def _templates(settings: Settings) -> jinja2.Environment:
 def rules_text(settings: Settings, watched: Watched) -> str:
     thresholds = ", ".join(
         f"{name}={settings.value_of(name):g}"
-        for name in ("ALERT_QUEUE_PERCENT", "ALERT_STORAGE_PERCENT", "ALERT_DEMO_ERROR_PERCENT")
+        for name in (
+            "ALERT_QUEUE_PERCENT",
+            "ALERT_STORAGE_PERCENT",
+            "ALERT_DEMO_ERROR_PERCENT",
+            "ALERT_TOOL_FAILURE_PERCENT",
+            "ALERT_LLM_ERROR_PERCENT",
+            "ALERT_TOKEN_SURGE_FACTOR",
+            "EVAL_LATENCY_THRESHOLD_MS",
+        )
     )
     return (
-        _templates(settings).get_template("rules.yml.j2").render(rules=rules(settings, watched), thresholds=thresholds)
+        _templates(settings)
+        .get_template("rules.yml.j2")
+        .render(rules=rules(settings, watched), recording_rules=recording_rules(), thresholds=thresholds)
     )
 
 

@@ -51,4 +51,5 @@ def test_the_dashboard_is_provisioning_ready_with_the_datasource_a_variable() ->
         "Phoenix store",
         "Fan-out (Alloy or the Collector)",
         "AI demo",
+        "LLM usage",
     ]

@@ -34,7 +34,8 @@ def test_promtool_checks_the_rendered_rules(tmp_path: Path) -> None:
     rules = write_rules(tmp_path)
     result = subprocess.run([promtool, "check", "rules", str(rules)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"SUCCESS: {len(monitoring.rules(settings_from_given({}), WATCHED))} rules found" in result.stdout
+    count = len(monitoring.rules(settings_from_given({}), WATCHED)) + len(monitoring.recording_rules())
+    assert f"SUCCESS: {count} rules found" in result.stdout
 
 
 def test_every_rule_passes_its_unit_cases_in_promtool(tmp_path: Path) -> None:
@@ -50,7 +51,7 @@ def test_every_rule_passes_its_unit_cases_in_promtool(tmp_path: Path) -> None:
 
 def test_the_unit_cases_see_every_rule_fire_and_stay_quiet() -> None:
     cases = yaml.safe_load((FIXTURES / "rule-tests.yml").read_text())["tests"]
-    checks = [check for case in cases for check in case["alert_rule_test"]]
+    checks = [check for case in cases for check in case.get("alert_rule_test", [])]
     for rule in monitoring.rules(settings_from_given({}), WATCHED):
         outcomes = [bool(check["exp_alerts"]) for check in checks if check["alertname"] == rule.alert]
         assert True in outcomes, f"no case where {rule.alert} fires"
@@ -60,14 +61,60 @@ def test_the_unit_cases_see_every_rule_fire_and_stay_quiet() -> None:
 def test_the_unit_cases_fail_when_a_threshold_moves(tmp_path: Path) -> None:
     """The fixture holds the defaults' consequences: other thresholds must break it (it can fail)."""
     promtool = require("promtool")["promtool"]
-    write_rules(tmp_path, ALERT_QUEUE_PERCENT="90", ALERT_DEMO_ERROR_PERCENT="20")
+    write_rules(
+        tmp_path,
+        ALERT_QUEUE_PERCENT="90",
+        ALERT_DEMO_ERROR_PERCENT="20",
+        ALERT_TOOL_FAILURE_PERCENT="20",
+        ALERT_LLM_ERROR_PERCENT="20",
+        EVAL_LATENCY_THRESHOLD_MS="5000",
+        ALERT_TOKEN_SURGE_FACTOR="20",
+    )
     shutil.copy(FIXTURES / "rule-tests.yml", tmp_path / "rule-tests.yml")
     result = subprocess.run(
         [promtool, "test", "rules", "rule-tests.yml"], cwd=tmp_path, capture_output=True, text=True, timeout=120
     )
     assert result.returncode != 0
-    for alert in ("PhoenixSpanQueueNearFull", "FanoutQueueNearFull", "DemoErrorRateHigh"):
+    for alert in (
+        "PhoenixSpanQueueNearFull",
+        "FanoutQueueNearFull",
+        "DemoErrorRateHigh",
+        "LLMToolFailing",
+        "LLMErrorRateHigh",
+        "LLMLatencyHigh",
+        "LLMTokenSurge",
+    ):
         assert f"alertname: {alert}," in result.stdout + result.stderr
+
+
+def test_every_recording_rule_has_a_unit_case() -> None:
+    cases = yaml.safe_load((FIXTURES / "rule-tests.yml").read_text())["tests"]
+    checked = [check["expr"] for case in cases for check in case.get("promql_expr_test", []) if check["exp_samples"]]
+    for rule in monitoring.recording_rules():
+        assert any(expr.startswith(rule.record) for expr in checked), f"no case computing {rule.record}"
+
+
+def test_the_llm_thresholds_are_shares_below_100_percent_and_a_factor_above_1() -> None:
+    for name, bad in (
+        ("ALERT_TOOL_FAILURE_PERCENT", "100"),
+        ("ALERT_LLM_ERROR_PERCENT", "0.5"),
+        ("ALERT_TOKEN_SURGE_FACTOR", "1"),
+    ):
+        with pytest.raises(SettingsError, match=name):
+            settings_from_given({name: bad})
+    settings = settings_from_given(
+        {
+            "ALERT_TOOL_FAILURE_PERCENT": "25",
+            "ALERT_LLM_ERROR_PERCENT": "2.5",
+            "ALERT_TOKEN_SURGE_FACTOR": "4",
+            "EVAL_LATENCY_THRESHOLD_MS": "900",
+        }
+    )
+    exprs = {rule.alert: rule.expr for rule in monitoring.rules(settings, WATCHED)}
+    assert exprs["LLMToolFailing"].endswith("> 0.25")
+    assert exprs["LLMErrorRateHigh"].endswith("> 0.025")
+    assert exprs["LLMLatencyHigh"].endswith("> 900")
+    assert ") > 4 * (" in exprs["LLMTokenSurge"]
 
 
 def test_thresholds_and_phoenix_queue_size_come_from_the_settings() -> None:
@@ -181,7 +228,12 @@ def _check_against(prometheus: PrometheusServer, environ: dict[str, str], settin
         60,
         f"Prometheus scraping Phoenix (log: {prometheus.log_file})",
     )
-    loaded = [rule["name"] for group in prometheus.api("rules")["groups"] for rule in group["rules"]]
+    loaded = [
+        rule["name"]
+        for group in prometheus.api("rules")["groups"]
+        for rule in group["rules"]
+        if rule["type"] == "alerting"
+    ]
     watched = monitoring.watched(settings, Plan(runtime="native", components=("phoenix", "ai-demo"), skipped={}))
     assert loaded == [rule.alert for rule in monitoring.rules(settings, watched)]
 

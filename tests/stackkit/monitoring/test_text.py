@@ -21,7 +21,7 @@ def test_render_prints_each_piece_and_writes_nothing(tmp_path: Path, piece: str)
     parsed = json.loads(result.stdout) if piece == "grafana-dashboard" else yaml.safe_load(result.stdout)
     assert parsed["panels"] if piece == "grafana-dashboard" else parsed
     if piece == "prometheus-rules":
-        assert [group["name"] for group in parsed["groups"]] == ["stackkit-traces"]
+        assert [group["name"] for group in parsed["groups"]] == ["stackkit-traces", "stackkit-llm-cost"]
     if piece == "prometheus-scrape":
         assert isinstance(parsed["scrape_configs"], list)
     assert not (tmp_path / "state" / "rendered").exists()
