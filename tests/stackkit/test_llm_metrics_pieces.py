@@ -81,6 +81,7 @@ def test_a_stability_level_alloy_does_not_offer_here_is_refused(tmp_path: Path) 
 
 
 def _collector_config(tmp_path: Path, **given: str) -> tuple[Path, dict, dict[str, str]]:
+    tmp_path.mkdir()
     settings = isolated_settings(tmp_path / "state", STACK_COLLECTOR="otelcol", **given)
     render(settings, Plan(runtime="native", components=("phoenix", "otelcol", "ai-demo"), skipped={}), SECRETS)
     config = settings.rendered_dir / otelcol.STACK_DIR / otelcol.CONFIG_NAME
@@ -94,12 +95,12 @@ def test_the_collector_counts_llm_spans_only_with_a_remote_write_url(tmp_path: P
     pipelines = parsed["service"]["pipelines"]
     # The spans Phoenix gets are untouched: the LLM metrics have a pipeline of their own from the same receiver.
     assert pipelines["traces"] == without["service"]["pipelines"]["traces"]
-    assert pipelines["traces/llm"] == {"receivers": ["otlp"], "exporters": ["spanmetrics/llm", "signaltometrics/llm"]}
+    assert pipelines["traces/llm"] == {"receivers": ["otlp"], "exporters": ["span_metrics/llm", "signal_to_metrics/llm"]}
     assert pipelines["metrics/llm"]["exporters"] == ["prometheus_remote_write"]
-    spanmetrics = parsed["connectors"]["spanmetrics/llm"]
+    spanmetrics = parsed["connectors"]["span_metrics/llm"]
     assert [d["name"] for d in spanmetrics["dimensions"]] == list(llm_metrics.DIMENSIONS)
     assert spanmetrics["exclude_dimensions"] == list(llm_metrics.EXCLUDED_DIMENSIONS)
-    sums = parsed["connectors"]["signaltometrics/llm"]["spans"]
+    sums = parsed["connectors"]["signal_to_metrics/llm"]["spans"]
     assert [s["name"] for s in sums] == [t.metric for t in llm_metrics.TOKEN_SUMS]
     result = validate(config, env)
     assert result.returncode == 0, result.stdout + result.stderr
