@@ -39,6 +39,10 @@ class PrometheusServer:
     evaluation_interval: float
 
     @property
+    def remote_write_url(self) -> str:
+        return f"{self.url}/api/v1/write"
+
+    @property
     def log_file(self) -> Path:
         return self.folder / "prometheus.log"
 
@@ -75,8 +79,10 @@ def start_prometheus(
     scrape_interval: float = 2,
     evaluation_interval: float = 1,
     timeout: float = 60,
+    remote_write_receiver: bool = False,
 ) -> PrometheusServer:
-    """Prometheus with `rules` (a rules file's text) loaded, scraping `scrape_configs`, ready to answer."""
+    """Prometheus with `rules` (a rules file's text) loaded, scraping `scrape_configs`, ready to answer;
+    with `remote_write_receiver`, also taking samples at <url>/api/v1/write (what a fan-out remote-writes)."""
     binary = prometheus_binary()
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "rules.yml").write_text(rules)
@@ -98,6 +104,7 @@ def start_prometheus(
                 f"--config.file={folder / 'prometheus.yml'}",
                 f"--storage.tsdb.path={folder / 'data'}",
                 f"--web.listen-address=127.0.0.1:{port}",
+                *(["--web.enable-remote-write-receiver"] if remote_write_receiver else []),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

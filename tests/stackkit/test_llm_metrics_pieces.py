@@ -95,7 +95,10 @@ def test_the_collector_counts_llm_spans_only_with_a_remote_write_url(tmp_path: P
     pipelines = parsed["service"]["pipelines"]
     # The spans Phoenix gets are untouched: the LLM metrics have a pipeline of their own from the same receiver.
     assert pipelines["traces"] == without["service"]["pipelines"]["traces"]
-    assert pipelines["traces/llm"] == {"receivers": ["otlp"], "exporters": ["span_metrics/llm", "signal_to_metrics/llm"]}
+    assert pipelines["traces/llm"] == {
+        "receivers": ["otlp"],
+        "exporters": ["span_metrics/llm", "signal_to_metrics/llm"],
+    }
     assert pipelines["metrics/llm"]["exporters"] == ["prometheus_remote_write"]
     spanmetrics = parsed["connectors"]["span_metrics/llm"]
     assert [d["name"] for d in spanmetrics["dimensions"]] == list(llm_metrics.DIMENSIONS)
