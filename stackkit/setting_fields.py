@@ -186,11 +186,13 @@ class Settings(StackAndPhoenixSettings):
     )
     alert_tool_failure_percent: float = setting(
         "10",
-            "Alert when more than this share of tool calls (TOOL spans) end in error over 5 minutes (percent, below 100).",
+        _alert_percentage,
+        "Alert when more than this share of tool calls (TOOL spans) end in error over 5 minutes (percent, below 100).",
     )
     alert_llm_error_percent: float = setting(
         "5",
-            "Alert when more than this share of LLM calls (LLM spans) end in error over 5 minutes (percent, below 100).",
+        _alert_percentage,
+        "Alert when more than this share of LLM calls (LLM spans) end in error over 5 minutes (percent, below 100).",
     )
     alert_token_surge_factor: float = setting(
         "3",
