@@ -99,7 +99,7 @@ def test_a_block_given_twice_and_a_missing_required_block_fail(copy: RepoCopy) -
     edit(config, "  http {\n", '  grpc {\n    endpoint = "0.0.0.0:4319"\n  }\n\n  http {\n')
     edit(
         config,
-        "  output {\n    traces  = [otelcol.exporter.otlphttp.phoenix.input]\n"
+        "  output {\n    traces  = [otelcol.exporter.otlphttp.phoenix.input, otelcol.processor.batch.llm.input]\n"
         "    metrics = [otelcol.processor.batch.metrics.input]\n  }\n",
         "",
     )
@@ -147,8 +147,8 @@ def test_a_reference_to_an_export_the_component_lacks_is_named_with_the_closest_
     config = copy.alloy("config.alloy")
     edit(
         config,
-        "traces  = [otelcol.exporter.otlphttp.phoenix.input]",
-        "traces  = [otelcol.exporter.otlphttp.phoenix.inputs]",
+        "traces  = [otelcol.exporter.otlphttp.phoenix.input,",
+        "traces  = [otelcol.exporter.otlphttp.phoenix.inputs,",
     )
     line = line_of(config.read_text(), "phoenix.inputs")
     result = assert_only_check_changed(
