@@ -11,7 +11,7 @@ import nox
 
 # Standard library only, so it loads under any nox; the repository is not on sys.path under the `nox` script.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stackkit.dev import system_packages
+from tools import system_packages
 
 nox.options.sessions = ["lint", "typecheck", "tests", "smoke", "ui"]
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -81,7 +81,7 @@ def lint(session: nox.Session) -> None:
         "docker-compose==1.29.2",
         external=True,
     )
-    session.run("python", "-m", "stackkit.dev.compose_lint", "--schema-wheel", str(next(wheels.glob("*.whl"))))
+    session.run("python", "-m", "tools.compose_lint", "--schema-wheel", str(next(wheels.glob("*.whl"))))
     session.run("invoke", "verify", "--static")
     if shutil.which("alloy"):
         session.run("alloy", "fmt", "stacks/grafana-alloy/config.alloy", external=True)
@@ -91,7 +91,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def typecheck(session: nox.Session) -> None:
-    """mypy over the package, the demo, tasks.py and noxfile.py (configured in pyproject.toml)."""
+    """mypy over the package, tools/, the demo, tasks.py and noxfile.py (configured in pyproject.toml)."""
     run_in_stack_env(session, "mypy", *session.posargs, extras="stack,test,typecheck")
 
 
@@ -103,7 +103,7 @@ def tests(session: nox.Session) -> None:
     install_system_programs(session)
     # The client matrix's Node.js SDK and telemetrygen, once into the user's cache (a test without them skips
     # locally, fails under CI=true).
-    run_in_stack_env(session, "python", "-m", "stackkit.dev.client_tools", success_codes=[0, 1])
+    run_in_stack_env(session, "python", "-m", "tools.client_tools", success_codes=[0, 1])
     # The 20 slowest tests end the report (so `.ci/run` shows where the suite's time goes).
     run_in_stack_env(
         session,
@@ -120,7 +120,7 @@ def tests(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def smoke(session: nox.Session) -> None:
     """The user's path, up -> verify -> traffic -> read back -> down, in a fresh state folder on free ports."""
-    run_in_stack_env(session, "python", "-m", "stackkit.dev.smoke", *session.posargs)
+    run_in_stack_env(session, "python", "-m", "tools.smoke", *session.posargs)
 
 
 @nox.session(venv_backend="none")
@@ -128,7 +128,7 @@ def ui(session: nox.Session) -> None:
     """up -> traffic 20 -> verify x3 -> eval -> the Phoenix UI in headless chromium; screenshots in the session tmp."""
     if not install_system_programs(session):
         session.skip("the browser is not installed (the line above says how)")
-    run_in_stack_env(session, "python", "-m", "stackkit.ui_check", "--out", session.create_tmp(), *session.posargs)
+    run_in_stack_env(session, "python", "-m", "tools.ui_check", "--out", session.create_tmp(), *session.posargs)
 
 
 @nox.session(venv_backend="none", default=False)
@@ -138,19 +138,19 @@ def smoke_docker(session: nox.Session) -> None:
     if not install_system_programs(session):
         session.skip("the docker path's programs are not installed (the line above says how)")
     # The Collector's image is that build copied onto the local base: built first (a no-op when it is).
-    run_in_stack_env(session, "python", "-m", "stackkit.dev.collector_build")
+    run_in_stack_env(session, "python", "-m", "tools.collector_build")
     run_in_stack_env(session, "pytest", "-m", "docker", "-s", junit_report(session))
-    run_in_stack_env(session, "python", "-m", "stackkit.dev.smoke", "--runtime", "docker", *session.posargs)
+    run_in_stack_env(session, "python", "-m", "tools.smoke", "--runtime", "docker", *session.posargs)
 
 
 @nox.session(venv_backend="none", default=False)
 def collector(session: nox.Session) -> None:
     """Build the stack's own OpenTelemetry Collector (Go) once into the user's cache; the tests run it."""
     install_system_programs(session)
-    run_in_stack_env(session, "python", "-m", "stackkit.dev.collector_build", *session.posargs)
+    run_in_stack_env(session, "python", "-m", "tools.collector_build", *session.posargs)
 
 
 @nox.session(venv_backend="none", default=False)
 def bench(session: nox.Session) -> None:
     """Benchmarks on the native runtime; JSON, a table and a plot in bench/results/."""
-    run_in_stack_env(session, "python", "-m", "stackkit.dev.bench", *session.posargs, extras="stack,test,bench")
+    run_in_stack_env(session, "python", "-m", "tools.bench", *session.posargs, extras="stack,test,bench")

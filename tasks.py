@@ -3,7 +3,7 @@
 from invoke import task
 
 from stackkit import cli
-from stackkit.stack.components import NAMES
+from stackkit.components.registry import NAMES
 
 # Named by the registry, so the help follows when a component is added.
 COMPONENTS = ", ".join(NAMES[:-1]) + f" or {NAMES[-1]}"

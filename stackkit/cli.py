@@ -3,7 +3,6 @@ in `run`, and nowhere else."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import signal
@@ -14,16 +13,18 @@ from pathlib import Path
 
 from invoke.exceptions import Exit
 
-from stackkit import demo_flush, evals, secrets
-from stackkit.errors import EXIT_FAILED, EXIT_INTERRUPTED, OperationFailed, StackError, StackkitError, UsageError
-from stackkit.processes import PRIVATE_UMASK
-from stackkit.settings import Settings, load_settings
-from stackkit.stack import components, lifecycle, lock
-from stackkit.tasks import down as down_task
-from stackkit.tasks import keys as keys_task
-from stackkit.tasks import logs as logs_task
-from stackkit.tasks import status as status_task
-from stackkit.tasks import up as up_task
+from stackkit.commands import down as down_task
+from stackkit.commands import evals
+from stackkit.commands import keys as keys_task
+from stackkit.commands import logs as logs_task
+from stackkit.commands import status as status_task
+from stackkit.commands import up as up_task
+from stackkit.components import registry as components
+from stackkit.core import secrets
+from stackkit.core.errors import EXIT_FAILED, EXIT_INTERRUPTED, OperationFailed, StackkitError, UsageError
+from stackkit.core.processes import PRIVATE_UMASK
+from stackkit.core.settings import Settings, load_settings
+from stackkit.stack import lifecycle, lock
 
 DEBUG_VARIABLE = "STACKKIT_DEBUG"
 APP_ENV = "app-env"  # `render --print app-env`: the OTEL_* variables an app sends to the running stack with
@@ -89,8 +90,8 @@ def _silence_stdout() -> None:
 
 def render(print_piece: str | None = None, show: bool = False) -> None:
     from stackkit import monitoring
-    from stackkit.render import render as render_files
-    from stackkit.tasks import app_send
+    from stackkit.commands import app_send
+    from stackkit.runtimes.render import render as render_files
 
     if show and print_piece != APP_ENV:
         run(_usage_error("--show applies to `--print app-env` only (it prints the ingestion key)"))
@@ -169,13 +170,13 @@ def logs(service: str, follow: bool, tail: int) -> None:
 
 
 def upgrade(to: str) -> None:
-    from stackkit.phoenix import upgrade as upgrading
+    from stackkit.commands import upgrade as upgrading
 
     run(lambda settings: upgrading.upgrade(settings, to.strip()), changes_stack=True)
 
 
 def credentials(show: bool) -> None:
-    from stackkit.phoenix import credentials as credentials_module
+    from stackkit.commands import credentials as credentials_module
 
     def action(settings: Settings) -> None:
         for line in credentials_module.lines(settings, show):
@@ -198,36 +199,9 @@ def evaluate(since: str, limit: int, as_json: bool, wait: float = evals.DEFAULT_
 
 
 def traffic(requests: int, sessions: int, concurrency: int, fail_ratio: float, save: str | None) -> None:
-    from stackkit import traffic as traffic_module
+    from stackkit.commands import traffic as traffic_command
 
-    def action(settings: Settings) -> None:
-        if not lifecycle.recorded_runtime(settings).state(components.AI_DEMO.name).running:
-            raise StackError("the AI demo is not running: run `invoke up` first")
-        demo_flush.forget(settings)
-        before = demo_flush.counts(settings.ai_demo_url)
-        try:
-            report = traffic_module.run_traffic(
-                settings.ai_demo_url,
-                requests,
-                sessions,
-                concurrency,
-                fail_ratio,
-                progress=sys.stderr.isatty(),
-            )
-        except ValueError as error:
-            raise UsageError(str(error)) from None
-        print(traffic_module.format_report(report), flush=True)
-        exported, not_exported = demo_flush.flush_and_record(settings, report.trace_ids, before)
-        print(exported, flush=True)
-        if save:
-            Path(save).write_text(json.dumps(dataclasses.asdict(report), indent=2))
-            print(f"report saved to {save}")
-        if report.failed:
-            raise OperationFailed(f"{report.failed} of {report.sent} requests failed")
-        if not_exported:
-            raise OperationFailed(f"{not_exported} spans of these requests were not accepted where the demo sends")
-
-    run(action)
+    run(lambda settings: traffic_command.traffic(settings, requests, sessions, concurrency, fail_ratio, save))
 
 
 def _usage_error(message: str) -> Callable[[Settings], None]:
@@ -240,55 +214,28 @@ def _usage_error(message: str) -> Callable[[Settings], None]:
 def verify(
     static: bool, as_json: bool, alloy_config: list[str] | None = None, alloy_stability_level: str | None = None
 ) -> None:
-    from stackkit.verify import FileLocations, format_lines, has_failures, run_checks, to_json
-    from stackkit.verify.alloy_schema import DEFAULT_STABILITY_LEVEL, STABILITY_LEVELS
-    from stackkit.verify.files import user_alloy_files
+    from stackkit.verify import command
 
     def action(settings: Settings) -> None:
-        locations = None
-        if alloy_stability_level is not None and alloy_stability_level not in STABILITY_LEVELS:
-            raise UsageError(
-                f"--alloy-stability-level {alloy_stability_level!r}: use one of {', '.join(STABILITY_LEVELS)} "
-                "(the --stability.level your Alloy runs with)"
-            )
-        if alloy_stability_level is not None and not alloy_config:
-            raise UsageError("--alloy-stability-level applies to your own files: add --alloy-config PATH")
-        if alloy_config:
-            given = [Path(path).expanduser() for path in alloy_config]
-            absent = [str(path) for path in given if not path.exists()]
-            if absent:
-                raise UsageError(f"--alloy-config {', '.join(absent)}: no such file or folder")
-            files = user_alloy_files(given)
-            if not files:
-                raise UsageError(f"--alloy-config {', '.join(alloy_config)}: no *.alloy file there")
-            if not static:
-                raise UsageError("--alloy-config checks files only: add --static")
-            locations = dataclasses.replace(
-                FileLocations.for_settings(settings),
-                user_alloy=files,
-                user_alloy_stability=alloy_stability_level or DEFAULT_STABILITY_LEVEL,
-            )
-        results = run_checks(settings, static_only=static, locations=locations)
-        print(to_json(results) if as_json else format_lines(results))
-        if has_failures(results):
+        if command.verify(settings, static, as_json, alloy_config, alloy_stability_level):
             raise Exit(code=EXIT_FAILED)
 
     run(action)
 
 
 def backup(output: str | None, force: bool = False) -> None:
-    from stackkit.phoenix import backup as backup_module
+    from stackkit.commands import backup as backup_module
 
     run(lambda settings: backup_module.backup(settings, Path(output) if output else None, force=force))
 
 
 def restore(input_file: str, force: bool) -> None:
-    from stackkit.phoenix import backup as backup_module
+    from stackkit.commands import backup as backup_module
 
     run(lambda settings: backup_module.restore(settings, Path(input_file), force=force), changes_stack=True)
 
 
 def screenshot(output: str) -> None:
-    from stackkit import ui_check
+    from stackkit.commands import screenshot as ui_check
 
     run(lambda settings: ui_check.take_screenshot(settings, output))

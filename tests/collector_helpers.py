@@ -9,7 +9,7 @@ from pathlib import Path
 
 from system import unavailable
 
-from stackkit.otelcol import component as otelcol
+from stackkit.components import otelcol
 
 
 def collector_binary() -> Path:

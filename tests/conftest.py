@@ -10,14 +10,14 @@ import pytest
 from isolation import isolated_settings
 from system import check_needs, require, unavailable
 
-from stackkit.dev.engine import EngineHandle, EngineUnavailable, ensure_engine
-from stackkit.dev.local_postgres import PostgresServer, PostgresUnavailable, start_postgres
-from stackkit.health import wait_healthy
+from stackkit.components.component import Plan
+from stackkit.core.health import wait_healthy
+from stackkit.core.settings import Settings
 from stackkit.phoenix.api import PhoenixClient
-from stackkit.render import render
 from stackkit.runtimes.native import NativeRuntime
-from stackkit.settings import Settings
-from stackkit.stack.component import Plan
+from stackkit.runtimes.render import render
+from tools.engine import EngineHandle, EngineUnavailable, ensure_engine
+from tools.local_postgres import PostgresServer, PostgresUnavailable, start_postgres
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from stackkit.errors import StackError
+from stackkit.components.component import Component, Plan, Started
+from stackkit.core.errors import OperationFailed
+from stackkit.core.settings import Settings
 from stackkit.runtimes.base import ComponentState, Runtime
-from stackkit.settings import Settings
-from stackkit.stack.component import Component, Plan, Started
 from stackkit.stack.fan_out_queue import Queued
 from stackkit.stack.lifecycle import Printer, Probes
 
@@ -33,7 +33,7 @@ class FakeRuntime:
     running: set[str] = field(default_factory=set)
     missing: dict[str, str] = field(default_factory=dict)  # component -> why it cannot run here
     events: list[str] = field(default_factory=list)  # "start phoenix", "stop ai-demo", ...
-    # step -> what is raised there: StackError("...") as a failure, KeyboardInterrupt() as a Ctrl-C.
+    # step -> what is raised there: OperationFailed("...") as a failure, KeyboardInterrupt() as a Ctrl-C.
     fail: dict[str, BaseException] = field(default_factory=dict)
     drains: bool = True  # whether Phoenix's drain confirms every span is written
     drained_with: list[Settings] = field(default_factory=list)  # the settings each drain reached Phoenix with
@@ -99,7 +99,7 @@ class FakeRuntime:
     def _wait(self, settings: Settings, runtime: Runtime, component: str, out: Printer) -> None:
         self._step(f"wait {component}")
         if component not in self.running:
-            raise StackError(f"{component} did not become healthy (fake: not running)")
+            raise OperationFailed(f"{component} did not become healthy (fake: not running)")
         out(f"{component}: healthy (fake)")
 
     def _drain(self, settings: Settings, runtime: Runtime, out: Printer) -> bool:

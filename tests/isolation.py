@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from stackkit.ports import free_ports
-from stackkit.settings import HOST_PORT_SETTINGS, REPO_ROOT, Settings, load_settings
+from stackkit.core.ports import free_ports
+from stackkit.core.settings import HOST_PORT_SETTINGS, REPO_ROOT, Settings, load_settings
 
 
 def isolated_environ(state_dir: Path, **overrides: str) -> dict[str, str]:

@@ -14,7 +14,7 @@ import pytest
 from isolation import invoke
 
 from stackkit import monitoring
-from stackkit.settings import settings_from_given
+from stackkit.core.settings import settings_from_given
 
 T = TypeVar("T")
 

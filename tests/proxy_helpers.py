@@ -15,7 +15,7 @@ import pytest
 import requests
 from system import require
 
-from stackkit.ports import free_ports
+from stackkit.core.ports import free_ports
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """What a test needs from the system, asked one way: `@pytest.mark.needs("nginx")` (or `require("nginx")` inside a
 fixture). A missing program skips the test with the package to install; under CI=true it fails instead, so a
 green CI run never hides a test that did not run. The programs and packages are declared in
-stackkit/dev/system_packages.py."""
+tools/system_packages.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import NoReturn
 
 import pytest
 
-from stackkit.dev import system_packages
+from tools import system_packages
 
 
 def unavailable(reason: str) -> NoReturn:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from stackkit.settings import REPO_ROOT
+from stackkit.core.settings import REPO_ROOT
 
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 # The PATH of a stock machine: the system Python, and no uv.

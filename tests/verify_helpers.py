@@ -6,9 +6,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from stackkit.render import render
-from stackkit.settings import Settings, load_settings
-from stackkit.stack.component import Plan
+from stackkit.components.component import Plan
+from stackkit.core.settings import Settings, load_settings
+from stackkit.runtimes.render import render
 from stackkit.verify import CheckResult, run_checks
 from stackkit.verify.files import PLACEHOLDER_SECRETS
 

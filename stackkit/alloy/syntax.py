@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
-from stackkit.errors import UsageError
+from stackkit.core.errors import UsageError
 
 # ---------------------------------------------------------------------------------------------------
 # Errors and tokens

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from stackkit.core.setting_values import PHOENIX_NAME
 from stackkit.monitoring.llm_row import llm_row
 from stackkit.monitoring.panels import Panel, Query, Row
 from stackkit.monitoring.signals import WINDOW, signals
 from stackkit.monitoring.targets import Watched
-from stackkit.setting_values import PHOENIX_NAME
 
 __all__ = ["DASHBOARD_UID", "Panel", "Query", "Row", "dashboard", "dashboard_rows"]
-from stackkit.settings import Settings
+from stackkit.core.settings import Settings
 
 DASHBOARD_UID = "stackkit-traces"
 

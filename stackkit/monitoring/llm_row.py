@@ -1,11 +1,11 @@
 """The dashboard's "LLM usage" row: the application's own LLM and tool calls, from the spans at the fan-out
-(stackkit/llm_metrics.py), plotted with the very expressions the LLM rules use."""
+(stackkit/core/llm_metrics.py), plotted with the very expressions the LLM rules use."""
 
 from __future__ import annotations
 
+from stackkit.core.settings import Settings
 from stackkit.monitoring.panels import Panel, Query, Row
 from stackkit.monitoring.signals import COST_RECORD, Signals
-from stackkit.settings import Settings
 
 
 def llm_row(settings: Settings, s: Signals) -> Row:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from stackkit import llm_metrics as llm
+from stackkit.core import llm_metrics as llm
+from stackkit.core.setting_values import ALLOY_NAME
+from stackkit.core.settings import Settings
 from stackkit.monitoring.signals import BASELINE, COST_RECORD, LLM_BY, PHOENIX_BY, RECENT, WINDOW, signals
 from stackkit.monitoring.targets import Watched
 from stackkit.phoenix import pricing
-from stackkit.setting_values import ALLOY_NAME
-from stackkit.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from stackkit import llm_metrics as llm
+from stackkit.core import llm_metrics as llm
 from stackkit.monitoring.targets import FANOUT_JOBS, PHOENIX_JOB, Watched
 
 # The window every "lost in the last ..." number counts over, and the demo's rates.
@@ -15,7 +15,7 @@ PHOENIX_BY = "job, instance"
 LAST_WRITE = "phoenix_span_ingestion_last_success_timestamp_seconds"
 FANOUT_BY = "job, instance, component_id, exporter"
 RECEIVER_BY = "job, instance, component_id, receiver, transport"
-# The LLM metrics (stackkit/llm_metrics.py) per service and model, and per service and tool.
+# The LLM metrics (stackkit/core/llm_metrics.py) per service and model, and per service and tool.
 LLM_BY = f"{llm.SERVICE_LABEL}, {llm.MODEL_LABEL}"
 TOOL_BY = f"{llm.SERVICE_LABEL}, {llm.TOOL_LABEL}"
 # The recording rule (rules.recording_rules) of the priced models' cost, US$ per hour.

@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from stackkit.errors import UsageError
-from stackkit.otelcol.component import CONTAINER_PORTS as OTELCOL_CONTAINER_PORTS
+from stackkit.components import registry as components
+from stackkit.components.component import Plan
+from stackkit.components.otelcol import CONTAINER_PORTS as OTELCOL_CONTAINER_PORTS
+from stackkit.core.errors import UsageError
+from stackkit.core.setting_values import FAN_OUTS, PHOENIX_NAME
+from stackkit.core.settings import Settings
 from stackkit.phoenix import metrics as phoenix_metrics
-from stackkit.setting_values import FAN_OUTS, PHOENIX_NAME
-from stackkit.settings import Settings
-from stackkit.stack import components
-from stackkit.stack.component import Plan
 
 # Scrape jobs carry the component's name: Phoenix's, and the fan-outs'.
 PHOENIX_JOB = PHOENIX_NAME

@@ -8,10 +8,10 @@ from collections.abc import Callable
 
 import jinja2
 
+from stackkit.core.settings import Settings
 from stackkit.monitoring.dashboard import dashboard
 from stackkit.monitoring.rules import recording_rules, rules
 from stackkit.monitoring.targets import PHOENIX_JOB, Watched, watched
-from stackkit.settings import Settings
 from stackkit.stack import lifecycle
 
 PROMETHEUS_DIR = "prometheus"

@@ -18,9 +18,9 @@ from enum import Enum
 
 import requests
 
-from stackkit.errors import OperationFailed
-from stackkit.secrets import ADMIN_PASSWORD
-from stackkit.settings import Settings
+from stackkit.core.errors import OperationFailed
+from stackkit.core.secrets import ADMIN_PASSWORD
+from stackkit.core.settings import Settings
 
 ADMIN_EMAIL = "admin@localhost"
 DEFAULT_PASSWORD = "admin"

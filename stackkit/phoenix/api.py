@@ -9,9 +9,9 @@ from typing import Any
 
 import requests
 
-from stackkit import secrets
-from stackkit.errors import OperationFailed
-from stackkit.settings import Settings
+from stackkit.core import secrets
+from stackkit.core.errors import OperationFailed
+from stackkit.core.settings import Settings
 
 
 class PhoenixError(OperationFailed):

@@ -27,11 +27,11 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import requests
 
-from stackkit import secrets
+from stackkit.core import secrets
+from stackkit.core.setting_values import PHOENIX_NAME
+from stackkit.core.settings import NATIVE_POSTGRES_NEEDS_URL, Settings
 from stackkit.phoenix.api import PhoenixClient, PhoenixError, phoenix_client
 from stackkit.phoenix.canary import STACK_PROJECT, forget
-from stackkit.setting_values import PHOENIX_NAME
-from stackkit.settings import NATIVE_POSTGRES_NEEDS_URL, Settings
 
 # A PostgreSQL that is starting (or restarting) refuses connections for a few seconds: wait that long.
 DATABASE_WAIT_SECONDS = 5.0

@@ -6,9 +6,9 @@ import time
 
 import requests
 
-from stackkit import secrets
+from stackkit.core import secrets
+from stackkit.core.settings import Settings
 from stackkit.phoenix.api import PhoenixClient
-from stackkit.settings import Settings
 
 INGEST_KEY_NAME = "stackkit-ingest"
 

@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from stackkit import ports
+from stackkit.core import ports
 from stackkit.phoenix import metrics as phoenix_metrics
 from stackkit.phoenix import versions as phoenix_env
 

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 import psutil
 
-from stackkit import ports
-from stackkit.setting_values import PHOENIX_NAME
-from stackkit.settings import Settings
+from stackkit.core import ports
+from stackkit.core.setting_values import PHOENIX_NAME
+from stackkit.core.settings import Settings
 
 METRICS_PORT = 9090
-# Phoenix's compose project and service (stackkit.phoenix.component declares them from these).
+# Phoenix's compose project and service (stackkit.components.phoenix declares them from these).
 PHOENIX_COMPOSE_PROJECT = "arize-phoenix"
 PHOENIX_COMPOSE_SERVICE = PHOENIX_NAME
 # What the ingest and storage checks read (names as Phoenix 20.x exports them).
@@ -117,7 +117,7 @@ def _scrape_container(settings: Settings) -> Metrics | str:
     ]
     # Imported here, like requests below: stackkit.phoenix.launch imports this module just before Phoenix starts,
     # and the Docker SDK costs ~0.9 s of it.
-    from stackkit.runtimes import images
+    from stackkit.docker import images
 
     try:
         client = images.docker_client(timeout=30)

@@ -13,8 +13,8 @@ from urllib.parse import urlparse
 
 import requests
 
-from stackkit import secrets
-from stackkit.settings import Settings
+from stackkit.core import secrets
+from stackkit.core.settings import Settings
 
 # Above nginx's default client_max_body_size (1m) and well above a batch the SDKs send by default; small
 # enough to send on every verify.

@@ -21,11 +21,11 @@ from typing import Any
 
 import requests
 
-from stackkit import secrets
+from stackkit.core import secrets
+from stackkit.core.settings import Settings
 from stackkit.phoenix import database
 from stackkit.phoenix.api import PhoenixError
 from stackkit.phoenix.canary import STACK_PROJECT
-from stackkit.settings import Settings
 
 HOURLY = "0 * * * *"
 _POLICY_FIELDS = "id cronExpression rule { __typename ... on TraceRetentionRuleMaxDays { maxDays } }"

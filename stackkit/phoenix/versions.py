@@ -16,9 +16,9 @@ from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
-from stackkit.errors import OperationFailed
-from stackkit.setting_values import PHOENIX_NAME
-from stackkit.settings import REPO_ROOT, Settings
+from stackkit.core.errors import OperationFailed
+from stackkit.core.setting_values import PHOENIX_NAME
+from stackkit.core.settings import REPO_ROOT, Settings
 
 CACHE_VARIABLE = "STACKKIT_PHOENIX_ENVS"  # another folder for the environments (tests, shared caches)
 INSTALL_TIMEOUT = 900.0

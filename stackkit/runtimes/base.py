@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from stackkit.errors import OperationFailed
-from stackkit.settings import Settings
-from stackkit.stack.component import Plan
+from stackkit.components.component import Plan
+from stackkit.core.errors import OperationFailed
+from stackkit.core.settings import Settings
 
 
 class RuntimeUnavailable(OperationFailed):

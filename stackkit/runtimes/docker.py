@@ -10,21 +10,21 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import docker
 from docker.errors import DockerException, NotFound
 from docker.models.containers import Container
 from requests import RequestException
 
-from stackkit.render import compose_environment, compose_override_path
-from stackkit.runtimes import images
+from stackkit.components import registry as components
+from stackkit.components.component import Plan
+from stackkit.core.output import Printer
+from stackkit.core.settings import SPECS_BY_NAME, Settings
+from stackkit.docker import images
 from stackkit.runtimes.base import ComponentStartError, ComponentState, RuntimeUnavailable
-from stackkit.settings import SPECS_BY_NAME, Settings
-from stackkit.stack import components
-from stackkit.stack.component import Plan
+from stackkit.runtimes.render import compose_environment, compose_override_path
 
-Printer = Callable[[str], None]
 # Variables of ours that must not leak from the invoking shell into compose's interpolation.
 _FOREIGN_PREFIXES = ("PHOENIX_", "AI_DEMO_", "OTEL_", "ALLOY_", "POSTGRES_", "COMPOSE_")
 

@@ -1,5 +1,5 @@
 """The native runtime: no Docker. Phoenix and the demo run from this Python; the fan-out from its binary; each
-under the state folder's supervisord (stackkit.supervision), which restarts what exits and gives up on a start
+under the state folder's supervisord (stackkit.runtimes.supervision), which restarts what exits and gives up on a start
 that keeps failing."""
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from stackkit import envfile
-from stackkit.render import ENV_DIR
+from stackkit.components import registry as components
+from stackkit.components.component import Plan
+from stackkit.core import envfile
+from stackkit.core.settings import SPECS_BY_NAME, Settings
 from stackkit.runtimes.base import ComponentState, RuntimeUnavailable
-from stackkit.settings import SPECS_BY_NAME, Settings
-from stackkit.stack import components
-from stackkit.stack.component import Plan
-from stackkit.supervision import Program, ProgramState, Supervisor
+from stackkit.runtimes.render import ENV_DIR
+from stackkit.runtimes.supervision import Program, ProgramState, Supervisor
 
 # Variables of ours that must not leak from the invoking shell into a component's environment.
 _FOREIGN_PREFIXES = ("PHOENIX_", "AI_DEMO_", "OTEL_", "ALLOY_", "OTELCOL_")
@@ -71,7 +71,7 @@ class NativeRuntime:
 
     def base_environment(self) -> dict[str, str]:
         """What supervisord, and so every component, inherits: the invoking shell without the stack's settings.
-        Each component adds its rendered env file at each start (stackkit.supervised_start)."""
+        Each component adds its rendered env file at each start (stackkit.runtimes.supervised_start)."""
         return {
             key: value
             for key, value in os.environ.items()

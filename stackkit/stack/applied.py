@@ -3,7 +3,7 @@ runtime, the components (and why any was skipped), the non-secret settings as gi
 secret ones, Phoenix's pass-through settings, the versions actually running, and whether `invoke down`
 stopped it since.
 
-Later tasks act on the stack through it (stackkit.settings.load_settings layers it under what is given
+Later tasks act on the stack through it (stackkit.core.settings.load_settings layers it under what is given
 now), and `invoke up` compares it with the settings given now to apply exactly the differences.
 """
 
@@ -15,8 +15,10 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from stackkit import envfile, secrets
-from stackkit.settings import (
+from stackkit.components import registry as components
+from stackkit.components.component import Plan
+from stackkit.core import envfile, secrets
+from stackkit.core.settings import (
     APPLIED_FILE,
     SECRETS_FILE,
     SPECS_BY_NAME,
@@ -26,8 +28,6 @@ from stackkit.settings import (
     read_applied_record,
     settings_from_given,
 )
-from stackkit.stack import components
-from stackkit.stack.component import Plan
 
 
 @dataclass(frozen=True)

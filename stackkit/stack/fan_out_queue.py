@@ -17,12 +17,12 @@ from pathlib import Path
 
 import requests
 
+from stackkit.components import registry as components
+from stackkit.components.component import Component
+from stackkit.core.output import Printer
+from stackkit.core.settings import Settings
 from stackkit.runtimes.base import Runtime
-from stackkit.settings import Settings
-from stackkit.stack import components
-from stackkit.stack.component import Component
 
-Printer = Callable[[str], None]
 METRIC = "otelcol_exporter_queue_size"
 # The queue shrinks once Phoenix takes a batch; the exporter retries at most 10 s apart (retry_on_failure's
 # max_interval), so 15 s without progress means Phoenix is not taking them. WAIT_CAP bounds the whole wait.

@@ -1,7 +1,8 @@
 """The procedures every task that changes the stack shares, each written once: which runtime runs the stack,
 what a bring-up plans, start-and-wait, and the senders paused (Phoenix drained) around a Phoenix change.
 
-Used by `up`, `restart`, `down`, `rotate-key` (stackkit.stack), `upgrade` and `backup`/`restore`.
+Used by the commands above it (stackkit.commands): `up`, `restart`, `down`, `rotate-key`, `upgrade`,
+`backup`/`restore`.
 """
 
 from __future__ import annotations
@@ -13,18 +14,19 @@ from dataclasses import dataclass
 
 import docker
 
-from stackkit.errors import StackError, StackkitError, UsageError
-from stackkit.health import probe, wait_healthy
+from stackkit.components import registry as components
+from stackkit.components.component import Plan, Started
+from stackkit.core.errors import OperationFailed, StackkitError, UsageError
+from stackkit.core.health import probe, wait_healthy
+from stackkit.core.output import Printer
+from stackkit.core.settings import Settings
 from stackkit.phoenix import database
 from stackkit.runtimes.base import Runtime
 from stackkit.runtimes.docker import DockerRuntime
 from stackkit.runtimes.native import NativeRuntime
-from stackkit.settings import Settings
-from stackkit.stack import applied, components, fan_out_queue
-from stackkit.stack.component import Plan, Started
-from stackkit.supervision import START_SECONDS
+from stackkit.runtimes.supervision import START_SECONDS
+from stackkit.stack import applied, fan_out_queue
 
-Printer = Callable[[str], None]
 RuntimeMaker = Callable[[Settings, str], Runtime]  # the runtime of a name ("docker", "native") for settings
 RUNTIMES = ("docker", "native")
 
@@ -110,7 +112,7 @@ def require_applied(settings: Settings) -> applied.AppliedState:
     """The applied-state record; a clear error when nothing was ever brought up in this state folder."""
     state = applied.read(settings)
     if state is None:
-        raise StackError(f"no stack has been brought up in {settings.state_dir}: run `invoke up` first")
+        raise OperationFailed(f"no stack has been brought up in {settings.state_dir}: run `invoke up` first")
     return state
 
 
@@ -168,7 +170,7 @@ def wait_or_fail(settings: Settings, runtime: Runtime, component: str, out: Prin
     out(f"--- last 30 log lines of {component} ---")
     for line in runtime.logs(component, tail=30):
         out(line)
-    raise StackError(
+    raise OperationFailed(
         f"{component} did not become healthy at {url} ({detail}). "
         f"Hint: read the log above; `invoke logs --service {component}` shows more; "
         "STACK_HEALTH_TIMEOUT raises the wait."
@@ -320,7 +322,7 @@ def _steps_after_healthy(component: str, started: Started) -> None:
 @dataclass(frozen=True)
 class Probes:
     """What a task asks of the components it runs, beyond starting and stopping them (their runtime's job): are
-    they healthy, wait until one is (StackError when it does not become so), drain the span store, send a
+    they healthy, wait until one is (OperationFailed when it does not become so), drain the span store, send a
     running fan-out's on-disk queue into Phoenix (what stays, measured; None when unread), run a component's
     steps once it is healthy. LIVE asks the real components over HTTP; tests of the tasks' order pass those of
     an in-process fake runtime (tests/fake_runtime.py)."""

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from stackkit.errors import OperationFailed
+from stackkit.core.errors import OperationFailed
 
 LOCK_FILE = "lock"
 WAIT_SECONDS = 10.0

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from stackkit.alloy.syntax import Attribute, Expr, evaluate, reads_env
-from stackkit.stack.components import PHOENIX
-from stackkit.verify.files import Component
+from stackkit.components.registry import PHOENIX
+from stackkit.verify.files import AlloyComponent
 from stackkit.verify.registry import VerifyContext
 
 OTLP_RECEIVER = "otelcol.receiver.otlp"
@@ -83,17 +83,17 @@ def string_value(expr: Expr, env: Mapping[str, str]) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def client_attribute(component: Component, name: str) -> Attribute | None:
+def client_attribute(component: AlloyComponent, name: str) -> Attribute | None:
     client = component.block.block("client")
     return client.attribute(name) if client else None
 
 
-def endpoint_expressions(component: Component) -> list[Expr]:
+def endpoint_expressions(component: AlloyComponent) -> list[Expr]:
     found = [client_attribute(component, "endpoint"), component.block.attribute("traces_endpoint")]
     return [attribute.value for attribute in found if attribute is not None]
 
 
-def aims_at_phoenix(component: Component, ctx: VerifyContext) -> bool:
+def aims_at_phoenix(component: AlloyComponent, ctx: VerifyContext) -> bool:
     """Whether an exporter sends to Phoenix: its endpoint reads PHOENIX_OTLP_ENDPOINT or names Phoenix."""
     # 4317 alone is not Phoenix's: Alloy listens there too. Phoenix's gRPC is 14317 on the host.
     phoenix_ports = {6006, ctx.settings.phoenix_ui_port, ctx.settings.phoenix_grpc_host_port}
@@ -113,12 +113,12 @@ def aims_at_phoenix(component: Component, ctx: VerifyContext) -> bool:
     return False
 
 
-def phoenix_http_exporters(ctx: VerifyContext) -> list[Component]:
+def phoenix_http_exporters(ctx: VerifyContext) -> list[AlloyComponent]:
     return [exporter for exporter in ctx.files.alloy.named(HTTP_EXPORTER) if aims_at_phoenix(exporter, ctx)]
 
 
 def env_origin(expr: Expr, variable: str, ctx: VerifyContext) -> str:
     """Where a value read with sys.env comes from, for messages that say what to change."""
     if reads_env(expr, variable):
-        return f" ({variable} in {ctx.files.alloy_env.shown}, written by stackkit/render.py)"
+        return f" ({variable} in {ctx.files.alloy_env.shown}, written by stackkit/runtimes/render.py)"
     return ""

@@ -8,9 +8,9 @@ import re
 
 import requests
 
-from stackkit.otelcol import component as otelcol
-from stackkit.setting_values import OTELCOL_NAME
-from stackkit.settings import Settings
+from stackkit.components import otelcol
+from stackkit.core.setting_values import OTELCOL_NAME
+from stackkit.core.settings import Settings
 from stackkit.verify.live import UP_FIX, runtime_and_plan
 from stackkit.verify.report import CheckResult
 

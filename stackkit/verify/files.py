@@ -20,15 +20,16 @@ from typing import Any
 import jinja2
 import yaml
 
-from stackkit import envfile, render
-from stackkit.alloy import component as alloy_component
+from stackkit.alloy.schema import DEFAULT_STABILITY_LEVEL
 from stackkit.alloy.syntax import AlloyFile, AlloySyntaxError, Block, parse_file
-from stackkit.demo import component as demo_component
-from stackkit.phoenix import component as phoenix_component
-from stackkit.settings import Settings
-from stackkit.stack import components
-from stackkit.stack.component import Plan
-from stackkit.verify.alloy_schema import DEFAULT_STABILITY_LEVEL
+from stackkit.components import alloy as alloy_component
+from stackkit.components import demo as demo_component
+from stackkit.components import phoenix as phoenix_component
+from stackkit.components import registry as components
+from stackkit.components.component import Plan
+from stackkit.core import envfile
+from stackkit.core.settings import Settings
+from stackkit.runtimes import render
 from stackkit.verify.report import Location
 
 # What the checks render and evaluate when the state folder has no rendered files yet.
@@ -118,7 +119,7 @@ class AlloySource:
 
 
 @dataclass(frozen=True)
-class Component:
+class AlloyComponent:
     """A top-level Alloy block, such as the otelcol.exporter.otlphttp labelled phoenix, with the file it is in."""
 
     block: Block
@@ -137,17 +138,17 @@ class AlloyConfig:
     """All Alloy files of the folder, which Alloy runs as one configuration."""
 
     sources: tuple[AlloySource, ...]
-    components: tuple[Component, ...]
+    components: tuple[AlloyComponent, ...]
 
     @property
     def complete(self) -> bool:
         """False when a file does not parse: what it defines is then missing here."""
         return all(source.parsed is not None for source in self.sources)
 
-    def named(self, dotted_name: str) -> list[Component]:
+    def named(self, dotted_name: str) -> list[AlloyComponent]:
         return [component for component in self.components if component.block.dotted_name == dotted_name]
 
-    def resolve(self, chain: tuple[str, ...]) -> Component | None:
+    def resolve(self, chain: tuple[str, ...]) -> AlloyComponent | None:
         """The component a reference such as otelcol.processor.batch.traces.input points into."""
         for component in self.components:
             name, label = component.block.name, component.block.label
@@ -259,7 +260,7 @@ def _load_env(name: str, locations: FileLocations, would_be: Callable[[], dict[s
     if path.exists():
         values = envfile.read(path)
         return EnvSource(values, locations.shown(path), rendered=True)
-    shown = f"the {name}.env stackkit/render.py would write (none rendered yet)"
+    shown = f"the {name}.env stackkit/runtimes/render.py would write (none rendered yet)"
     return EnvSource(would_be(), shown, rendered=False)
 
 
@@ -313,7 +314,7 @@ def load_files(settings: Settings, locations: FileLocations | None = None) -> Co
         rendered, pieces = _load_pieces(settings, locations)
         sources = (config_source, *pieces)
     components = tuple(
-        Component(block, source) for source in sources if source.parsed for block in source.parsed.blocks
+        AlloyComponent(block, source) for source in sources if source.parsed for block in source.parsed.blocks
     )
     telemetry = locations.demo_telemetry
     return ConfigFiles(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from functools import cache
 
-from stackkit import envfile
-from stackkit.render import ENV_DIR
+from stackkit.components.component import Plan
+from stackkit.components.registry import ALLOY
+from stackkit.core import envfile
+from stackkit.core.settings import Settings
 from stackkit.runtimes.base import Runtime
-from stackkit.settings import Settings
+from stackkit.runtimes.render import ENV_DIR
 from stackkit.stack import lifecycle
-from stackkit.stack.component import Plan
-from stackkit.stack.components import ALLOY
 
 CANARY_DEADLINE_S = 10.0
 EXPORTER_ID = "otelcol.exporter.otlphttp.phoenix"

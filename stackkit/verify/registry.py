@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 
-from stackkit.errors import StackkitError
-from stackkit.settings import Settings
+from stackkit.core.errors import StackkitError
+from stackkit.core.settings import Settings
 from stackkit.verify.files import ConfigFiles, FileLocations, load_files
 from stackkit.verify.report import CheckResult, Status
 

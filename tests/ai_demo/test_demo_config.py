@@ -1,4 +1,4 @@
-"""The demo's configuration, including what stackkit/render.py actually hands it."""
+"""The demo's configuration, including what stackkit/runtimes/render.py actually hands it."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from ai_demo.config import ConfigError, load_config
 
-from stackkit.demo.component import environment as ai_demo_env
-from stackkit.settings import load_settings
-from stackkit.stack.component import Plan
+from stackkit.components.component import Plan
+from stackkit.components.demo import environment as ai_demo_env
+from stackkit.core.settings import load_settings
 
 ENDPOINT = {"AI_DEMO_OTLP_ENDPOINT": "http://127.0.0.1:4318"}
 

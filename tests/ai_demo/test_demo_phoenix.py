@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 import requests
 
-from stackkit.health import wait_healthy
+from stackkit.commands.traffic import run_traffic
+from stackkit.core.health import wait_healthy
+from stackkit.core.settings import REPO_ROOT, Settings
 from stackkit.phoenix.api import PhoenixClient
-from stackkit.settings import REPO_ROOT, Settings
-from stackkit.traffic import run_traffic
 
 pytestmark = pytest.mark.phoenix
 

@@ -13,9 +13,9 @@ import pytest
 from ai_demo.config import ConfigError, load_config
 from isolation import isolated_settings
 
-from stackkit.demo.component import environment as ai_demo_env
-from stackkit.settings import SettingsError
-from stackkit.stack.component import Plan
+from stackkit.components.component import Plan
+from stackkit.components.demo import environment as ai_demo_env
+from stackkit.core.settings import SettingsError
 
 NATIVE_DEMO = Plan(runtime="native", components=("phoenix", "ai-demo"), skipped={})
 ACCEPTED = {

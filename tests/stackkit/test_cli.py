@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from isolation import invoke, isolated_environ
 
-from stackkit import envfile
-from stackkit.errors import OperationFailed
+from stackkit.commands import up as stack
+from stackkit.core import envfile
+from stackkit.core.errors import OperationFailed
+from stackkit.core.settings import REPO_ROOT, load_settings
 from stackkit.phoenix import keys as auth
 from stackkit.phoenix.api import PhoenixError
-from stackkit.render import ENV_DIR
 from stackkit.runtimes.native import NativeRuntime
-from stackkit.settings import REPO_ROOT, load_settings
-from stackkit.tasks import up as stack
+from stackkit.runtimes.render import ENV_DIR
 
 pytestmark = pytest.mark.phoenix
 

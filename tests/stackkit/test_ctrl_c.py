@@ -15,10 +15,11 @@ import pytest
 from invoke.exceptions import Exit
 from isolation import isolated_environ
 
-from stackkit import cli, processes
-from stackkit.errors import EXIT_INTERRUPTED
-from stackkit.processes import ManagedProcess, alive
-from stackkit.settings import Settings
+from stackkit import cli
+from stackkit.core import processes
+from stackkit.core.errors import EXIT_INTERRUPTED
+from stackkit.core.processes import ManagedProcess, alive
+from stackkit.core.settings import Settings
 
 
 @pytest.fixture
@@ -73,11 +74,11 @@ def test_ctrl_c_while_a_process_is_spawned_is_raised_once_its_pid_is_recorded(
 
 
 def test_the_pid_file_supervisord_s_start_writes_is_the_component_s_own_written_whole(tmp_path: Path) -> None:
-    """stackkit.supervised_start records the PID then execs the component: the file names the process that runs
+    """stackkit.runtimes.supervised_start records the PID then execs the component: the file names the process that runs
     (ManagedProcess reads it, with its creation stamp), and it is renamed into place, no partial file left."""
     pid_file = tmp_path / "run" / "sleeper.pid"
     pid_file.parent.mkdir()
-    command = [sys.executable, "-m", "stackkit.supervised_start", "--name", "sleeper", "--env-file"]
+    command = [sys.executable, "-m", "stackkit.runtimes.supervised_start", "--name", "sleeper", "--env-file"]
     command += [str(tmp_path / "none.env"), "--pid-file", str(pid_file), "--", "sleep", "30"]
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     try:

@@ -10,7 +10,7 @@ import pytest
 from isolation import invoke, isolated_environ
 from reliability_helpers import invoke_ok
 
-from stackkit.settings import load_settings
+from stackkit.core.settings import load_settings
 
 TASKS = (("status",), ("verify",), ("credentials",), ("backup",), ("down",), ("eval", "--wait", "0"))
 DAMAGED_RECORDS = {

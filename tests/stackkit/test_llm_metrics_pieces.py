@@ -1,4 +1,4 @@
-"""stackkit/llm_metrics.py rendered into both fan-outs: the Collector's LLM pipelines only with a remote-write URL
+"""stackkit/core/llm_metrics.py rendered into both fan-outs: the Collector's LLM pipelines only with a remote-write URL
 (the real binary validates them), Alloy's llm-metrics.alloy passing `invoke verify --static` (schema and
 stability) with and without the token sums, and verify's alloy.stability following ALLOY_STABILITY_LEVEL."""
 
@@ -12,11 +12,10 @@ import yaml
 from collector_helpers import validate
 from isolation import invoke, isolated_environ, isolated_settings
 
-from stackkit import envfile, llm_metrics
-from stackkit.alloy import component as alloy
-from stackkit.otelcol import component as otelcol
-from stackkit.render import render
-from stackkit.stack.component import Plan
+from stackkit.components import alloy, otelcol
+from stackkit.components.component import Plan
+from stackkit.core import envfile, llm_metrics
+from stackkit.runtimes.render import render
 
 REMOTE_WRITE = "http://127.0.0.1:9/api/v1/write"
 SECRETS = {"PHOENIX_SECRET": "s3cret-for-signing-tokens-0123456789"}

@@ -19,15 +19,15 @@ import requests
 import yaml
 from isolation import invoke, isolated_environ, isolated_settings
 
-from stackkit import exposure, file_modes, secrets
-from stackkit.health import wait_healthy
+from stackkit.components import registry as components
+from stackkit.components.component import Plan
+from stackkit.core import exposure, file_modes, secrets
+from stackkit.core.health import wait_healthy
+from stackkit.core.settings import Settings, SettingsError, load_settings
 from stackkit.phoenix import admin
-from stackkit.render import ENV_DIR, render
 from stackkit.runtimes.docker import DockerRuntime
 from stackkit.runtimes.native import NativeRuntime
-from stackkit.settings import Settings, SettingsError, load_settings
-from stackkit.stack import components
-from stackkit.stack.component import Plan
+from stackkit.runtimes.render import ENV_DIR, render
 
 SECURITY_CHECKS = ("security.files", "security.default-admin", "security.exposure")
 
@@ -324,7 +324,7 @@ APP_REQUEST = (
 
 def reach_from_app_container(runtime: DockerRuntime, port: int) -> str:
     """What a container on the default bridge (not the stack's network) gets from host.docker.internal:port."""
-    from stackkit.runtimes import images
+    from stackkit.docker import images
 
     output = runtime.client.containers.run(
         images.LOCAL_BASE_IMAGE,
@@ -341,7 +341,7 @@ def test_an_app_container_reaches_alloys_otlp_port_through_host_docker_internal(
 ) -> None:
     import uuid
 
-    from stackkit.runtimes import images
+    from stackkit.docker import images
 
     run_id = uuid.uuid4().hex[:8]
     stand_in = tmp_path / "stand-in.yml"

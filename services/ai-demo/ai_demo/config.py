@@ -1,6 +1,6 @@
 """The demo's configuration: read once from AI_DEMO_* (and the providers' keys) into one frozen object.
 
-This is the only module of the demo that reads the environment. stackkit/render.py (`ai_demo_env`) writes
+This is the only module of the demo that reads the environment. stackkit/runtimes/render.py (`ai_demo_env`) writes
 exactly these variables; anything else in the environment is ignored.
 """
 

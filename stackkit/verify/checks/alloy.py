@@ -23,8 +23,8 @@ from stackkit.verify.alloy_model import (
     string_value,
 )
 from stackkit.verify.files import (
+    AlloyComponent,
     AlloyConfig,
-    Component,
 )
 from stackkit.verify.findings import conclude, fail, missing, warn
 from stackkit.verify.registry import CheckResult, VerifyContext, check
@@ -63,7 +63,7 @@ def alloy_syntax(ctx: VerifyContext) -> CheckResult:
 
 def duplicate_components(config: AlloyConfig) -> list[CheckResult]:
     findings = []
-    first_by_id: dict[str, Component] = {}
+    first_by_id: dict[str, AlloyComponent] = {}
     for component in config.components:
         first = first_by_id.setdefault(component.id, component)
         if first is not component:
@@ -189,7 +189,7 @@ def alloy_receiver_bind(ctx: VerifyContext) -> CheckResult:
 
 
 def receiver_endpoint_finding(
-    receiver: Component, server_block: Block, server: str, default_port: int, ctx: VerifyContext
+    receiver: AlloyComponent, server_block: Block, server: str, default_port: int, ctx: VerifyContext
 ) -> tuple[CheckResult | None, str]:
     """The problem with one server's endpoint (None when it binds every interface), and its value."""
     attribute = server_block.attribute("endpoint")

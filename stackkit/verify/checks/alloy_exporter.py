@@ -7,7 +7,7 @@ from stackkit.alloy.syntax import (
     evaluate,
     reads_env,
 )
-from stackkit.stack.components import PHOENIX
+from stackkit.components.registry import PHOENIX
 from stackkit.verify.alloy_model import (
     GRPC_EXPORTER,
     HTTP_EXPORTER,
@@ -22,7 +22,7 @@ from stackkit.verify.alloy_model import (
     string_value,
 )
 from stackkit.verify.files import (
-    Component,
+    AlloyComponent,
 )
 from stackkit.verify.findings import conclude, fail, missing, warn
 from stackkit.verify.registry import CheckResult, VerifyContext, check
@@ -113,7 +113,7 @@ def alloy_exporter_endpoint(ctx: VerifyContext) -> CheckResult:
     return conclude(findings, f"{'; '.join(endpoints)} (base URL, protobuf, a compression Phoenix decodes)")
 
 
-def encoding_findings(exporter: Component) -> list[CheckResult]:
+def encoding_findings(exporter: AlloyComponent) -> list[CheckResult]:
     findings = []
     misplaced = client_attribute(exporter, "encoding")
     if misplaced is not None:
@@ -139,7 +139,7 @@ def encoding_findings(exporter: Component) -> list[CheckResult]:
     return findings
 
 
-def client_endpoint_findings(exporter: Component, ctx: VerifyContext) -> tuple[list[CheckResult], Endpoint | None]:
+def client_endpoint_findings(exporter: AlloyComponent, ctx: VerifyContext) -> tuple[list[CheckResult], Endpoint | None]:
     attribute = client_attribute(exporter, "endpoint")
     if attribute is None:
         problem = f"{exporter.id} has no client endpoint"
@@ -149,7 +149,7 @@ def client_endpoint_findings(exporter: Component, ctx: VerifyContext) -> tuple[l
     origin = env_origin(attribute.value, PHOENIX_ENDPOINT_VARIABLE, ctx)
     render_fix = (
         f"set {PHOENIX_ENDPOINT_VARIABLE} to Phoenix's base URL such as http://phoenix:6006 "
-        "(stackkit/render.py writes it; `invoke render`)"
+        "(stackkit/runtimes/render.py writes it; `invoke render`)"
     )
     fix = render_fix if origin else exporter.source.fix_in("set client endpoint to Phoenix's base URL")
     value = string_value(attribute.value, ctx.files.alloy_env.values)
@@ -184,7 +184,7 @@ def client_endpoint_findings(exporter: Component, ctx: VerifyContext) -> tuple[l
     return findings, endpoint
 
 
-def compression_findings(exporter: Component, ctx: VerifyContext) -> list[CheckResult]:
+def compression_findings(exporter: AlloyComponent, ctx: VerifyContext) -> list[CheckResult]:
     attribute = client_attribute(exporter, "compression")
     if attribute is None:
         return []  # gzip by default
@@ -200,7 +200,7 @@ def compression_findings(exporter: Component, ctx: VerifyContext) -> list[CheckR
     ]
 
 
-def tls_findings(exporter: Component, endpoint: Endpoint) -> list[CheckResult]:
+def tls_findings(exporter: AlloyComponent, endpoint: Endpoint) -> list[CheckResult]:
     client = exporter.block.block("client")
     tls = client.block("tls") if client else None
     insecure_attribute = tls.attribute("insecure") if tls else None

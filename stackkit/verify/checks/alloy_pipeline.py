@@ -14,7 +14,7 @@ from stackkit.verify.alloy_model import (
     aims_at_phoenix,
 )
 from stackkit.verify.files import (
-    Component,
+    AlloyComponent,
 )
 from stackkit.verify.findings import conclude, fail, missing, warn
 from stackkit.verify.registry import CheckResult, VerifyContext, check
@@ -24,7 +24,7 @@ from stackkit.verify.registry import CheckResult, VerifyContext, check
 BATCH_PROCESSOR = "otelcol.processor.batch"
 
 
-def traces_output(component: Component) -> tuple[Attribute | None, list[tuple[str, ...]]]:
+def traces_output(component: AlloyComponent) -> tuple[Attribute | None, list[tuple[str, ...]]]:
     output = component.block.block("output")
     attribute = output.attribute("traces") if output else None
     targets = [reference.path for reference in references(attribute.value)] if attribute else []
@@ -49,7 +49,7 @@ def alloy_pipeline(ctx: VerifyContext) -> CheckResult:
     return conclude(findings, "; ".join(routes))
 
 
-def trace_route(receiver: Component, ctx: VerifyContext) -> tuple[list[CheckResult], list[str]]:
+def trace_route(receiver: AlloyComponent, ctx: VerifyContext) -> tuple[list[CheckResult], list[str]]:
     """Follow the receiver's traces output; return the problems and the route to a Phoenix exporter."""
     config = ctx.files.alloy
     attribute, first_targets = traces_output(receiver)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import requests
 
-from stackkit.health import probe
-from stackkit.stack.components import ALLOY
+from stackkit.components.registry import ALLOY
+from stackkit.core.health import probe
 from stackkit.verify.live import (
     UP_FIX,
     alloy_skip_reason,

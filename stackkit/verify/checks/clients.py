@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from stackkit.stack.components import PHOENIX
+from stackkit.components.registry import PHOENIX
 from stackkit.verify.findings import conclude, warn
 from stackkit.verify.live import UP_FIX, runtime_and_plan
 from stackkit.verify.registry import CheckResult, Stage, VerifyContext, check

@@ -6,9 +6,9 @@ import shlex
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from stackkit import render
-from stackkit.alloy import component as alloy_component
-from stackkit.stack.components import ALLOY
+from stackkit.components import alloy as alloy_component
+from stackkit.components.registry import ALLOY
+from stackkit.runtimes import render
 from stackkit.verify.alloy_model import (
     HTTP_EXPORTER,
     OTLP_RECEIVER,

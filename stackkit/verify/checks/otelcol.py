@@ -10,11 +10,11 @@ from pathlib import Path
 import requests
 import yaml
 
-from stackkit.health import probe
-from stackkit.otelcol import component as otelcol
-from stackkit.setting_values import AI_DEMO_NAME, OTELCOL_NAME, PHOENIX_NAME
-from stackkit.settings import Settings
-from stackkit.stack.component import Plan
+from stackkit.components import otelcol
+from stackkit.components.component import Plan
+from stackkit.core.health import probe
+from stackkit.core.setting_values import AI_DEMO_NAME, OTELCOL_NAME, PHOENIX_NAME
+from stackkit.core.settings import Settings
 from stackkit.verify.collector import LOGS_FIX, explain, last_export_error, skip_reason
 from stackkit.verify.live import UP_FIX, rendered_env, running
 from stackkit.verify.registry import CheckResult, Stage, VerifyContext, check

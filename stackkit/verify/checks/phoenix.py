@@ -7,7 +7,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from stackkit import render, secrets
 from stackkit.alloy.syntax import (
     Attribute,
     Object,
@@ -15,12 +14,14 @@ from stackkit.alloy.syntax import (
     evaluate,
     reads_env,
 )
-from stackkit.health import probe
-from stackkit.phoenix import component as phoenix_component
+from stackkit.components import phoenix as phoenix_component
+from stackkit.components.registry import AI_DEMO, ALLOY, PHOENIX
+from stackkit.core import secrets
+from stackkit.core.health import probe
+from stackkit.core.setting_values import OTELCOL_NAME
+from stackkit.core.settings import Settings
 from stackkit.phoenix import keys as auth
-from stackkit.setting_values import OTELCOL_NAME
-from stackkit.settings import Settings
-from stackkit.stack.components import AI_DEMO, ALLOY, PHOENIX
+from stackkit.runtimes import render
 from stackkit.verify.alloy_model import (
     EXPORTER_PREFIX,
     HTTP_EXPORTER,
@@ -33,7 +34,7 @@ from stackkit.verify.alloy_model import (
 from stackkit.verify.files import (
     NATIVE_PLAN,
     PLACEHOLDER_SECRETS,
-    Component,
+    AlloyComponent,
     ComposeSource,
     compose_service,
     interpolate,
@@ -179,7 +180,7 @@ def native_data_findings(state_dir: Path, native_dir: Path, runtime: str) -> lis
 # phoenix.auth-config (the runtime phoenix.auth check proves the key is accepted)
 
 
-def authorization_headers(component: Component) -> tuple[Attribute | None, ObjectField | None]:
+def authorization_headers(component: AlloyComponent) -> tuple[Attribute | None, ObjectField | None]:
     headers = client_attribute(component, "headers")
     if headers is None or not isinstance(headers.value, Object):
         return headers, None
@@ -215,7 +216,7 @@ def phoenix_auth_config(ctx: VerifyContext) -> CheckResult:
     return conclude(findings, "PHOENIX_ENABLE_AUTH=false: no authorization header is configured")
 
 
-def auth_on_findings(exporter: Component, ctx: VerifyContext) -> list[CheckResult]:
+def auth_on_findings(exporter: AlloyComponent, ctx: VerifyContext) -> list[CheckResult]:
     headers, header = authorization_headers(exporter)
     add_header = exporter.source.fix_in(
         f'set client.headers = {{ "authorization" = "Bearer " + sys.env("{PHOENIX_KEY_VARIABLE}") }} when auth is on'
@@ -284,7 +285,7 @@ def _senders(settings: Settings) -> dict[str, str]:
                 settings, OTELCOL_NAME
             ).get("PHOENIX_API_KEY", "")
         }
-    if plan.with_alloy:
+    if plan.via_fan_out:
         return {
             "alloy (PHOENIX_API_KEY in its env, config.alloy's Authorization header)": rendered_env(
                 settings, ALLOY.name

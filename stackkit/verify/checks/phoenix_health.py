@@ -6,9 +6,9 @@ Alloy, after its retries) drop the batch, and a span that fails to insert is onl
 
 from __future__ import annotations
 
+from stackkit.components.registry import PHOENIX
 from stackkit.phoenix import metrics as phoenix_metrics
 from stackkit.phoenix.metrics import Metrics
-from stackkit.stack.components import PHOENIX
 from stackkit.verify.live import UP_FIX, runtime_and_plan
 from stackkit.verify.registry import CheckResult, Stage, VerifyContext, check
 

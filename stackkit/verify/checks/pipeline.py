@@ -8,13 +8,13 @@ from dataclasses import dataclass
 
 import requests
 
-from stackkit import ports
-from stackkit.health import probe
+from stackkit.components import registry as components
+from stackkit.components.registry import AI_DEMO, ALLOY, OTELCOL, PHOENIX
+from stackkit.core import ports
+from stackkit.core.health import probe
+from stackkit.core.settings import Settings
 from stackkit.phoenix import canary
 from stackkit.phoenix.api import PhoenixError, phoenix_client
-from stackkit.settings import Settings
-from stackkit.stack import components
-from stackkit.stack.components import AI_DEMO, ALLOY, OTELCOL, PHOENIX
 from stackkit.verify.collector import counters, remote_write_result, which_hop_lost_it
 from stackkit.verify.live import (
     CANARY_DEADLINE_S,

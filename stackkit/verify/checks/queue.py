@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from stackkit.alloy.syntax import Block, dotted_chain, evaluate, references
 from stackkit.verify.alloy_model import HTTP_EXPORTER, TEMPORARY_ROOTS, phoenix_http_exporters
-from stackkit.verify.files import Component
+from stackkit.verify.files import AlloyComponent
 from stackkit.verify.findings import conclude, fail, warn
 from stackkit.verify.registry import CheckResult, VerifyContext, check
 
@@ -33,7 +33,7 @@ def _number(block: Block | None, name: str, default: int) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _largest_request(ctx: VerifyContext, exporter: Component) -> int:
+def _largest_request(ctx: VerifyContext, exporter: AlloyComponent) -> int:
     """The most spans one request into this exporter can carry: a batch processor's cap when one feeds it, else
     what a sender may put in one export request."""
     sizes = []
@@ -66,7 +66,7 @@ def _in_memory(queue: Block, sizer: str, consumers: int) -> str:
     )
 
 
-def _storage_findings(exporter: Component, queue: Block, ctx: VerifyContext) -> tuple[list[CheckResult], str]:
+def _storage_findings(exporter: AlloyComponent, queue: Block, ctx: VerifyContext) -> tuple[list[CheckResult], str]:
     attribute = queue.attribute("storage")
     if attribute is None:
         return [

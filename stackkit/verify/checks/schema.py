@@ -1,4 +1,4 @@
-"""What Alloy itself refuses at load, read against its component schema (stackkit/verify/alloy_schema.py):
+"""What Alloy itself refuses at load, read against its component schema (stackkit/alloy/schema.py):
 attributes and blocks a component does not accept, required ones missing, literal values of the wrong type,
 a block given twice that may appear once. Components below the stability level Alloy runs with: stability.py."""
 
@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from stackkit.alloy.schema import AlloySchema, BodySpec, closest, element_type, for_version, is_go_duration
 from stackkit.alloy.syntax import (
     Array,
     Attribute,
@@ -19,15 +20,7 @@ from stackkit.alloy.syntax import (
     iter_attributes,
     references,
 )
-from stackkit.verify.alloy_schema import (
-    AlloySchema,
-    BodySpec,
-    closest,
-    element_type,
-    for_version,
-    is_go_duration,
-)
-from stackkit.verify.files import AlloyConfig, Component
+from stackkit.verify.files import AlloyComponent, AlloyConfig
 from stackkit.verify.findings import conclude, fail
 from stackkit.verify.registry import CheckResult, VerifyContext, check
 from stackkit.verify.report import Location
@@ -55,7 +48,7 @@ def version_note(ctx: VerifyContext, schema: AlloySchema) -> str:
 class Place:
     """Where in a component a body is: for messages such as `otelcol.exporter.otlphttp.phoenix: client`."""
 
-    component: Component
+    component: AlloyComponent
     path: tuple[str, ...]
     parent: BodySpec | None = None  # the enclosing block's spec: a name it takes was likely put one level too deep
 

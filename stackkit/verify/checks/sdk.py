@@ -22,7 +22,7 @@ def sdk_exporter(ctx: VerifyContext) -> CheckResult:
     setting = f"AI_DEMO_OTLP_ENDPOINT={value!r} in {env.shown}"
     fix = (
         "AI_DEMO_OTLP_ENDPOINT must be an OTLP/HTTP base URL such as http://alloy:4318 "
-        "(stackkit/render.py ai_demo_env writes it; `invoke render`)"
+        "(stackkit/runtimes/render.py ai_demo_env writes it; `invoke render`)"
     )
     endpoint = parse_endpoint(value) if value else None
     grpc_ports = {4317, 14317, settings.alloy_otlp_grpc_port, settings.phoenix_grpc_host_port}

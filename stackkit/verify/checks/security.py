@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import requests
 
-from stackkit import exposure, file_modes, secrets
-from stackkit.health import probe
+from stackkit.components import registry as components
+from stackkit.components.registry import PHOENIX
+from stackkit.core import exposure, file_modes, secrets
+from stackkit.core.health import probe
 from stackkit.phoenix import admin
-from stackkit.stack import components
-from stackkit.stack.components import PHOENIX
 from stackkit.verify.live import runtime_and_plan
 from stackkit.verify.registry import CheckResult, Stage, VerifyContext, check
 

@@ -9,11 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from stackkit import render
-from stackkit.settings import REPO_ROOT
-from stackkit.stack import components
-from stackkit.stack.components import ALLOY
-from stackkit.verify.alloy_schema import (
+from stackkit.alloy.schema import (
     COMMUNITY,
     DEFAULT_STABILITY_LEVEL,
     STABILITY_FLAG,
@@ -21,6 +17,10 @@ from stackkit.verify.alloy_schema import (
     AlloySchema,
     stability_rank,
 )
+from stackkit.components import registry as components
+from stackkit.components.registry import ALLOY
+from stackkit.core.settings import REPO_ROOT
+from stackkit.runtimes import render
 from stackkit.verify.checks.schema import schema_of
 from stackkit.verify.files import compose_service, interpolate
 from stackkit.verify.findings import conclude, fail, warn
@@ -58,7 +58,7 @@ def native_command_place(native: Callable[..., object]) -> tuple[str, Location]:
         path = Path(inspect.getsourcefile(native) or "")
         line = inspect.getsourcelines(native)[1]
     except (OSError, TypeError):
-        return "stackkit/alloy/component.py", Location("stackkit/alloy/component.py")
+        return "stackkit/components/alloy.py", Location("stackkit/components/alloy.py")
     try:
         shown = str(path.resolve().relative_to(REPO_ROOT))
     except ValueError:

@@ -25,13 +25,13 @@ import pytest
 from isolation import invoke, isolated_environ
 from system import require, unavailable
 
-from stackkit import secrets
-from stackkit.dev import client_tools
-from stackkit.otelcol import component as otelcol
+from stackkit.commands import app_send
+from stackkit.components import otelcol
+from stackkit.core import secrets
+from stackkit.core.settings import Settings, load_settings
 from stackkit.phoenix.api import PhoenixClient
-from stackkit.settings import Settings, load_settings
 from stackkit.stack import lifecycle
-from stackkit.tasks import app_send
+from tools import client_tools
 
 pytestmark = pytest.mark.phoenix
 
@@ -172,11 +172,11 @@ def auth_on(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 @pytest.fixture(scope="module")
 def tools() -> dict[str, str]:
     """node (its OpenTelemetry packages from npm) and telemetrygen (from Go modules), installed by the test
-    session (`python -m stackkit.dev.client_tools`) into the user's cache."""
+    session (`python -m tools.client_tools`) into the user's cache."""
     found = require("node")
     for path in (client_tools.node_modules(), client_tools.telemetrygen()):
         if not path.exists():
-            unavailable(f"{path} is not installed: run `.nox/stack/bin/python -m stackkit.dev.client_tools`")
+            unavailable(f"{path} is not installed: run `.nox/stack/bin/python -m tools.client_tools`")
     return {
         "node": found["node"],
         "node_path": str(client_tools.node_modules()),

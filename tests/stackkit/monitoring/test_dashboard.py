@@ -9,7 +9,7 @@ import json
 from monitoring_helpers import WATCHED
 
 from stackkit import monitoring
-from stackkit.settings import settings_from_given
+from stackkit.core.settings import settings_from_given
 
 
 def test_the_dashboard_plots_the_expressions_the_rules_use() -> None:

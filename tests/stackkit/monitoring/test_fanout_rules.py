@@ -8,7 +8,7 @@ FanoutMetricsDown. The delays are printed (MEASURED lines), not asserted. The ru
 ones; their `for:` holds are cut tenfold in this Prometheus's copy (2m -> 12s), so the test does not sit out
 minutes of hold to see an alert fire.
 
-That nothing queued in an outage is lost is tests/stackkit/otelcol/test_otelcol_pipeline.py's claim; this file
+That nothing queued in an outage is lost is tests/stackkit/components/test_otelcol_pipeline.py's claim; this file
 asserts the alerts only."""
 
 from __future__ import annotations
@@ -28,17 +28,19 @@ from monitoring_helpers import poll, printed, timestamp
 from reliability_helpers import invoke_ok, raw_batch
 from system import require
 
-from stackkit import monitoring, secrets, traffic
-from stackkit.dev.local_prometheus import PrometheusServer, start_prometheus
-from stackkit.health import wait_healthy
+from stackkit import monitoring
+from stackkit.commands import traffic
+from stackkit.components import otelcol
+from stackkit.components.component import Plan
+from stackkit.core import secrets
+from stackkit.core.health import wait_healthy
+from stackkit.core.settings import Settings, load_settings
 from stackkit.monitoring import Watched
 from stackkit.monitoring.signals import WINDOW
-from stackkit.otelcol import component as otelcol
 from stackkit.phoenix import keys as auth
 from stackkit.runtimes.native import NativeRuntime
-from stackkit.settings import Settings, load_settings
-from stackkit.stack.component import Plan
 from stackkit.stack.lifecycle import make_plan
+from tools.local_prometheus import PrometheusServer, start_prometheus
 
 pytestmark = pytest.mark.phoenix
 

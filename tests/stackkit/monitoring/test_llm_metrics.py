@@ -1,4 +1,4 @@
-"""The LLM metrics derived from the spans at the fan-out (stackkit/llm_metrics.py), end to end: the real upstream
+"""The LLM metrics derived from the spans at the fan-out (stackkit/core/llm_metrics.py), end to end: the real upstream
 Collector (STACK_COLLECTOR=otelcol, native) in front of a real Phoenix remote-writes them into Debian's real
 Prometheus (--web.enable-remote-write-receiver), which loads the printed rules and scrapes the printed jobs.
 
@@ -23,11 +23,12 @@ from monitoring_helpers import poll, printed, timestamp
 from reliability_helpers import invoke_ok
 from system import require
 
-from stackkit import llm_metrics, monitoring
-from stackkit.dev.local_prometheus import PrometheusServer, start_prometheus
+from stackkit import monitoring
+from stackkit.components.component import Plan
+from stackkit.core import llm_metrics
+from stackkit.core.settings import Settings, load_settings
 from stackkit.phoenix.api import phoenix_client
-from stackkit.settings import Settings, load_settings
-from stackkit.stack.component import Plan
+from tools.local_prometheus import PrometheusServer, start_prometheus
 
 pytestmark = pytest.mark.phoenix
 

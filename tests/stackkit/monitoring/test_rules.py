@@ -20,13 +20,14 @@ from monitoring_helpers import FIXTURES, WATCHED, poll, printed, timestamp, writ
 from reliability_helpers import invoke_ok, post, raw_batch
 from system import require
 
-from stackkit import monitoring, ports
-from stackkit.dev.local_prometheus import PrometheusServer, start_prometheus
-from stackkit.errors import UsageError
+from stackkit import monitoring
+from stackkit.components.component import Plan
+from stackkit.core import ports
+from stackkit.core.errors import UsageError
+from stackkit.core.settings import Settings, SettingsError, load_settings, settings_from_given
 from stackkit.phoenix import launch as phoenix_launch
 from stackkit.phoenix import metrics as phoenix_metrics
-from stackkit.settings import Settings, SettingsError, load_settings, settings_from_given
-from stackkit.stack.component import Plan
+from tools.local_prometheus import PrometheusServer, start_prometheus
 
 
 def test_promtool_checks_the_rendered_rules(tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 import yaml
 
 from stackkit import monitoring
-from stackkit.settings import settings_from_given
-from stackkit.stack.component import Plan
+from stackkit.components.component import Plan
+from stackkit.core.settings import settings_from_given
 
 
 def test_scrape_targets_follow_the_runtime(tmp_path: Path) -> None:

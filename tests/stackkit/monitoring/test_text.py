@@ -10,7 +10,7 @@ import yaml
 from isolation import invoke, isolated_environ
 
 from stackkit import monitoring
-from stackkit.settings import REPO_ROOT
+from stackkit.core.settings import REPO_ROOT
 
 
 @pytest.mark.parametrize("piece", monitoring.PRINTABLE)

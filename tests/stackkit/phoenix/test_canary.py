@@ -10,9 +10,9 @@ import pytest
 from isolation import isolated_environ
 from reliability_helpers import invoke_ok, send_spans, wait_for_roots
 
+from stackkit.core.settings import load_settings
 from stackkit.phoenix.api import PhoenixClient
 from stackkit.phoenix.canary import STACK_PROJECT
-from stackkit.settings import load_settings
 
 pytestmark = pytest.mark.phoenix
 

@@ -9,12 +9,12 @@ import pytest
 from isolation import isolated_environ, isolated_settings
 from reliability_helpers import invoke
 
+from stackkit.components.component import Plan
+from stackkit.components.phoenix import database_url_for
+from stackkit.components.phoenix import environment as phoenix_env
+from stackkit.core.ports import free_ports
+from stackkit.core.settings import NATIVE_POSTGRES_NEEDS_URL, SettingsError
 from stackkit.phoenix import database
-from stackkit.phoenix.component import database_url_for
-from stackkit.phoenix.component import environment as phoenix_env
-from stackkit.ports import free_ports
-from stackkit.settings import NATIVE_POSTGRES_NEEDS_URL, SettingsError
-from stackkit.stack.component import Plan
 
 PASSWORD = "Sup3r-Secret-Pw"
 

@@ -12,10 +12,10 @@ import pytest
 import requests
 from isolation import invoke, isolated_environ
 
-from stackkit import secrets
+from stackkit.core import secrets
+from stackkit.core.settings import REPO_ROOT, Settings, load_settings
 from stackkit.phoenix.api import PhoenixClient
 from stackkit.phoenix.canary import STACK_PROJECT, send_canary
-from stackkit.settings import REPO_ROOT, Settings, load_settings
 
 pytestmark = pytest.mark.phoenix
 

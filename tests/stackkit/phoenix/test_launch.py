@@ -9,8 +9,8 @@ import pytest
 from isolation import invoke, isolated_environ
 from reliability_helpers import invoke_ok
 
+from stackkit.core.settings import load_settings
 from stackkit.phoenix import metrics as phoenix_metrics
-from stackkit.settings import load_settings
 
 pytestmark = pytest.mark.phoenix
 

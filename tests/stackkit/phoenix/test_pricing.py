@@ -14,10 +14,10 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
+from stackkit.core.settings import REPO_ROOT, Settings
 from stackkit.phoenix import canary
 from stackkit.phoenix import pricing as model_pricing
 from stackkit.phoenix.api import PhoenixClient
-from stackkit.settings import REPO_ROOT, Settings
 
 PROJECT_COST = """
 query ($id: ID!) {

@@ -11,15 +11,15 @@ import pytest
 from isolation import invoke, isolated_environ, isolated_settings
 from proxy_helpers import Nginx, Tls, make_tls
 
-from stackkit.health import wait_healthy
+from stackkit.components.component import Plan
+from stackkit.core.health import wait_healthy
+from stackkit.core.ports import free_ports
+from stackkit.core.settings import Settings
 from stackkit.phoenix import remote
 from stackkit.phoenix.api import PhoenixClient
 from stackkit.phoenix.canary import STACK_PROJECT, send_canary
-from stackkit.ports import free_ports
-from stackkit.render import render
 from stackkit.runtimes.native import NativeRuntime
-from stackkit.settings import Settings
-from stackkit.stack.component import Plan
+from stackkit.runtimes.render import render
 
 pytestmark = pytest.mark.needs("nginx")
 
@@ -280,7 +280,7 @@ def test_a_proxy_that_refuses_with_its_own_403_page_is_named(
 def test_with_auth_a_missing_key_is_named_401_and_the_given_key_gets_through(
     tmp_path: Path, nginx: Nginx, tls: Tls
 ) -> None:
-    from stackkit.secrets import generate_secret
+    from stackkit.core.secrets import generate_secret
 
     stored = {"PHOENIX_SECRET": generate_secret(), "PHOENIX_ADMIN_SECRET": generate_secret()}
     secured = isolated_settings(tmp_path / "secured", PHOENIX_ENABLE_AUTH="true")

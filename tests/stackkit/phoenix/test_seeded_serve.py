@@ -1,6 +1,6 @@
 """seeded_serve.py runs in Phoenix's own Python: the price it writes matches the API's, and whatever goes wrong
-while writing it, it hands over to Phoenix's `serve` (the priced start itself: tests/stackkit/tasks/test_up.py,
-and on PostgreSQL tests/stackkit/tasks/test_persistence.py)."""
+while writing it, it hands over to Phoenix's `serve` (the priced start itself: tests/stackkit/commands/test_up.py,
+and on PostgreSQL tests/stackkit/commands/test_persistence.py)."""
 
 from __future__ import annotations
 

@@ -18,8 +18,8 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 from reliability_helpers import invoke_ok
 
+from stackkit.core.settings import load_settings
 from stackkit.phoenix import database, storage
-from stackkit.settings import load_settings
 
 PROJECT = "retention-test"
 DAY_NS = 86_400 * 10**9

@@ -1,6 +1,6 @@
 """The docker runtime: compose arguments and environment first, then real containers (marked docker).
 
-The real tests build the images locally (stackkit.runtimes.images), run Phoenix and the demo as compose projects
+The real tests build the images locally (stackkit.docker.images), run Phoenix and the demo as compose projects
 with a test prefix on a network of their own and on free ports, then remove all of it.
 """
 
@@ -16,14 +16,14 @@ import requests
 from isolation import isolated_settings
 from system import unavailable
 
-from stackkit.health import wait_healthy
+from stackkit.components.component import Plan
+from stackkit.core.health import wait_healthy
+from stackkit.docker import images
 from stackkit.phoenix.api import PhoenixClient
 from stackkit.phoenix.canary import STACK_PROJECT, send_canary
-from stackkit.render import render
-from stackkit.runtimes import images
 from stackkit.runtimes.base import RuntimeUnavailable
 from stackkit.runtimes.docker import DockerRuntime
-from stackkit.stack.component import Plan
+from stackkit.runtimes.render import render
 
 PHOENIX_IMAGE = "stackkit/phoenix:20.26.1"
 ALLOY_SKIPPED = "not part of this test"
@@ -188,8 +188,8 @@ def test_compose_reads_back_exactly_what_render_wrote(tmp_path: Path) -> None:
 
     import yaml
 
-    from stackkit.render import render
-    from stackkit.stack.component import Plan
+    from stackkit.components.component import Plan
+    from stackkit.runtimes.render import render
 
     settings = isolated_settings(
         tmp_path / "state", STACK_RUNTIME="docker", PHOENIX_ENABLE_AUTH="true", PHOENIX_DB="postgres"

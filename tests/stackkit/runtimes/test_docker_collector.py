@@ -24,13 +24,13 @@ import requests
 from docker.models.containers import Container
 from isolation import invoke, isolated_environ
 
-from stackkit.dev import smoke
-from stackkit.health import wait_healthy
-from stackkit.otelcol import component as otelcol
+from stackkit.components import otelcol
+from stackkit.core.health import wait_healthy
+from stackkit.core.setting_values import OTELCOL_NAME, PHOENIX_NAME
+from stackkit.core.settings import REPO_ROOT, load_settings
 from stackkit.phoenix.api import phoenix_client
 from stackkit.runtimes.docker import DockerRuntime
-from stackkit.setting_values import OTELCOL_NAME, PHOENIX_NAME
-from stackkit.settings import REPO_ROOT, load_settings
+from tools import smoke
 
 REQUESTS = 200
 CONCURRENCY = 8

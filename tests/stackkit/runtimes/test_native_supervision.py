@@ -18,16 +18,18 @@ from collector_helpers import collector_binary
 from isolation import isolated_environ, isolated_settings
 from reliability_helpers import invoke, invoke_ok
 
-from stackkit import demo_flush, secrets, traffic
-from stackkit.errors import StackError
-from stackkit.health import probe
+from stackkit.commands import traffic
+from stackkit.commands import up as up_task
+from stackkit.core import secrets
+from stackkit.core.errors import OperationFailed
+from stackkit.core.health import probe
+from stackkit.core.processes import alive
+from stackkit.core.settings import load_settings
+from stackkit.demo import flush as demo_flush
 from stackkit.phoenix.api import PhoenixClient
-from stackkit.processes import alive
 from stackkit.runtimes.native import NativeRuntime
-from stackkit.settings import load_settings
+from stackkit.runtimes.supervision import Program, Supervisor
 from stackkit.stack.lifecycle import health_url
-from stackkit.supervision import Program, Supervisor
-from stackkit.tasks import up as up_task
 
 pytestmark = pytest.mark.phoenix
 
@@ -122,7 +124,7 @@ def test_a_command_that_keeps_failing_is_given_up_named_by_up_and_nothing_is_lef
             seen.update(supervisord=runtime.supervisor.pid(), phoenix=runtime.pid("phoenix"))
 
     started = time.monotonic()
-    with pytest.raises(StackError) as failure:
+    with pytest.raises(OperationFailed) as failure:
         up_task.up(settings, "native", out=out)
     text = "\n".join(printed)
     assert "given up by supervisord after 4 starts (FATAL; last exit: exit status 3" in str(failure.value), text

@@ -18,12 +18,12 @@ import requests
 from isolation import invoke, isolated_environ
 from reliability_helpers import invoke_ok
 
-from stackkit import secrets
+from stackkit.core import secrets
+from stackkit.core.ports import free_ports
+from stackkit.core.processes import alive
+from stackkit.core.settings import REPO_ROOT, load_settings
 from stackkit.phoenix.api import PhoenixClient
-from stackkit.ports import free_ports
-from stackkit.processes import alive
 from stackkit.runtimes.native import NativeRuntime
-from stackkit.settings import REPO_ROOT, load_settings
 
 pytestmark = pytest.mark.phoenix
 

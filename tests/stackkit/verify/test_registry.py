@@ -13,7 +13,7 @@ from verify_helpers import (
     edit,
 )
 
-from stackkit.settings import load_settings
+from stackkit.core.settings import load_settings
 from stackkit.verify import CheckResult, format_lines, has_failures, run_checks, to_json
 from stackkit.verify.files import FileLocations
 from stackkit.verify.registry import registered_checks

@@ -1,6 +1,6 @@
 // Command parsecheck parses each file named on argv with Alloy's own parser (github.com/grafana/alloy/syntax)
 // and prints one JSON line per file: whether it parses and, when not, the first error's position and message.
-// tests/stackkit/test_alloy_syntax_differential.py builds it and holds stackkit/alloy/syntax.py against it.
+// tests/stackkit/alloy/test_syntax_differential.py builds it and holds stackkit/alloy/syntax.py against it.
 package main
 
 import (

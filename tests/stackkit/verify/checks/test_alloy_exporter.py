@@ -26,8 +26,9 @@ def test_a_grpc_exporter_aimed_at_phoenix_http_fails(copy: RepoCopy) -> None:
     config = copy.alloy("config.alloy")
     edit(
         config,
-        "traces  = [otelcol.exporter.otlphttp.phoenix.input]",
-        "traces  = [otelcol.exporter.otlphttp.phoenix.input, otelcol.exporter.otlp.phoenix_grpc.input]",
+        "traces  = [otelcol.exporter.otlphttp.phoenix.input, otelcol.processor.batch.llm.input]",
+        "traces  = [otelcol.exporter.otlphttp.phoenix.input, otelcol.processor.batch.llm.input, "
+        "otelcol.exporter.otlp.phoenix_grpc.input]",
     )
     config.write_text(config.read_text() + GRPC_EXPORTER_TO_PHOENIX)
     assert_only_check_changed(

@@ -12,9 +12,9 @@ import pytest
 from isolation import invoke, isolated_environ
 from reliability_helpers import invoke_ok, post, raw_batch
 
-from stackkit import ports
+from stackkit.core import ports
+from stackkit.core.settings import load_settings
 from stackkit.phoenix import metrics as phoenix_metrics
-from stackkit.settings import load_settings
 
 
 def verify_result(environ: dict[str, str], check_id: str) -> dict[str, str]:

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 from verify_helpers import RepoCopy, assert_only_check_changed, edit
 
-from stackkit.stack import components
+from stackkit.components import registry as components
 from stackkit.verify.checks.stability import stability_flag
 
 EXPORTER = "phoenix-exporter.alloy.j2"
