@@ -23,7 +23,7 @@ def lines(settings: Settings, show: bool) -> list[str]:
     if settings.phoenix_external_url:
         out = [f"Phoenix UI:  {settings.phoenix_url} (not run by this stack: log in with that Phoenix's own users)"]
     elif not settings.phoenix_enable_auth:
-        out = [f"Phoenix UI:  {settings.phoenix_url} (PHOENIX_ENABLE_AUTH=false: no login, see README's Security)"]
+        out = [f"Phoenix UI:  {settings.phoenix_url} (PHOENIX_ENABLE_AUTH=false: no login, see docs/security.md)"]
     else:
         password = stored.get(secrets.ADMIN_PASSWORD, "")
         if not password:

@@ -42,7 +42,7 @@ def rotate_key(settings: Settings, out: Printer = _print) -> None:
             # Natively one port has one listener: the new process binds it only once the old one has let go.
             out(
                 f"{sender.name}: restarting with the new key; it refuses connections for about a second "
-                "meanwhile (clients retry; see README, rotate-key)"
+                "meanwhile (clients retry; see README, Tasks: rotate-key)"
             )
             restart(settings, sender.name, out)
     if old_id:

@@ -21,7 +21,7 @@ from stackkit.phoenix import metrics as phoenix_metrics
 
 ALLOY_DIR = "grafana-alloy"  # in the repository's stacks/ and in the rendered folder
 # Alloy's sending queue is measured in bytes of serialized spans (ALLOY_QUEUE_MIB) and kept on disk; its
-# consumers each hold one batch in memory while sending it. README ("Sizing Alloy's queue") does the sums.
+# consumers each hold one batch in memory while sending it. docs/operations.md ("Sizing Alloy's queue") does the sums.
 ALLOY_QUEUE_CONSUMERS = 2
 # Retried until Phoenix answers: the queue's bound, not a timer, decides what is dropped in a long outage.
 ALLOY_RETRY_MAX_ELAPSED = "0s"

@@ -10,7 +10,7 @@ Adding a component (e.g. `otelcol`):
 2. its templates and compose folder (`stacks/<folder>/docker-compose.yml`, any `*.j2` it renders);
 3. its entry in `ALL` below, in bring-up order (and its settings as fields of `stackkit.core.settings.Settings`,
    with `restarts=` naming it);
-4. its tests (`tests/stackkit/components/test_<name>_*.py`) and docs (README's component and settings tables,
+4. its tests (`tests/stackkit/components/test_<name>_*.py`) and docs (docs/runtimes.md and docs/settings.md's table,
    DEVELOPERS.md).
 """
 

@@ -49,7 +49,7 @@ def open_without_auth(settings: Settings, runtime: str) -> str | None:
         f"STACK_UI_ADDRESS={settings.stack_ui_address} publishes Phoenix's UI (port {settings.phoenix_ui_port}) "
         f"and Alloy's UI (port {settings.alloy_ui_port}) beyond this machine with PHOENIX_ENABLE_AUTH=false: "
         "anyone who reaches them reads every trace. Set PHOENIX_ENABLE_AUTH=true, or STACK_UI_ADDRESS=127.0.0.1 "
-        "and open access through a TLS proxy or an SSH tunnel (README, Security)"
+        "and open access through a TLS proxy or an SSH tunnel (docs/security.md)"
     )
 
 

@@ -62,7 +62,7 @@ class Settings(StackAndPhoenixSettings):
         "256",
         _queue_mib,
         "MiB of serialized spans the fan-out's on-disk queue (Alloy's or the Collector's) holds while Phoenix is "
-        "unreachable, at most 16384 (README: sizing).",
+        "unreachable, at most 16384 (docs/operations.md: sizing).",
         restarts=FAN_OUTS,
     )
     alloy_stability_level: str = setting(

@@ -1,7 +1,7 @@
 """The first of the stack's settings: its own (runtime, folders, network, addresses) and Phoenix's (with its
 PostgreSQL), each declared once as a field (its name is the setting's name in lower case) with its default,
 parser, help text, secrecy and what a change restarts. `stackkit.core.setting_fields.Settings` adds the others
-after them, in the order `.env.example` and README's table list them."""
+after them, in the order `.env.example` and docs/settings.md's table list them."""
 
 from __future__ import annotations
 

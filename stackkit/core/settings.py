@@ -2,7 +2,7 @@
 
 This is the only module that reads `os.environ` for stack settings. Every setting is declared once, as a
 field of `Settings` (its name is the setting's name in lower case) with its default, parser, help text and
-secrecy; `SPECS`, `.env.example` and README's settings table are derived from those fields or checked
+secrecy; `SPECS`, `.env.example` and docs/settings.md's table are derived from those fields or checked
 against them by the tests.
 """
 

@@ -183,12 +183,12 @@ def rules(settings: Settings, watched: Watched) -> list[Rule]:
             f"The fan-out at {where} could not queue {count} spans in the last {WINDOW} ({component}): its "
             "sending queue is full. Diagnose: `invoke verify` (otelcol.queue or alloy.queue).",
             "Phoenix has been unreachable or slower than the traffic for longer than the queue holds "
-            "(ALLOY_QUEUE_MIB, README: Sizing Alloy's queue). The stack's receiver hands spans straight to the "
-            "queue, so FanoutRefusingSpans fires with this one: those export requests were refused to their "
-            "senders with a retryable error (HTTP 503, gRPC UNAVAILABLE), and each SDK retries, then drops and "
-            "counts what still fails (`invoke traffic` reports the demo's). Without FanoutRefusingSpans, something "
-            "in front of the queue (a batch processor) answered the senders 200 and these spans are lost. Bring "
-            "Phoenix back (`invoke status`), or give the queue more room.",
+            "(ALLOY_QUEUE_MIB, docs/operations.md: Sizing Alloy's queue). The stack's receiver hands spans "
+            "straight to the queue, so FanoutRefusingSpans fires with this one: those export requests were "
+            "refused to their senders with a retryable error (HTTP 503, gRPC UNAVAILABLE), and each SDK retries, "
+            "then drops and counts what still fails (`invoke traffic` reports the demo's). Without "
+            "FanoutRefusingSpans, something in front of the queue (a batch processor) answered the senders 200 "
+            "and these spans are lost. Bring Phoenix back (`invoke status`), or give the queue more room.",
         ),
         Rule(
             "FanoutQueueNearFull",

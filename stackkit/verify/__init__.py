@@ -10,7 +10,7 @@ from stackkit.verify.files import ConfigFiles, FileLocations
 from stackkit.verify.registry import Stage, VerifyContext, check, registered_checks, run_checks, run_context_checks
 from stackkit.verify.report import STATUSES, CheckResult, Finding, Status, format_lines, has_failures, to_json
 
-# The ids in the order the checks run (README's table lists them so; a test checks it).
+# The ids in the order the checks run (docs/checks.md lists them so; a test checks it).
 CHECK_ORDER = tuple(registered.id for registered in registered_checks(static_only=False))
 
 __all__ = [

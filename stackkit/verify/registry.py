@@ -9,7 +9,7 @@ check the stage of the pipeline it looks at:
 
 Checks live in stackkit/verify/checks/, one module per concern, imported in order by
 stackkit/verify/checks/__init__.py. They run and print static first (in that import order), then the runtime
-ones by stage, from the stack's ports to a span read back (README's table lists them in that order).
+ones by stage, from the stack's ports to a span read back (docs/checks.md lists them in that order).
 """
 
 from __future__ import annotations

@@ -19,6 +19,14 @@ def test_readme_quickstart_is_two_commands_one_up_one_checks() -> None:
     assert run_checks.split()[0].endswith("nox")
 
 
+def test_readme_is_a_short_page_that_opens_on_the_quickstart() -> None:
+    lines = (REPO_ROOT / "README.md").read_text().splitlines()
+    assert len(lines) < 250, f"README.md has {len(lines)} lines: move reference into docs/"
+    headings = [(number, line) for number, line in enumerate(lines, 1) if line.startswith("## ")]
+    assert headings[0][1] == "## Quickstart"
+    assert headings[0][0] <= 40, f"the quickstart starts on line {headings[0][0]}, off the first screen"
+
+
 def test_ci_runs_the_commands_it_reads_from_readme() -> None:
     # The system Python, as .ci/run calls it: the module must need nothing but the standard library.
     printed = subprocess.run(

@@ -145,8 +145,8 @@ def test_the_skip_list_reads_every_report_and_says_none(tmp_path: Path, capsys: 
     assert capsys.readouterr().out == "skipped tests (1 pytest report(s)): none\n"
 
 
-def test_readme_installs_every_declared_package_with_one_command() -> None:
-    readme = (REPO_ROOT / "README.md").read_text().splitlines()
+def test_development_docs_install_every_declared_package_with_one_command() -> None:
+    readme = (REPO_ROOT / "docs" / "development.md").read_text().splitlines()
     marker = readme.index("<!-- system packages: every package of tools/system_packages.py (a test checks) -->")
     assert readme[marker + 1] == "```bash"
     packages = list(dict.fromkeys(program.package for program in system_packages.PROGRAMS if program.package))

@@ -112,7 +112,9 @@ def _storage_findings(exporter: AlloyComponent, queue: Block, ctx: VerifyContext
                 f"{target.id} writes without fsync (Alloy's "
                 "default), so a crash or power loss can lose the queued backlog "
                 "(opentelemetry-collector-contrib#50102)",
-                target.source.fix_in(f"set fsync = true in {target.id} (one fsync per queue write; README)"),
+                target.source.fix_in(
+                    f"set fsync = true in {target.id} (one fsync per queue write; docs/operations.md)"
+                ),
                 at=target.where(fsync.line if fsync else None),
             )
         )

@@ -113,6 +113,6 @@ def security_exposure(ctx: VerifyContext) -> CheckResult:
             f"{', '.join(l.describe() for l in open_uis)} reachable beyond this machine with auth off: anyone "  # noqa: E741
             f"who reaches them reads every trace; {summary}",
             "set PHOENIX_ENABLE_AUTH=true, or STACK_UI_ADDRESS=127.0.0.1 and reach the UI through a TLS proxy "
-            "or an SSH tunnel (README, Security)",
+            "or an SSH tunnel (docs/security.md)",
         )
     return CheckResult.passed(summary)

@@ -1,4 +1,4 @@
-"""stackkit/monitoring/text.py: the three `invoke render --print` outputs, and README says where each goes."""
+"""stackkit/monitoring/text.py: the three `invoke render --print` outputs; docs/operations.md says where each goes."""
 
 from __future__ import annotations
 
@@ -34,8 +34,8 @@ def test_render_print_of_an_unknown_piece_names_every_choice(tmp_path: Path) -> 
         assert piece in result.stderr
 
 
-def test_readme_says_where_each_printed_piece_goes() -> None:
-    readme = (REPO_ROOT / "README.md").read_text()
+def test_docs_say_where_each_printed_piece_goes() -> None:
+    readme = (REPO_ROOT / "docs" / "operations.md").read_text()
     for piece in monitoring.PRINTABLE:
         assert f"invoke render --print {piece}" in readme
     for place in ("rule_files:", "scrape_configs:", "provisioning/dashboards"):
