@@ -18,7 +18,8 @@ RECEIVER_TRACES = "    traces  = [otelcol.exporter.otlphttp.phoenix.input, otelc
 def add_batch_processor(copy: RepoCopy, traces_to: str) -> None:
     """Put an otelcol.processor.batch between the receiver and `traces_to`."""
     config = copy.alloy("config.alloy")
-    edit(config, RECEIVER_TRACES, "    traces  = [otelcol.processor.batch.traces.input, otelcol.processor.batch.llm.input]\n")
+    in_front = "    traces  = [otelcol.processor.batch.traces.input, otelcol.processor.batch.llm.input]\n"
+    edit(config, RECEIVER_TRACES, in_front)
     config.write_text(
         config.read_text()
         + f'\notelcol.processor.batch "traces" {{\n  output {{\n    traces = [{traces_to}]\n  }}\n}}\n'
