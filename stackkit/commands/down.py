@@ -130,4 +130,11 @@ def restart(
 def _restart_one(settings: Settings, runtime: Runtime, name: str, plan: Plan, out: Printer, probes: Probes) -> None:
     runtime.stop(name)
     out(f"{name}: stopped")
-    lifecycle.start_and_wait(settings, runtime, name, plan, out, probes)
+    try:
+        lifecycle.start_and_wait(settings, runtime, name, plan, out, probes)
+    except StackkitError:
+        # A start that failed is stopped, not left to supervisord's retries of a broken start: `restart` leaves
+        # the component as `up` would after a failure (not running, `invoke up` starts it).
+        runtime.stop(name)
+        out(f"{name}: stopped (its restart failed)")
+        raise

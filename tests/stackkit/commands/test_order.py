@@ -255,12 +255,13 @@ def test_restarting_phoenix_pauses_its_senders_and_brings_them_back_when_it_fail
         "stop phoenix",
         "start phoenix",
         "wait phoenix",
+        "stop phoenix",  # a failed start is not left to supervisord's retries
         "start alloy",
         "wait alloy",
         "start ai-demo",
         "wait ai-demo",
     ]
-    assert runtime.running == set(STACK)
+    assert runtime.running == set(STACK) - {"phoenix"}
 
 
 def test_restart_and_logs_name_a_component_up_skipped(tmp_path: Path) -> None:
