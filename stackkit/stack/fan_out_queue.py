@@ -95,7 +95,8 @@ def drain(settings: Settings, runtime: Runtime, component: Component, out: Print
             return None
         now = time.monotonic()
         if queued == 0:
-            out(f"{name}: its queue is empty ({METRIC} 0 after {now - start:.1f}s): nothing it accepted waits to be sent")
+            waited = now - start
+            out(f"{name}: its queue is empty ({METRIC} 0 after {waited:.1f}s): nothing it accepted waits to be sent")
             record(settings, name, 0)
             return Queued(0, METRIC)
         if best is None or queued < best:
