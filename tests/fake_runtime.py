@@ -1,6 +1,6 @@
 """An in-process runtime that records what a task starts and stops, for ordering, rollback and Ctrl-C logic only
 (what runs for real is tested with the real programs): its components are running or not, healthy when
-running, nothing more. `probes()` answers the health, drain and after-healthy questions a task asks
+running, nothing more. `probes()` answers the health, drain and Phoenix's-steps questions a task asks
 (stackkit.stack.lifecycle.Probes), recording each; a failure or a KeyboardInterrupt is injected at a chosen step.
 
     runtime = FakeRuntime(settings, fail={"wait ai-demo": KeyboardInterrupt()})
@@ -8,7 +8,8 @@ running, nothing more. `probes()` answers the health, drain and after-healthy qu
     runtime.events  # ["start phoenix", "wait phoenix", "steps phoenix", "start ai-demo", ...]
 
 Steps: "start X" (raised after X started: it runs and must be undone), "wait X" (its health awaited),
-"steps X" (its steps once healthy), "ready X" (a wait X's steps asked for before the stack is ready),
+"steps phoenix" (Phoenix's steps once healthy), "ready phoenix" (the wait its steps asked for before the stack is
+ready),
 "drain phoenix" (Phoenix's drain before it stops), "queue X" (a running fan-out's queue sent into Phoenix before
 it stops), "stop X".
 """
@@ -18,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from stackkit.components.component import Component, Plan, Started
+from stackkit.components.component import Component, Plan
+from stackkit.components.phoenix import StepsDone
 from stackkit.core.errors import OperationFailed
 from stackkit.core.settings import Settings
 from stackkit.runtimes.base import ComponentState, Runtime
@@ -90,7 +92,7 @@ class FakeRuntime:
             wait=self._wait,
             drain=self._drain,
             queued=self._queued,
-            after_healthy=self._after_healthy,
+            phoenix_steps=self._phoenix_steps,
         )
 
     def _healthy(self, settings: Settings, runtime: Runtime, component: str) -> bool:
@@ -113,8 +115,7 @@ class FakeRuntime:
         self._step(f"queue {component.name}")
         return Queued(self.queued.get(component.name, 0), "fake")
 
-    def _after_healthy(self, component: str, started: Started) -> None:
-        self._step(f"steps {component}")
+    def _phoenix_steps(self, settings: Settings, whole: Plan, stored: dict[str, str], out: Printer) -> StepsDone:
+        self._step("steps phoenix")
         # As Phoenix's own steps do (the price live): a wait run once the others have started.
-        if component == "phoenix":
-            started.until_ready.append(lambda: self._step("ready phoenix"))
+        return StepsDone(stored, (lambda: self._step("ready phoenix"),))

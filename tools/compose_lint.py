@@ -17,6 +17,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from stackkit.components import phoenix
 from stackkit.components import registry as components
 from stackkit.components.component import Plan
 from stackkit.core.settings import REPO_ROOT, load_settings
@@ -24,11 +25,10 @@ from stackkit.runtimes.docker import find_compose
 from stackkit.runtimes.render import compose_environment, compose_override_path, render
 
 # The versioned compose files of each compose project (the rendered override is added when linting).
-COMPOSE_PROJECTS = {
-    component.compose_project: [component.compose_file]
-    + [f"{component.compose_dir}/{name}" for name in component.every_extra_compose_file]
-    for component in components.ALL
-}
+COMPOSE_PROJECTS = {component.compose_project: [component.compose_file] for component in components.ALL}
+COMPOSE_PROJECTS[components.PHOENIX.compose_project].append(
+    f"{components.PHOENIX.compose_dir}/{phoenix.POSTGRES_OVERRIDE}"
+)
 
 
 def compose_schema(wheel: Path) -> dict:

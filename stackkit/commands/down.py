@@ -7,6 +7,7 @@ from stackkit.components.component import Component, Plan
 from stackkit.core.errors import OperationFailed, StackkitError
 from stackkit.core.output import Printer
 from stackkit.core.settings import Settings
+from stackkit.phoenix import database
 from stackkit.runtimes.base import Runtime
 from stackkit.stack import applied, fan_out_queue, lifecycle
 from stackkit.stack.lifecycle import (
@@ -50,10 +51,10 @@ def down(
             out(f"{component.name}: external at {elsewhere[component.name]}, left alone")
             continue
         # Draining is pointless when the data goes too, unless it lives in a database the user keeps.
-        keeps_data = not remove_data or component.data_kept_elsewhere(settings, runtime.name) is not None
+        keeps_data = not remove_data or database.external_data_note(settings, runtime.name) is not None
         if component.queued_bytes is not None and keeps_data:
             still_queued += _drain_queue(settings, runtime, component, out, probes)
-        if component.stores_spans and keeps_data and not probes.drain(settings, runtime, out) and not force:
+        if component is components.PHOENIX and keeps_data and not probes.drain(settings, runtime, out) and not force:
             raise OperationFailed(
                 f"{component.name} was left running: it could not confirm every span it accepted is written (see "
                 "the line above), and stopping it now drops what it still queues. Run `invoke down` again once "
@@ -71,9 +72,8 @@ def down(
         applied.forget(settings)
         runtime.remove_network()
         out(f"data of the {runtime.name} runtime deleted")
-        for component in components.ALL:
-            if note := component.data_kept_elsewhere(settings, runtime.name):
-                out(note)
+        if note := database.external_data_note(settings, runtime.name):
+            out(note)
 
 
 def _drain_queue(settings: Settings, runtime: Runtime, component: Component, out: Printer, probes: Probes) -> list[str]:
@@ -114,10 +114,10 @@ def restart(
         raise OperationFailed(f"{target.name} is not running: `invoke up` starts it")
     say = Clock().printer(out)
     plan = make_plan(runtime)
-    if problem := target.preflight(settings, runtime.name):
+    if target is components.PHOENIX and (problem := database.preflight_problem(settings, runtime.name)):
         raise OperationFailed(problem)
     try:
-        if target.stores_spans:
+        if target is components.PHOENIX:
             # What sends to Phoenix stops first (flushing on SIGTERM) and comes back after it, whatever happened.
             with lifecycle.senders_paused(settings, runtime, plan, say, probes):
                 _restart_one(settings, runtime, target.name, plan, say, probes)

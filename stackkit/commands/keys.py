@@ -27,7 +27,7 @@ def rotate_key(settings: Settings, out: Printer = _print) -> None:
             "then `invoke up`"
         )
     runtime = recorded_runtime(settings)
-    if not is_healthy(settings, runtime, components.span_store().name):
+    if not is_healthy(settings, runtime, components.PHOENIX.name):
         raise OperationFailed("Phoenix is not running and healthy: run `invoke up` first")
     stored = secrets.load(settings)
     old_key, old_id = stored.get("PHOENIX_API_KEY", ""), stored.get("PHOENIX_API_KEY_ID", "")
@@ -36,9 +36,8 @@ def rotate_key(settings: Settings, out: Printer = _print) -> None:
     plan = make_plan(runtime)
     render(settings, plan, updated)
     # What sends straight to Phoenix holds the key: Alloy when it runs, otherwise the demo.
-    store = components.span_store().name
     for sender in components.senders():
-        if sender.destination(plan) == store and runtime.state(sender.name).running:
+        if sender.destination(plan) == components.PHOENIX.name and runtime.state(sender.name).running:
             # Natively one port has one listener: the new process binds it only once the old one has let go.
             out(
                 f"{sender.name}: restarting with the new key; it refuses connections for about a second "

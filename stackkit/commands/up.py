@@ -1,5 +1,5 @@
 """`invoke up`: preflight, apply what changed since the last `up`, start each missing component in
-order and wait for its health (Phoenix -> Alloy -> AI demo), then the steps each component declares."""
+order and wait for its health (Phoenix -> Alloy -> AI demo), with Phoenix's own steps once it is healthy."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ from collections.abc import Callable, Iterable
 
 from stackkit.commands import app_send
 from stackkit.commands.upgrade import upgrade_if_wanted
+from stackkit.components import otelcol, phoenix
 from stackkit.components import registry as components
-from stackkit.components.component import Plan, Started
+from stackkit.components.component import Plan
 from stackkit.core import exposure, file_modes, ports, secrets
 from stackkit.core.errors import OperationFailed, StackkitError, UsageError
 from stackkit.core.output import Printer
 from stackkit.core.settings import Settings
+from stackkit.phoenix import database
 from stackkit.runtimes.base import Runtime, RuntimeUnavailable
 from stackkit.runtimes.render import render
 from stackkit.stack import applied, fan_out_queue, lifecycle
@@ -113,14 +115,10 @@ def _bring_back(
 
 
 def _refuse_versions_that_cannot_run(settings: Settings, runtime: Runtime, whole: Plan) -> None:
-    """A version setting this runtime cannot run is bad input: refused before anything stops or starts."""
-    problems = [
-        problem
-        for name in whole.components
-        if (problem := components.get(name).version_problem(settings, runtime.name))
-    ]
-    if problems:
-        raise UsageError("\n".join(problems))
+    """A Collector version the native runtime cannot run (it runs the stack's own build) is bad input: refused
+    before anything stops or starts."""
+    if components.OTELCOL.name in whole.components and (problem := otelcol.version_problem(settings, runtime.name)):
+        raise UsageError(problem)
 
 
 def _bring_up(
@@ -157,15 +155,13 @@ def _bring_up(
     busy = ports.busy(settings.host_ports(), [components.get(name) for name in to_start])
     if busy:
         raise OperationFailed("host ports are busy; nothing was started:\n  " + "\n  ".join(busy))
-    for name in to_start:
-        if problem := components.get(name).preflight(settings, runtime.name):
-            raise OperationFailed(problem)
+    if components.PHOENIX.name in to_start and (problem := database.preflight_problem(settings, runtime.name)):
+        raise OperationFailed(problem)
 
     first_time = state is None
     stored = _prepare_secrets(settings)
-    for component in components.ALL:
-        if component.name in whole.external and component.external_secrets is not None:
-            stored = component.external_secrets(settings, stored, say)
+    if components.PHOENIX.name in whole.external:
+        stored = phoenix.external_secrets(settings, stored, say)
     # Rendered for the whole stack, so a component started alone still sends where the others listen.
     written = render(settings, whole, stored)
     say(f"rendered {len(written)} files into {settings.rendered_dir}")
@@ -176,19 +172,7 @@ def _bring_up(
         applied.record(settings, Plan(runtime=runtime.name, components=(), skipped=whole.skipped))
 
     started: list[str] = []
-    until_ready: list[Callable[[], None]] = []
-
-    def after_healthy(name: str) -> None:
-        nonlocal stored
-        step = Started(settings, whole, stored, say, rerender=lambda new: _rerender(settings, whole, new))
-        probes.after_healthy(name, step)
-        stored = step.secrets
-        until_ready.extend(step.until_ready)
-
-    def until_ready_steps() -> None:
-        while until_ready:
-            until_ready.pop(0)()
-
+    until_ready: tuple[Callable[[], None], ...] = ()
     try:
         for name in plan.components:
             if name not in to_start:
@@ -202,13 +186,17 @@ def _bring_up(
                 runtime.start(name, plan)
                 continue
             lifecycle.start_and_wait(settings, runtime, name, plan, say, probes)
-            after_healthy(name)
-        until_ready_steps()
+            if name == components.PHOENIX.name:
+                done = probes.phoenix_steps(settings, whole, stored, say)
+                if done.secrets != stored:  # a key minted now: the others send with it
+                    stored = done.secrets
+                    render(settings, whole, stored)
+                until_ready = done.until_ready
+        for wait in until_ready:
+            wait()
         for name in started:
             if components.get(name).sends_to_phoenix:
                 probes.wait(settings, runtime, name, say)
-                after_healthy(name)
-        until_ready_steps()
     except (StackkitError, KeyboardInterrupt) as error:
         # No half-started stack: undo what this bring-up started, newest first.
         if isinstance(error, KeyboardInterrupt):
@@ -230,15 +218,11 @@ def _bring_up(
     return plan
 
 
-def _rerender(settings: Settings, whole: Plan, stored: dict[str, str]) -> None:
-    render(settings, whole, stored)
-
-
 def _when_running(settings: Settings, runtime: Runtime, started: list[str], out: Printer, probes: Probes) -> None:
-    """The steps of each healthy component this run did not start (e.g. Phoenix's admin kept secured)."""
-    for component in components.ALL:
-        if component.name not in started and probes.healthy(settings, runtime, component.name):
-            component.when_running(settings, out)
+    """A healthy Phoenix this run did not start keeps its UI admin secured (auth on)."""
+    name = components.PHOENIX.name
+    if name not in started and probes.healthy(settings, runtime, name):
+        phoenix.secure_admin(settings, out)
 
 
 def _secure_state_dir(settings: Settings, out: Printer) -> None:
@@ -277,7 +261,7 @@ def _apply_changes(
     for change in pending:
         out(f"changed since the last `invoke up`: {change.describe()}")
     affected = {name for change in pending for name in change.restarts}
-    if any(components.get(name).stores_spans for name in affected):
+    if components.PHOENIX.name in affected:
         affected |= {sender.name for sender in components.senders()}
     before = applied.applied_settings(settings, state)
     runtime = runtimes(before, state.runtime)
@@ -297,10 +281,9 @@ def _apply_changes(
 
 def _check_destinations(settings: Settings, runtime: Runtime, whole: Plan, plan: Plan, probes: Probes) -> None:
     """A component started without the one it sends to needs that one running, or its spans go nowhere."""
-    for component in components.ALL:
-        if component.name in whole.external and (problem := component.external_problem(settings)):
-            summary, fix = problem
-            raise OperationFailed(f"{component.external_url_setting}: {summary}\nfix: {fix}")
+    if components.PHOENIX.name in whole.external and (problem := phoenix.external_problem(settings)):
+        summary, fix = problem
+        raise OperationFailed(f"{components.PHOENIX.external_url_setting}: {summary}\nfix: {fix}")
     for name in plan.components:
         destination = components.get(name).destination(whole)
         if destination and destination not in plan.components and not probes.healthy(settings, runtime, destination):

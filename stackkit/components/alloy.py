@@ -160,6 +160,12 @@ def piece_to_paste(settings: Settings, name: str) -> str:
     return "\n".join(header) + "\n" + body
 
 
+def _native_missing(settings: Settings) -> str | None:
+    if shutil.which("alloy") is None:
+        return "no `alloy` binary on PATH; the demo exports straight to Phoenix's /v1/traces"
+    return None
+
+
 def _not_chosen(settings: Settings) -> str | None:
     return None if settings.stack_collector == ALLOY_NAME else f"STACK_COLLECTOR={settings.stack_collector}"
 
@@ -193,7 +199,7 @@ ALLOY = Component(
     environment=environment,
     container_endpoint="http://alloy:4318",
     host_endpoint=lambda settings: settings.alloy_otlp_http_url,
-    native_binary="alloy",
+    native_missing=_native_missing,
     external_url_setting="ALLOY_EXTERNAL_URL",
     external_endpoint_setting="ALLOY_EXTERNAL_OTLP_URL",
     data_folder=DATA_FOLDER,

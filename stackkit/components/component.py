@@ -1,4 +1,4 @@
-"""What a component is (`Component`), what a bring-up runs (`Plan`), and what a component's own steps get.
+"""What a component is (`Component`) and what a bring-up runs (`Plan`).
 
 The entries themselves live in each component's own module (stackkit.components.phoenix, ...) and are
 listed, in bring-up order, by the registry stackkit.components.registry. This module imports none of them.
@@ -52,21 +52,6 @@ def ca_bundle_path(settings: Settings, runtime: str) -> str:
     return CA_BUNDLE_IN_CONTAINER if runtime == "docker" else settings.phoenix_ca_bundle
 
 
-@dataclass
-class Started:
-    """What a component's steps after it became healthy get (during `invoke up`)."""
-
-    settings: Settings
-    whole: Plan  # the whole stack's plan (rendered for all of it)
-    secrets: dict[str, str]
-    out: Printer
-    # Writes the rendered files again with new secrets (e.g. a key minted once Phoenix is healthy).
-    rerender: Callable[[dict[str, str]], None]
-    # Waits `up` runs once every component it started is healthy, before it reports the stack ready (e.g.
-    # until Phoenix prices the demo's model): the others start meanwhile.
-    until_ready: list[Callable[[], None]] = field(default_factory=list)
-
-
 def _none(*_: object) -> None:
     return None
 
@@ -75,18 +60,11 @@ def _no_files(settings: Settings, plan: Plan) -> dict[str, str]:
     return {}
 
 
-def _no_services(settings: Settings, plan: Plan, secrets: Secrets) -> dict[str, dict[str, str]]:
-    return {}
-
-
-def _no_compose_files(settings: Settings) -> tuple[str, ...]:
-    return ()
-
-
 @dataclass(frozen=True)
 class Component:
-    """Everything that differs between components; nothing outside the registry and the component's own
-    module branches on its name."""
+    """What differs between components, each field with more than one user. What Phoenix alone does, as the
+    store the spans end up in (its steps once healthy, its drain, its database), the procedures that need it
+    call by name: stackkit.components.phoenix."""
 
     name: str
     health_path: str
@@ -105,52 +83,28 @@ class Component:
     # Where the other components reach it: on docker its container address, else the host's URL.
     container_endpoint: str = ""
     host_endpoint: Callable[[Settings], str] | None = None
-    native_binary: str | None = None  # the program the native runtime needs on PATH, when not this Python
     native_modules: tuple[str, ...] = ()  # the Python modules the native runtime needs in this Python
     # The setting naming one the user already runs (base URL): when set, the stack uses it and starts none.
     external_url_setting: str | None = None
     # The setting that, when set, makes the others reach it at host_endpoint even from containers.
     external_endpoint_setting: str | None = None
     data_folder: str | None = None  # its folder in settings.data_dir (native runtime), deleted by `down -v`
-    # Compose files after its docker-compose.yml, relative to compose_dir (e.g. PostgreSQL for Phoenix).
-    extra_compose_files: Callable[[Settings], tuple[str, ...]] = _no_compose_files
-    every_extra_compose_file: tuple[str, ...] = ()  # all extra_compose_files may choose from (for linting)
-    # Other services of its compose project, by name, with their environment.
-    extra_services: Callable[[Settings, Plan, Secrets], dict[str, dict[str, str]]] = _no_services
     # Files it reads, relative to the rendered folder, with their text (e.g. Alloy's configuration).
     rendered_files: Callable[[Settings, Plan], dict[str, str]] = _no_files
-    # Builds its image where no registry serves it (settings, docker client, progress printer) -> image name.
+    # Builds its image where no registry serves it (settings, docker client, progress printer) -> image name;
+    # the docker runtime builds one made from this repository (no version_setting) before each start.
     build_image: Callable[[Settings, Any, Printer], str] | None = None
-    build_before_start: bool = False  # the docker runtime builds the image (when missing) before each start
     # The component it sends its spans to in this plan (None: it sends nothing).
     destination: Callable[[Plan], str | None] = _none
-    # Before it starts: a problem that stops the bring-up (settings, runtime name) -> message or None.
-    preflight: Callable[[Settings, str], str | None] = _none
-    # Whether the spans end up in it: its senders stop (and it drains) before it stops or changes.
-    stores_spans: bool = False
-    # Run by `invoke up` once it became healthy (Started.rerender writes new secrets).
-    after_healthy: Callable[[Started], None] = _none
-    # Run by `invoke up` when it was already running and healthy.
-    when_running: Callable[[Settings, Printer], None] = _none
-    # When the user runs it elsewhere: a problem with that one (settings) -> (summary, fix) or None.
-    external_problem: Callable[[Settings], tuple[str, str] | None] = _none
-    # When the user runs it elsewhere: the secrets the others need to send to it.
-    external_secrets: Callable[[Settings, dict[str, str], Printer], dict[str, str]] | None = None
-    # When its data lives outside the stack (e.g. a PostgreSQL the user runs; settings, runtime name): what
-    # `down --volumes` says it left alone; None when `down --volumes` deletes it.
-    data_kept_elsewhere: Callable[[Settings, str], str | None] = _none
     # The version its native process runs (None: its version setting, or "local").
     native_version: Callable[[Settings], str] | None = None
     # A fan-out's bytes in its sending queue, from its own metrics (raises requests.RequestException when they do
     # not answer); None for a component without one. `down` drains it; changing STACK_COLLECTOR checks it.
     queued_bytes: Callable[[Settings], float] | None = None
-    # A version setting this runtime cannot run (settings, runtime name) -> what is wrong and the fix, or None:
-    # `up` refuses it (exit 2) before anything stops or starts.
-    version_problem: Callable[[Settings, str], str | None] = _none
     # Why the settings leave it out of this stack (another fan-out chosen by STACK_COLLECTOR); None: in it.
     not_chosen: Callable[[Settings], str | None] = _none
-    # Why the native runtime cannot run it, when that is more than native_binary on PATH; None: it can.
-    native_missing: Callable[[Settings], str | None] | None = None
+    # Why the native runtime cannot run it (a program missing from PATH, a build not made); None: it can.
+    native_missing: Callable[[Settings], str | None] = _none
     # What `invoke render --print NAME` prints for one the user runs: (NAME, settings -> text) pairs.
     printable_pieces: tuple[tuple[str, Callable[[Settings], str]], ...] = ()
     # What an exit nobody asked for (killed, crashed, out of memory) loses: said by status, up, down, verify.
@@ -159,10 +113,6 @@ class Component:
     @property
     def compose_file(self) -> str:
         return f"{self.compose_dir}/docker-compose.yml"
-
-    def compose_files(self, settings: Settings) -> tuple[str, ...]:
-        """The versioned compose files the docker runtime passes, relative to the repository."""
-        return (self.compose_file, *(f"{self.compose_dir}/{name}" for name in self.extra_compose_files(settings)))
 
     def external_url(self, settings: Settings) -> str:
         """The base URL of the one the user runs; "" when the stack runs its own."""

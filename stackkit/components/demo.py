@@ -85,7 +85,6 @@ AI_DEMO = Component(
     native_modules=("uvicorn", "fastapi"),
     environment=environment,
     build_image=_build_image,
-    build_before_start=True,
     destination=lambda plan: plan.fan_out or PHOENIX.name,
     exit_consequence=(
         "requests it was serving failed, and spans its exporter had not yet sent are lost; requests sent "

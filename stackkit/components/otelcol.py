@@ -193,7 +193,7 @@ def _native_version(settings: Settings) -> str:
     return f"{CONTRIB_BINARY} on PATH" if found else settings.otelcol_version
 
 
-def _version_problem(settings: Settings, runtime: str) -> str | None:
+def version_problem(settings: Settings, runtime: str) -> str | None:
     """Natively the stack runs its own build, whose version is its manifest's: another OTELCOL_VERSION names a
     Collector that would not run, and `status` would show a version that is not the one running."""
     if runtime != "native" or settings.stack_collector != OTELCOL_NAME or binary() != str(built_binary()):
@@ -259,7 +259,6 @@ OTELCOL = Component(
     rendered_files=rendered_files,
     destination=lambda plan: PHOENIX.name,
     native_version=_native_version,
-    version_problem=_version_problem,
     queued_bytes=queued_bytes,
     not_chosen=_not_chosen,
     printable_pieces=(("otelcol-config", config_to_paste),),

@@ -1,17 +1,20 @@
-"""Phoenix as a component of the stack: its registry entry, rendered environment, image and the steps after
-it is healthy (ingestion key, UI admin, retention, the offline model's price)."""
+"""Phoenix as a component of the stack: its registry entry, rendered environment and image, and what it alone
+does as the store the spans end up in, called by name by the procedures that need it: its steps once healthy
+(ingestion key, UI admin, retention, the offline model's price), its PostgreSQL on docker, a Phoenix the user
+runs elsewhere (its problems, its key)."""
 
 from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
-from stackkit.components.component import Component, Plan, Printer, Started
+from stackkit.components.component import Component, Plan, Printer
 from stackkit.core import secrets
 from stackkit.core.errors import OperationFailed
 from stackkit.core.secrets import ADMIN_PASSWORD
@@ -110,13 +113,15 @@ def postgres_env(secrets: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-def _extra_services(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> dict[str, dict[str, str]]:
+def other_services(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """The other services of Phoenix's compose project (its PostgreSQL on docker), with their environment."""
     if settings.phoenix_db == "postgres" and plan.runtime == "docker":
         return {"postgres": postgres_env(secrets)}
     return {}
 
 
-def _extra_compose_files(settings: Settings) -> tuple[str, ...]:
+def compose_overrides(settings: Settings) -> tuple[str, ...]:
+    """The compose files after Phoenix's docker-compose.yml, relative to its compose folder."""
     return (POSTGRES_OVERRIDE,) if settings.phoenix_db == "postgres" else ()
 
 
@@ -193,25 +198,37 @@ def _wait_price_live(settings: Settings, out: Printer) -> None:
         )
 
 
-def _after_healthy(started: Started) -> None:
-    settings, out = started.settings, started.out
+@dataclass(frozen=True)
+class StepsDone:
+    """What Phoenix's steps once it is healthy leave for `up`: the secrets after them (a key minted once it
+    answers, so the others must be rendered again), and the waits `up` runs once every component it started is
+    healthy, before it calls the stack ready (the others start meanwhile)."""
+
+    secrets: dict[str, str]
+    until_ready: tuple[Callable[[], None], ...] = ()
+
+
+def steps_once_healthy(settings: Settings, whole: Plan, stored: dict[str, str], out: Printer) -> StepsDone:
+    """Run by `up` once the Phoenix it started is healthy: the ingestion key and the UI admin (auth on), the
+    retention policy, the demo's offline model's price."""
     if settings.phoenix_enable_auth:
-        started.secrets, what = _ingest_key(settings, started.secrets)
-        started.rerender(started.secrets)
+        stored, what = _ingest_key(settings, stored)
         out(f"phoenix: auth on, {what}")
         secure_admin(settings, out)
     out(f"phoenix: {_apply_retention(settings)}")
-    offline_demo = AI_DEMO_NAME in started.whole.components and settings.ai_demo_llm_provider == "offline"
+    offline_demo = AI_DEMO_NAME in whole.components and settings.ai_demo_llm_provider == "offline"
     if offline_demo and _register_offline_price(settings, out):
-        started.until_ready.append(lambda: _wait_price_live(settings, out))
+        return StepsDone(stored, (lambda: _wait_price_live(settings, out),))
+    return StepsDone(stored)
 
 
-def _external_problem(settings: Settings) -> tuple[str, str] | None:
+def external_problem(settings: Settings) -> tuple[str, str] | None:
+    """A problem with the Phoenix the user runs (PHOENIX_EXTERNAL_URL): (summary, fix), or None."""
     problem = remote.diagnose(settings)
     return (problem.summary, problem.fix) if problem else None
 
 
-def _external_secrets(settings: Settings, stored: dict[str, str], out: Printer) -> dict[str, str]:
+def external_secrets(settings: Settings, stored: dict[str, str], out: Printer) -> dict[str, str]:
     """The ingestion key for a Phoenix the stack does not run: the one given, or minted with the admin secret."""
     if settings.phoenix_api_key:
         if stored.get("PHOENIX_API_KEY") != settings.phoenix_api_key:
@@ -246,18 +263,8 @@ PHOENIX = Component(
     external_url_setting="PHOENIX_EXTERNAL_URL",
     external_endpoint_setting="PHOENIX_EXTERNAL_URL",
     data_folder=database.DATA_FOLDER,
-    extra_compose_files=_extra_compose_files,
-    every_extra_compose_file=(POSTGRES_OVERRIDE,),
-    extra_services=_extra_services,
     build_image=_build_image,
-    preflight=database.preflight_problem,
-    stores_spans=True,
-    after_healthy=_after_healthy,
-    when_running=secure_admin,
-    external_problem=_external_problem,
-    external_secrets=_external_secrets,
     native_version=_native_version,
-    data_kept_elsewhere=database.external_data_note,
     exit_consequence=(
         "Phoenix answers 200 to an export before it writes the spans, so spans it accepted in its last seconds "
         "(up to PHOENIX_MAX_SPANS_QUEUE_SIZE of them) may be lost, and no sender will resend them. The fan-out's "

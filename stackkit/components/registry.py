@@ -1,12 +1,13 @@
 """The registry of the stack's components, in bring-up order: everything that lists components reads it.
 
-A component is one `stackkit.components.component.Component`, declared in its own module, which holds everything
-that differs between components (its environment builder, data folder, container endpoint, compose files,
-image build, steps after it is healthy); nothing outside that module and this registry branches on its name.
+A component is one `stackkit.components.component.Component`, declared in its own module, which holds what
+differs between components (its environment builder, data folder, container endpoint, compose files, image
+build, what an exit nobody asked for loses). Phoenix is the store the spans end up in: what it alone does, the
+procedures that need it call by name (stackkit.components.phoenix).
 
 Adding a component (e.g. `otelcol`):
 1. its own module `stackkit/components/<name>.py` defining the entry (`Component(...)`) and its
-   environment builder, native command and any hook it needs (see the fields of `Component`);
+   environment builder, native command and what else differs (see the fields of `Component`);
 2. its templates and compose folder (`stacks/<folder>/docker-compose.yml`, any `*.j2` it renders);
 3. its entry in `ALL` below, in bring-up order (and its settings as fields of `stackkit.core.settings.Settings`,
    with `restarts=` naming it);
@@ -47,8 +48,3 @@ def external_urls(settings: Settings) -> dict[str, str]:
 
 def senders() -> tuple[Component, ...]:
     return tuple(component for component in ALL if component.sends_to_phoenix)
-
-
-def span_store() -> Component:
-    """The component the spans end up in (its senders stop, and it drains, before it stops or changes)."""
-    return next(component for component in ALL if component.stores_spans)

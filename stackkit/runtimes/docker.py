@@ -17,6 +17,7 @@ from docker.errors import DockerException, NotFound
 from docker.models.containers import Container
 from requests import RequestException
 
+from stackkit.components import phoenix
 from stackkit.components import registry as components
 from stackkit.components.component import Plan
 from stackkit.core.output import Printer
@@ -132,7 +133,7 @@ class DockerRuntime:
 
     def start(self, component: str, plan: Plan) -> None:
         declared = components.get(component)
-        if declared.build_before_start and declared.build_image:
+        if declared.version_setting is None and declared.build_image:  # made from this repository: no registry has it
             declared.build_image(self.settings, self.client, images.ElapsedPrinter(self.out))
         # --no-build: an image built here was just built above, with the host network and CA bundle.
         self.compose(component, "up", "-d", "--no-build")
@@ -167,7 +168,9 @@ class DockerRuntime:
     def _file_arguments(self, component: str) -> list[str]:
         declared = components.get(component)
         project_dir = self.settings.repo_root / declared.compose_dir
-        files = [self.settings.repo_root / name for name in declared.compose_files(self.settings)]
+        files = [self.settings.repo_root / declared.compose_file]
+        if declared is components.PHOENIX:  # its PostgreSQL (PHOENIX_DB=postgres)
+            files += [project_dir / name for name in phoenix.compose_overrides(self.settings)]
         files.append(compose_override_path(self.settings, component))
         arguments = [argument for path in files for argument in ("-f", str(path))]
         # Relative paths (the demo's build context) stay relative to the versioned folder.

@@ -53,13 +53,7 @@ class NativeRuntime:
             )
 
     def component_available(self, component: str) -> str | None:
-        declared = components.get(component)
-        if declared.native_missing is not None:
-            return declared.native_missing(self.settings)
-        binary = declared.native_binary
-        if binary and shutil.which(binary) is None:
-            return f"no `{binary}` binary on PATH; the demo exports straight to Phoenix's /v1/traces"
-        return None
+        return components.get(component).native_missing(self.settings)
 
     def prepare(self, plan: Plan) -> None:
         data = [path for component in components.ALL if (path := component.data_path(self.settings))]

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from stackkit.components import phoenix
 from stackkit.components import registry as components
 from stackkit.components.component import CA_BUNDLE_IN_CONTAINER, Plan
 from stackkit.core import envfile
@@ -33,9 +34,7 @@ def component_envs(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -
     envs: dict[str, dict[str, str]] = {}
     for component in components.ALL:
         envs[component.name] = component.environment(settings, plan, secrets)
-    for component in components.ALL:
-        envs |= component.extra_services(settings, plan, secrets)
-    return envs
+    return envs | phoenix.other_services(settings, plan, secrets)
 
 
 def compose_override_text(envs: Mapping[str, Mapping[str, str]], volumes: Mapping[str, list[str]] | None = None) -> str:
@@ -69,7 +68,8 @@ def render(settings: Settings, plan: Plan, secrets: Mapping[str, str]) -> list[P
         written.append(path)
     for component in components.ALL:
         services = {component.compose_service: envs[component.name]}
-        services |= component.extra_services(settings, plan, secrets)
+        if component is components.PHOENIX:
+            services |= phoenix.other_services(settings, plan, secrets)
         path = compose_override_path(settings, component.name)
         mounts = {}
         if settings.phoenix_ca_bundle and component.sends_to_phoenix:

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import docker
 
+from stackkit.components import phoenix
 from stackkit.components import registry as components
-from stackkit.components.component import Plan, Started
+from stackkit.components.component import Plan
 from stackkit.core.errors import OperationFailed, StackkitError, UsageError
 from stackkit.core.health import probe, wait_healthy
 from stackkit.core.output import Printer
@@ -196,7 +197,7 @@ def running_settings(settings: Settings) -> Settings:
 def drain(settings: Settings, runtime: Runtime, out: Printer) -> bool:
     """Phoenix drops what it still queues 5 s after SIGTERM: with its senders stopped, let it write all.
     True when it has (or it is not running); False when that could not be confirmed (the caller decides)."""
-    if runtime.state(components.span_store().name).running:
+    if runtime.state(components.PHOENIX.name).running:
         return database.wait_for_ingestion(settings, out)
     return True
 
@@ -209,9 +210,9 @@ def stop(
     drain_first: bool = True,
     probes: Probes | None = None,
 ) -> bool:
-    """Stop one component; the span store is drained first (its senders are stopped by then)."""
+    """Stop one component; Phoenix is drained first (its senders are stopped by then)."""
     drained = (probes or LIVE).drain
-    if drain_first and components.get(component).stores_spans and not drained(settings, runtime, out):
+    if drain_first and component == components.PHOENIX.name and not drained(settings, runtime, out):
         out(f"{component}: stopping it anyway ({DROPPED_AT_STOP})")
     return runtime.stop(component)
 
@@ -224,9 +225,9 @@ def pause_senders(settings: Settings, runtime: Runtime, out: Printer, probes: Pr
         if runtime.state(sender.name).running:
             runtime.stop(sender.name)
             stopped.append(sender.name)
-            out(f"{sender.name}: stopped (sends to {components.span_store().name})")
+            out(f"{sender.name}: stopped (sends to {components.PHOENIX.name})")
     if not (probes or LIVE).drain(settings, runtime, out):
-        out(f"{components.span_store().name}: going on anyway ({DROPPED_AT_STOP})")
+        out(f"{components.PHOENIX.name}: going on anyway ({DROPPED_AT_STOP})")
     return stopped
 
 
@@ -315,23 +316,19 @@ def senders_paused(
 # --- What a task asks of running components -------------------------------------------------------------
 
 
-def _steps_after_healthy(component: str, started: Started) -> None:
-    components.get(component).after_healthy(started)
-
-
 @dataclass(frozen=True)
 class Probes:
     """What a task asks of the components it runs, beyond starting and stopping them (their runtime's job): are
-    they healthy, wait until one is (OperationFailed when it does not become so), drain the span store, send a
-    running fan-out's on-disk queue into Phoenix (what stays, measured; None when unread), run a component's
-    steps once it is healthy. LIVE asks the real components over HTTP; tests of the tasks' order pass those of
+    they healthy, wait until one is (OperationFailed when it does not become so), drain Phoenix, send a
+    running fan-out's on-disk queue into Phoenix (what stays, measured; None when unread), run Phoenix's steps
+    once it is healthy. LIVE asks the real components over HTTP; tests of the tasks' order pass those of
     an in-process fake runtime (tests/fake_runtime.py)."""
 
     healthy: Callable[[Settings, Runtime, str], bool]
     wait: Callable[[Settings, Runtime, str, Printer], None]
     drain: Callable[[Settings, Runtime, Printer], bool]
     queued: fan_out_queue.Drainer
-    after_healthy: Callable[[str, Started], None]
+    phoenix_steps: Callable[[Settings, Plan, dict[str, str], Printer], phoenix.StepsDone]
 
 
 LIVE = Probes(
@@ -339,5 +336,5 @@ LIVE = Probes(
     wait=wait_or_fail,
     drain=drain,
     queued=fan_out_queue.drain,
-    after_healthy=_steps_after_healthy,
+    phoenix_steps=phoenix.steps_once_healthy,
 )

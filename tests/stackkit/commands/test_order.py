@@ -30,9 +30,7 @@ BRING_UP = [
     "start ai-demo",
     "ready phoenix",
     "wait alloy",
-    "steps alloy",
     "wait ai-demo",
-    "steps ai-demo",
 ]
 STARTS_BEFORE = {
     step: [e.split()[1] for e in BRING_UP[: i + 1] if e.startswith("start")] for i, step in enumerate(BRING_UP)
@@ -130,7 +128,6 @@ def test_a_failed_up_leaves_what_ran_before_alone(tmp_path: Path) -> None:
         "start alloy",
         "start ai-demo",
         "wait alloy",
-        "steps alloy",
         "wait ai-demo",
         "stop ai-demo",
         "stop alloy",
@@ -154,7 +151,7 @@ def test_a_demo_setting_restarts_the_demo_only(tmp_path: Path) -> None:
     runtime = _running(load_settings(environ=environ), *STACK)
     lines: list[str] = []
     _up(load_settings(environ=environ | {"AI_DEMO_TOOL_TIMEOUT": "0.7"}), runtime, lines)
-    assert runtime.events == ["stop ai-demo", "start ai-demo", "wait ai-demo", "steps ai-demo"]
+    assert runtime.events == ["stop ai-demo", "start ai-demo", "wait ai-demo"]
     assert any("AI_DEMO_TOOL_TIMEOUT: 0.5 -> 0.7 (restarts ai-demo" in line for line in lines)
 
 
