@@ -104,10 +104,16 @@ def tests(session: nox.Session) -> None:
     # The client matrix's Node.js SDK and telemetrygen, once into the user's cache (a test without them skips
     # locally, fails under CI=true).
     run_in_stack_env(session, "python", "-m", "tools.client_tools", success_codes=[0, 1])
-    # The 20 slowest tests end the report (so `.ci/run` shows where the suite's time goes).
+    # The 20 slowest tests end the report (so `.ci/run` shows where the suite's time goes). Test files run in
+    # parallel, two per core: their tests mostly wait on the real programs they start. A file stays on one worker
+    # (its module fixtures are shared), the longest files first (tests/conftest.py); `-n 0` runs them in turn.
+    workers = 2 * (os.cpu_count() or 1)
     run_in_stack_env(
         session,
         "pytest",
+        f"--numprocesses={workers}",
+        "--dist=loadfile",
+        "--no-loadscope-reorder",
         "--durations=20",
         "--cov",
         "--cov-report=term",

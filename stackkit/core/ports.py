@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import errno
+import os
+import random
 import socket
 from collections.abc import Iterable
 from typing import Protocol
@@ -62,8 +64,20 @@ def busy(settings_ports: dict[str, int], wanted: Iterable[NeedsPorts]) -> list[s
     return problems
 
 
+# Parallel test processes (pytest-xdist names each PYTEST_XDIST_WORKER=gw<N>) draw free ports from their own slice
+# below Linux's ephemeral range (32768-60999, where bind(0) and every client socket take theirs): two processes
+# never pick the same port between choosing it and a component binding it, seconds later.
+_SLICES_START = 20000
+_SLICE_SIZE = 1500
+_SLICES = 8
+_cursor: list[int] = []  # this process's next candidate in its slice
+
+
 def free_ports(count: int) -> list[int]:
     """Distinct ports that are free right now (for tests and the smoke run, never the user's ports)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker.startswith("gw") and worker[2:].isdigit():
+        return _free_in_slice(int(worker[2:]) % _SLICES, count)
     sockets = [socket.socket() for _ in range(count)]
     for sock in sockets:
         sock.bind(("127.0.0.1", 0))
@@ -71,3 +85,20 @@ def free_ports(count: int) -> list[int]:
     for sock in sockets:
         sock.close()
     return chosen
+
+
+def _free_in_slice(index: int, count: int) -> list[int]:
+    """Ports of the slice in turn (from a random place, so a process started later in the same slice does not
+    retrace its predecessor's), each checked free."""
+    first = _SLICES_START + index * _SLICE_SIZE
+    if not _cursor:
+        _cursor.append(random.randrange(_SLICE_SIZE))
+    chosen: list[int] = []
+    for _ in range(_SLICE_SIZE):
+        port = first + _cursor[0] % _SLICE_SIZE
+        _cursor[0] += 1
+        if is_free(port):
+            chosen.append(port)
+            if len(chosen) == count:
+                return chosen
+    raise OSError(f"fewer than {count} free ports in {first}-{first + _SLICE_SIZE - 1}")

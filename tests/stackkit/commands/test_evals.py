@@ -303,8 +303,16 @@ def demo_traffic(
             except subprocess.TimeoutExpired:
                 demo.kill()
                 demo.wait()
-    # root + chat + plan + >= 1 tool attempt + synthesize
-    by_trace = phoenix.wait_for_traces(project, [s.trace_id for s in sent], timeout=60, min_spans_per_trace=5)
+    # root + chat + plan + >= 1 tool attempt + synthesize; the root ends last, so a failed tool's retries can make
+    # five spans before it is written: each trace is waited for until its root is in Phoenix too.
+    deadline = time.monotonic() + 60
+    while True:
+        left = max(0.0, deadline - time.monotonic())
+        by_trace = phoenix.wait_for_traces(project, [s.trace_id for s in sent], timeout=left, min_spans_per_trace=5)
+        rooted = all(any(span["parent_id"] is None for span in spans) for spans in by_trace.values())
+        if rooted or time.monotonic() >= deadline:
+            break
+        time.sleep(0.25)
     assert all(len(spans) >= 5 for spans in by_trace.values()), {t: len(s) for t, s in by_trace.items()}
     settings = dataclasses.replace(
         phoenix_settings, phoenix_project_name=project, eval_latency_threshold_ms=LATENCY_THRESHOLD_MS
