@@ -51,7 +51,10 @@ def run_in_stack_env(
     if uv:
         if not python.exists():
             session.run(uv, "venv", "--quiet", str(STACK_ENV), external=True)
-        session.run(uv, "pip", "install", "--quiet", "--python", str(python), "-e", f".[{extras}]", external=True)
+        # --compile-bytecode: Phoenix starts some hundred times in the tests; under PYTHONDONTWRITEBYTECODE=1 each
+        # start compiled its dependencies again (bootstrap.py says more).
+        install = [uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", str(python)]
+        session.run(*install, "-e", f".[{extras}]", external=True)
     else:
         if not python.exists():
             session.run("python3", "-m", "venv", str(STACK_ENV), external=True)

@@ -94,9 +94,11 @@ def ensure(version: str, out: Callable[[str], None] = print) -> str:
     target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(target.parent, 0o700)
     out(f"phoenix: creating the environment for Phoenix {version} in {target} (once; a minute or two)")
+    # Compiled once here: where PYTHONDONTWRITEBYTECODE=1, every start would compile Phoenix's imports again.
+    install = [uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", str(target / "bin" / "python")]
     steps = (
         [uv, "venv", "--quiet", "--python", sys.executable, str(target)],
-        [uv, "pip", "install", "--quiet", "--python", str(target / "bin" / "python"), f"arize-phoenix[pg]=={version}"],
+        [*install, f"arize-phoenix[pg]=={version}"],
     )
     for step in steps:
         try:
