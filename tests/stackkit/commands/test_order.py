@@ -16,6 +16,7 @@ from stackkit.commands import logs as logs_task
 from stackkit.commands import up as up_task
 from stackkit.components.component import Plan
 from stackkit.core.errors import OperationFailed, StackkitError, UsageError
+from stackkit.core.ports import free_ports
 from stackkit.core.settings import Settings, load_settings
 from stackkit.stack import applied
 
@@ -170,7 +171,7 @@ def test_a_new_phoenix_port_drains_it_where_it_listens(tmp_path: Path) -> None:
     environ = _environ(tmp_path)
     before = load_settings(environ=environ)
     runtime = _running(before, "phoenix")
-    moved = load_settings(environ=environ | {"PHOENIX_UI_PORT": str(before.phoenix_ui_port + 1)})
+    moved = load_settings(environ=environ | {"PHOENIX_UI_PORT": str(free_ports(1)[0])})
     lines: list[str] = []
     _up(moved, runtime, lines, only=("phoenix",))
     # With the demo in the stack, Phoenix is ready once its price is live ("ready phoenix").
@@ -218,7 +219,7 @@ def test_down_drains_with_the_running_settings_whatever_the_shell_says(tmp_path:
     environ = _environ(tmp_path, PHOENIX_ENABLE_AUTH="true")
     before = load_settings(environ=environ)
     runtime = _running(before, *STACK)
-    shell = environ | {"PHOENIX_ENABLE_AUTH": "false", "PHOENIX_UI_PORT": str(before.phoenix_ui_port + 1)}
+    shell = environ | {"PHOENIX_ENABLE_AUTH": "false", "PHOENIX_UI_PORT": str(free_ports(1)[0])}
     lines: list[str] = []
     down_task.down(load_settings(environ=shell), out=lines.append, runtimes=runtime.maker, probes=runtime.probes())
     (drained,) = runtime.drained_with
