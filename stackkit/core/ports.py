@@ -64,9 +64,9 @@ def busy(settings_ports: dict[str, int], wanted: Iterable[NeedsPorts]) -> list[s
     return problems
 
 
-# Parallel test processes (pytest-xdist names each PYTEST_XDIST_WORKER=gw<N>) draw free ports from their own slice
-# below Linux's ephemeral range (32768-60999, where bind(0) and every client socket take theirs): two processes
-# never pick the same port between choosing it and a component binding it, seconds later.
+# Parallel test workers (pytest-xdist names each PYTEST_XDIST_WORKER=gw<N>) draw free ports from their own slice
+# below Linux's ephemeral range (32768-60999, where bind(0) and every client socket take theirs): two workers never
+# pick the same port between choosing it and a component binding it, seconds later.
 _SLICES_START = 20000
 _SLICE_SIZE = 1500
 _SLICES = 8
