@@ -51,6 +51,13 @@ def test_phoenix_adds_the_postgres_compose_file_only_with_postgres(tmp_path: Pat
     assert compose_files(postgres, "alloy")[:-1] == [str(REPO_ROOT / components.ALLOY.compose_file)]
 
 
+def test_data_folders_are_in_the_state_folder_and_the_demo_has_none(tmp_path: Path) -> None:
+    settings = isolated_settings(tmp_path / "state")
+    assert components.PHOENIX.data_path(settings) == settings.data_dir / "phoenix"
+    assert components.ALLOY.data_path(settings) == settings.data_dir / "alloy"
+    assert components.AI_DEMO.data_path(settings) is None
+
+
 def test_the_demo_sends_to_alloy_when_spans_go_through_one_else_to_phoenix() -> None:
     via_fan_out = Plan(runtime="native", components=components.NAMES, skipped={})
     without = Plan(runtime="native", components=("phoenix", "ai-demo"), skipped={"alloy": "no binary"})
