@@ -215,6 +215,25 @@ def test_down_says_what_stays_in_the_fan_outs_queue(tmp_path: Path) -> None:
     assert runtime.running == set()
 
 
+def test_down_volumes_drains_into_a_phoenix_whose_database_the_user_keeps(tmp_path: Path) -> None:
+    """With its traces in the user's PostgreSQL, `down --volumes` deletes none of them: what the fan-out queued is
+    sent into Phoenix first, and Phoenix is drained, as a plain `down` does."""
+    url = "postgresql://phoenix:secret@127.0.0.1:5432/phoenix"
+    settings = _settings(tmp_path, PHOENIX_DB="postgres", PHOENIX_SQL_DATABASE_URL=url)
+    runtime = _running(settings, *STACK)
+    lines: list[str] = []
+    down_task.down(settings, remove_data=True, out=lines.append, runtimes=runtime.maker, probes=runtime.probes())
+    assert runtime.events == ["stop ai-demo", "queue alloy", "stop alloy", "drain phoenix", "stop phoenix"]
+    assert any("were left alone: that database is yours" in line for line in lines), lines
+
+
+def test_down_volumes_of_the_stacks_own_data_drains_nothing(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    runtime = _running(settings, *STACK)
+    down_task.down(settings, remove_data=True, out=[].append, runtimes=runtime.maker, probes=runtime.probes())
+    assert runtime.events == ["stop ai-demo", "stop alloy", "stop phoenix"]
+
+
 def test_down_drains_with_the_running_settings_whatever_the_shell_says(tmp_path: Path) -> None:
     environ = _environ(tmp_path, PHOENIX_ENABLE_AUTH="true")
     before = load_settings(environ=environ)
@@ -244,8 +263,10 @@ def test_restarting_phoenix_pauses_its_senders_and_brings_them_back_when_it_fail
     settings = _settings(tmp_path)
     runtime = _running(settings, *STACK)
     runtime.fail["wait phoenix"] = OperationFailed("phoenix did not become healthy")
+    lines: list[str] = []
     with pytest.raises(StackkitError, match="restarting phoenix failed"):
-        down_task.restart(settings, "phoenix", out=[].append, runtimes=runtime.maker, probes=runtime.probes())
+        down_task.restart(settings, "phoenix", out=lines.append, runtimes=runtime.maker, probes=runtime.probes())
+    assert any(line.endswith("phoenix: stopped (its restart failed)") for line in lines), lines
     assert runtime.events == [
         "stop ai-demo",
         "stop alloy",

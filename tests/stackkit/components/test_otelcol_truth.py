@@ -151,4 +151,8 @@ def test_down_says_what_stays_queued_and_up_sends_it(stack: dict[str, str]) -> N
     drained = invoke(stack, "down", timeout=900)
     print(drained.stdout)
     assert drained.returncode == 0
-    assert re.search(r"otelcol: its queue is empty \(otelcol_exporter_queue_size 0 after [\d.]+s\)", drained.stdout)
+    assert re.search(
+        r"otelcol: its queue is empty \(otelcol_exporter_queue_size 0 after [\d.]+s\): "
+        r"nothing it accepted waits to be sent",
+        drained.stdout,
+    )
